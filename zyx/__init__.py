@@ -1,0 +1,51 @@
+"""zyx: an LLM agent carries out a task with tools and proves it finished, on LangGraph."""
+
+from zyx import graph
+from zyx.errors import (
+    ConfigurationError,
+    LimitExceededError,
+    MaxStepsExceededError,
+    ModelError,
+    PlanError,
+    RunError,
+    RunTimeoutError,
+    TaskNotCompletedError,
+    VerificationError,
+    ZyxError,
+)
+from zyx.make import amake, make
+from zyx.result import (
+    PendingToolCall,
+    Result,
+    RunCompletion,
+    RunResult,
+    RunTask,
+    RunVerificationContext,
+    ToolCallRecord,
+)
+from zyx.run import arun, run
+
+__all__ = [
+    "ConfigurationError",
+    "LimitExceededError",
+    "MaxStepsExceededError",
+    "ModelError",
+    "PendingToolCall",
+    "PlanError",
+    "Result",
+    "RunCompletion",
+    "RunError",
+    "RunResult",
+    "RunTask",
+    "RunTimeoutError",
+    "RunVerificationContext",
+    "TaskNotCompletedError",
+    "ToolCallRecord",
+    "VerificationError",
+    "ZyxError",
+    "amake",
+    "arun",
+    "graph",
+    "make",
+    "run",
+]

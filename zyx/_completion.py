@@ -1,0 +1,104 @@
+"""The `complete_task` contract: its schema for the model, and checking what the model sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from zyx import _prompts
+from zyx._target import Target, format_validation_error
+from zyx.result import RunCompletion
+
+STATUSES = ("success", "failed", "skipped")
+
+
+def completion_tool(target: Target | None) -> dict[str, Any]:
+    """The `complete_task` tool in OpenAI format; `result` is typed by the target's JSON schema."""
+    if target is None:
+        result_schema: dict[str, Any] = {"type": "null", "description": "Leave null: this task has no typed result."}
+        defs: dict[str, Any] = {}
+    else:
+        result_schema = dict(target.schema)
+        defs = result_schema.pop("$defs", {})
+        result_schema.setdefault("description", f"The final result, a {target.name}.")
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string", "description": "What was done and found, in a few sentences."},
+            "status": {"type": "string", "enum": list(STATUSES), "default": "success",
+                       "description": "success: done; failed: cannot be done; skipped: should not be done."},
+            "result": result_schema,
+            "evidence": {"description": "Optional: what supports the result."},
+            "verification": {"description": "Optional: how the result was checked."},
+        },
+        "required": ["summary", "result"] if target is not None else ["summary"],
+    }
+    if defs:
+        parameters["$defs"] = defs
+    return {
+        "type": "function",
+        "function": {"name": _prompts.COMPLETE_TASK, "description": _prompts.COMPLETE_TASK_DESCRIPTION,
+                     "parameters": parameters},
+    }
+
+
+@dataclass(frozen=True)
+class CompletionCheck:
+    """The outcome of checking a `complete_task` call: its JSON form when valid, else the feedback."""
+
+    completion: dict[str, Any] | None
+    feedback: str | None
+
+
+def _envelope_errors(args: Any) -> list[str]:
+    if not isinstance(args, dict):
+        return [f"- (root): expected an object of arguments, got {type(args).__name__}"]
+    errors = []
+    if not isinstance(args.get("summary"), str):
+        errors.append("- summary: a string is required")
+    status = args.get("status", "success")
+    if status not in STATUSES:
+        errors.append(f"- status: must be one of {', '.join(STATUSES)}, got {status!r}")
+    return errors
+
+
+def check_completion(args: Any, target: Target | None) -> CompletionCheck:
+    """Validate `complete_task` arguments; `result` against the target (optional unless status is success)."""
+    errors = _envelope_errors(args)
+    if errors:
+        return CompletionCheck(None, _prompts.ARGS_INVALID.format(errors="\n".join(errors)))
+    status = args.get("status", "success")
+    raw = args.get("result")
+    result: Any = raw
+    if target is not None:
+        if raw is None and status != "success":
+            result = None
+        else:
+            try:
+                result = target.dump(target.validate(raw))
+            except ValidationError as exc:
+                return CompletionCheck(None, _prompts.RESULT_INVALID.format(errors=format_validation_error(exc)))
+    completion = {
+        "status": status,
+        "summary": args["summary"],
+        "result": result,
+        "evidence": args.get("evidence"),
+        "verification": args.get("verification"),
+    }
+    return CompletionCheck(completion, None)
+
+
+def to_run_completion(data: dict[str, Any], target: Target | None) -> RunCompletion[Any]:
+    """The typed `RunCompletion` for a completion kept in state (its result validated into the target)."""
+    result = data.get("result")
+    if target is not None and result is not None:
+        result = target.validate(result)
+    return RunCompletion(
+        status=data["status"],
+        summary=data["summary"],
+        result=result,
+        evidence=data.get("evidence"),
+        verification=data.get("verification"),
+    )

@@ -1,0 +1,45 @@
+"""`task` and `context` arguments -> LangChain messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Union
+
+from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
+
+from zyx.errors import ConfigurationError
+
+MessageLike = Union[str, BaseMessage, dict[str, Any]]
+"""A string (a user message), a LangChain message, or an OpenAI-style `{"role", "content"}` dict."""
+
+
+def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str) -> list[BaseMessage]:
+    """Messages from a string, message, OpenAI-style dict, or a list of those."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, (str, BaseMessage, dict)) else value
+    if not isinstance(items, Sequence):
+        raise ConfigurationError(argument, f"expected a string, a message, a dict or a list of those, got {value!r}")
+    messages: list[BaseMessage] = []
+    for item in items:
+        if isinstance(item, str):
+            messages.append(HumanMessage(item))
+        elif isinstance(item, BaseMessage):
+            messages.append(item)
+        elif isinstance(item, dict):
+            try:
+                messages.extend(convert_to_messages([item]))
+            except (ValueError, KeyError, NotImplementedError) as exc:
+                raise ConfigurationError(argument, f"cannot read {item!r} as a message ({exc})") from None
+        else:
+            raise ConfigurationError(argument, f"expected strings, messages or role/content dicts, got {item!r}")
+    return messages
+
+
+def task_messages(task: MessageLike | Sequence[MessageLike]) -> tuple[list[BaseMessage], str]:
+    """The task's messages and its goal text; an empty task is an error."""
+    messages = to_messages(task, "task")
+    goal = "\n".join(m.text for m in messages if isinstance(m, HumanMessage)).strip()
+    if not messages or not any(m.text.strip() for m in messages):
+        raise ConfigurationError("task", "expected a non-empty string or list of messages")
+    return messages, goal or messages[-1].text

@@ -1,0 +1,98 @@
+"""Chat models: a `"provider:name"` string or a `BaseChatModel` becomes the model a run calls."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import lru_cache
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from zyx.errors import ConfigurationError
+
+DEFAULT_OPENAI_MODEL = "openai:gpt-4o-mini"
+LOCAL_NOTICE = (
+    "zyx: no model given and no OPENAI_API_KEY set, so a tiny local model is answering "
+    "(pass model=... or set ZYX_MODEL, e.g. ZYX_MODEL=openai:gpt-4o-mini, for a real one)."
+)
+
+
+def default_model_spec() -> str:
+    """The model used when none is given: `ZYX_MODEL`, else OpenAI when a key is set, else local."""
+    if env := os.environ.get("ZYX_MODEL"):
+        return env
+    if os.environ.get("OPENAI_API_KEY"):
+        return DEFAULT_OPENAI_MODEL
+    print(LOCAL_NOTICE, file=sys.stderr)
+    return "local"
+
+
+def resolve_model(model: str | BaseChatModel | None) -> BaseChatModel:
+    """The chat model for a `model=` argument; errors name what to fix before any request is made."""
+    if isinstance(model, BaseChatModel):
+        return model
+    if model is None:
+        model = default_model_spec()
+    if not isinstance(model, str):
+        raise ConfigurationError("model", f"expected a LangChain BaseChatModel or a 'provider:name' string, got {model!r}")
+    if model == "local" or model.startswith("local:"):
+        return _local_model(model)
+    provider, sep, name = model.partition(":")
+    if not sep or not provider or not name:
+        raise ConfigurationError("model", f"expected 'provider:name' (e.g. 'openai:gpt-4o-mini'), got {model!r}")
+    if provider == "openai":
+        return _openai_model(name, os.environ.get("OPENAI_API_KEY"), os.environ.get("OPENAI_BASE_URL"))
+    return _other_model(provider, name)
+
+
+def model_name(model: BaseChatModel) -> str:
+    """A readable name for a chat model instance."""
+    for attr in ("model_name", "model", "model_id"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(model).__name__
+
+
+@lru_cache(maxsize=32)
+def _openai_model(name: str, api_key: str | None, base_url: str | None) -> BaseChatModel:
+    if not api_key:
+        raise ConfigurationError(
+            "model", f"'openai:{name}' needs the OPENAI_API_KEY environment variable (none is set); "
+            "set it, or pass another model"
+        )
+    from langchain_openai import ChatOpenAI
+
+    kwargs: dict[str, Any] = {"model": name, "api_key": api_key, "stream_usage": True}
+    if base_url:
+        kwargs["base_url"] = base_url
+    return ChatOpenAI(**kwargs)
+
+
+@lru_cache(maxsize=32)
+def _other_model(provider: str, name: str) -> BaseChatModel:
+    try:
+        from langchain.chat_models import init_chat_model
+    except ImportError:
+        raise ConfigurationError(
+            "model", f"provider {provider!r} needs the `langchain` package and its integration: "
+            f'pip install "zyx[providers]" langchain-{provider}'
+        ) from None
+    try:
+        return init_chat_model(name, model_provider=provider)
+    except ImportError as exc:
+        raise ConfigurationError("model", f"provider {provider!r} is not installed: {exc}") from None
+    except ValueError as exc:
+        raise ConfigurationError("model", f"cannot build {provider}:{name}: {exc}") from None
+
+
+def _local_model(spec: str) -> BaseChatModel:
+    try:
+        from zyx._local import LocalModelUnavailable, make_local_chat_model
+    except ImportError as exc:  # the module itself imports optional packages lazily
+        raise ConfigurationError("model", f"the local model needs its extra: pip install \"zyx[local]\" ({exc})") from None
+    try:
+        return make_local_chat_model(spec)
+    except LocalModelUnavailable as exc:
+        raise ConfigurationError("model", str(exc)) from None

@@ -1,0 +1,100 @@
+"""From a run's final graph state to what the user gets: a `RunResult`, or the matching zyx error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage
+
+from zyx._completion import to_run_completion
+from zyx.errors import (
+    LimitExceededError,
+    MaxStepsExceededError,
+    PlanError,
+    RunError,
+    RunTimeoutError,
+    TaskNotCompletedError,
+    VerificationError,
+)
+from zyx.graph.spec import RunSpec
+from zyx.graph.state import RunState
+from zyx.graph.tool_executor import tool_values
+from zyx.result import RunCompletion, RunResult, RunTask, ToolCallRecord
+
+ERRORS: dict[str, type[RunError]] = {
+    "not_completed": TaskNotCompletedError,
+    "verification": VerificationError,
+    "max_steps": MaxStepsExceededError,
+    "limit": LimitExceededError,
+    "timeout": RunTimeoutError,
+    "plan": PlanError,
+}
+
+
+def goal_text(state: RunState) -> str:
+    """The run's goal: the `task` field, else the latest human message."""
+    if state.get("task"):
+        return state["task"]
+    for message in reversed(state.get("messages", [])):
+        if isinstance(message, HumanMessage) and message.name != "zyx":
+            return message.text
+    return ""
+
+
+def tool_records(state: RunState) -> list[ToolCallRecord]:
+    """The tool-call log, with Python outputs where this process still has them."""
+    values = tool_values.get() or {}
+    return [
+        ToolCallRecord(id=e["id"], name=e["name"], args=e["args"], output=values.get(e["id"], e["output"]),
+                       error=e["error"], duration=e["duration"])
+        for e in state.get("tool_calls", [])
+    ]
+
+
+def _completion(data: dict[str, Any] | None, spec: RunSpec) -> RunCompletion[Any] | None:
+    return to_run_completion(data, spec.target) if data else None
+
+
+def _raw_completion(data: dict[str, Any]) -> RunCompletion[Any]:
+    return RunCompletion(status=data.get("status", "success"), summary=str(data.get("summary", "")),
+                         result=data.get("result"), evidence=data.get("evidence"),
+                         verification=data.get("verification"))
+
+
+def to_run_result(state: RunState, spec: RunSpec) -> RunResult[Any]:
+    """The `RunResult` of a run that ended with a completion (accepted, or skipped where allowed)."""
+    completion = _completion(state.get("completion"), spec)
+    messages: list[BaseMessage] = list(state.get("messages", []))
+    return RunResult(
+        output=completion.result if completion else None,
+        messages=messages,
+        usage=dict(state.get("usage") or {}),
+        model=spec.model_name,
+        completion=completion,
+        verified=state.get("verified"),
+        verification_error=state.get("verification_error"),
+        task=RunTask(goal=goal_text(state), target=spec.target.type if spec.target else None),
+        tool_calls=tool_records(state),
+        termination=state.get("termination") or "completed",  # type: ignore[typeddict-item]
+    )
+
+
+def run_error(state: RunState, spec: RunSpec) -> RunError | None:
+    """The zyx error for a run that failed, carrying everything that happened; None if it did not."""
+    error = state.get("error")
+    if not error:
+        return None
+    rejected = state.get("rejected_completion")
+    try:
+        completion = _completion(rejected, spec)
+    except (ValueError, KeyError):  # an invalid completion cannot be typed: keep it as the model sent it
+        completion = _raw_completion(rejected or {})
+    return ERRORS[error["kind"]](
+        error["message"] + "".join(f"\n{e}" for e in error.get("errors", [])),
+        termination=state.get("termination") or "no_completion",
+        messages=state.get("messages", []),
+        tool_calls=tool_records(state),
+        usage=state.get("usage"),
+        completion=completion,
+        errors=error.get("errors", []),
+    )

@@ -1,0 +1,60 @@
+"""Prompt text as data: what the model is told, in one place."""
+
+from __future__ import annotations
+
+COMPLETE_TASK = "complete_task"
+
+SYSTEM = """\
+You are an agent that carries out a task with the tools you are given.
+Work step by step: call tools when you need information or need to act, read their results, and continue.
+The task is finished ONLY when you call the `complete_task` tool. Never finish with a plain-text answer.
+Call `complete_task` with:
+- `summary`: what you did and found, in a few sentences;
+- `status`: "success" if the task is done, "failed" if it cannot be done (explain why in the summary), "skipped" if it should not be done;
+- `result`: {result_rule}
+- optionally `evidence` (what supports the result) and `verification` (how you checked it).
+If `complete_task` answers with an error, fix what it says and call it again."""
+
+RESULT_WITH_TARGET = "the final answer, matching the `result` schema exactly (required for status \"success\")."
+RESULT_WITHOUT_TARGET = "leave it null; put your answer in `summary`."
+
+PLAN_SYSTEM = """
+Plan mode: instead of calling tools one at a time, call `submit_plan` with every step you can decide now.
+Steps run without you, independent steps at the same time; you see all their results at once.
+If the plan can finish the task, end it with a `complete_task` step that references the results it needs."""
+
+COMPLETE_TASK_DESCRIPTION = (
+    "Finish the task. Call this exactly once, when the task is done (or cannot be done), "
+    "with a summary and the result. Plain-text answers do not finish the task."
+)
+
+NUDGE = (
+    "You answered in plain text, but the task is finished only by calling the `complete_task` tool. "
+    "Call `complete_task` now with your summary and result (status \"failed\" if you cannot finish)."
+)
+
+WRAP_UP = (
+    "The {limit} limit of this run has been reached: no more tools can run. "
+    "Call `complete_task` now, with status \"failed\" and what you have if the task is not done."
+)
+
+RESULT_INVALID = "The completion was rejected: `result` does not match the required schema.\n{errors}\nFix the result and call `complete_task` again."
+ARGS_INVALID = "The completion was rejected: its arguments are invalid.\n{errors}\nCall `complete_task` again with valid arguments."
+CHECK_FAILED = "The completion was rejected by verification:\n{errors}\nAddress this and call `complete_task` again."
+CHECK_FALSE = "check {name} returned False"
+ACCEPTED = "Completion accepted."
+DUPLICATE_COMPLETION = "Ignored: only one `complete_task` call is handled per turn."
+UNKNOWN_TOOL = "Error: there is no tool named {name!r}. Available tools: {available}."
+BAD_ARGUMENTS = "Error: the arguments of this call are not valid JSON: {error}"
+BUDGET_SPENT = "Not run: the {limit} limit of this run has been reached."
+NO_COMPLETION_SUMMARY = "No completion tool call was made."
+
+
+def system_prompt(*, has_target: bool, instructions: str | None, plan: bool) -> str:
+    """The system prompt for a run spec, built once per compiled graph."""
+    text = SYSTEM.format(result_rule=RESULT_WITH_TARGET if has_target else RESULT_WITHOUT_TARGET)
+    if plan:
+        text += "\n" + PLAN_SYSTEM
+    if instructions:
+        text += "\n\nInstructions:\n" + instructions
+    return text

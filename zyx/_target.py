@@ -1,0 +1,75 @@
+"""Targets: any type pydantic validates, as a JSON schema for the model and a validator for its answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+
+from zyx.errors import ConfigurationError
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """A target type with its validator and JSON schema, built once per type."""
+
+    type: Any
+    adapter: TypeAdapter[Any]
+    schema: dict[str, Any]
+    name: str
+
+    def validate(self, raw: Any) -> Any:
+        """Validate a JSON-like value from the model (raises pydantic's `ValidationError`)."""
+        if isinstance(raw, str) and self.schema.get("type") not in (None, "string"):
+            try:
+                return self.adapter.validate_json(raw)
+            except ValidationError:
+                pass  # not JSON text after all: validate it as the plain string it is
+        return self.adapter.validate_python(raw)
+
+    def dump(self, value: Any) -> Any:
+        """The JSON-compatible form of a validated value (what graph state keeps)."""
+        return self.adapter.dump_python(value, mode="json")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or repr(tp).replace("typing.", "")
+
+
+@lru_cache(maxsize=256)
+def _cached_target(tp: Any) -> Target:
+    return _build_target(tp)
+
+
+def _build_target(tp: Any) -> Target:
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(tp)
+        schema = adapter.json_schema()
+    except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
+        raise ConfigurationError(
+            "target", f"expected a type pydantic can validate (a BaseModel, TypedDict, dataclass, "
+            f"int, str, list[str], ...), got {tp!r} ({exc.__class__.__name__}: {str(exc).splitlines()[0]})"
+        ) from None
+    return Target(type=tp, adapter=adapter, schema=schema, name=_type_name(tp))
+
+
+def make_target(tp: Any) -> Target | None:
+    """The `Target` for a user's `target=` argument (None stays None)."""
+    if tp is None:
+        return None
+    try:
+        return _cached_target(tp)
+    except TypeError:  # unhashable target (e.g. an Annotated with a dict): build uncached
+        return _build_target(tp)
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """A compact, model-readable list of what failed, one line per error."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in err["loc"]) or "(root)"
+        lines.append(f"- {where}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""The zyx error tree.
+
+Every error zyx raises on purpose is a :class:`ZyxError`::
+
+    ZyxError
+    ├── ConfigurationError (ValueError)      bad argument, raised before any model call
+    ├── ModelError                           the chat model failed (auth, bad request, retries spent)
+    └── RunError                             a run ended without an accepted completion
+        ├── TaskNotCompletedError (ValueError)   the model kept answering in plain text
+        ├── VerificationError (ValueError)       invalid results / failed checks, retries spent
+        ├── MaxStepsExceededError (ValueError)   the tool-call budget ran out before completion
+        ├── LimitExceededError (ValueError)      another limit (model calls, tokens, per-tool caps)
+        ├── RunTimeoutError (ValueError)         the run's `timeout` elapsed
+        └── PlanError (ValueError)               plan mode: too many rejected plans in a row
+
+A :class:`RunError` carries everything that happened before it (messages, tool calls,
+usage, the last rejected completion), so nothing is lost when a run fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+
+    from zyx.result import RunCompletion, ToolCallRecord
+
+__all__ = [
+    "ConfigurationError",
+    "LimitExceededError",
+    "MaxStepsExceededError",
+    "ModelError",
+    "PlanError",
+    "RunError",
+    "RunTimeoutError",
+    "TaskNotCompletedError",
+    "VerificationError",
+    "ZyxError",
+]
+
+
+class ZyxError(Exception):
+    """Base class of every error zyx raises on purpose."""
+
+
+class ConfigurationError(ZyxError, ValueError):
+    """A bad argument, raised before any model call; names the argument and what was expected."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        self.argument = argument
+        super().__init__(f"{argument}: {message}")
+
+
+class ModelError(ZyxError):
+    """The chat model failed in a way retrying cannot fix (or retries were spent)."""
+
+    def __init__(self, message: str, *, provider: str | None = None, model: str | None = None) -> None:
+        self.provider = provider
+        self.model = model
+        super().__init__(message)
+
+
+class RunError(ZyxError):
+    """A run ended without an accepted completion; carries the whole history so far."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        termination: str = "no_completion",
+        messages: Sequence[BaseMessage] = (),
+        tool_calls: Sequence[ToolCallRecord] = (),
+        usage: dict[str, int] | None = None,
+        completion: RunCompletion[Any] | None = None,
+        errors: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.termination = termination
+        self.messages = list(messages)
+        self.tool_calls = list(tool_calls)
+        self.usage = dict(usage or {})
+        self.completion = completion
+        self.errors = list(errors)
+
+
+class TaskNotCompletedError(RunError, ValueError):
+    """The model answered in plain text instead of calling `complete_task`, retries spent."""
+
+
+class VerificationError(RunError, ValueError):
+    """Completions kept failing validation or checks; `completion` is the last one, `errors` why."""
+
+
+class MaxStepsExceededError(RunError, ValueError):
+    """The tool-call budget (`max_steps`) ran out and the wrap-up turn did not complete."""
+
+
+class LimitExceededError(RunError, ValueError):
+    """A limit other than `max_steps` ran out and the wrap-up turn did not complete."""
+
+
+class RunTimeoutError(RunError, ValueError):
+    """The run's `timeout` elapsed before an accepted completion."""
+
+
+class PlanError(RunError, ValueError):
+    """Plan mode: the model's plans were rejected more than `max_retries` times in a row."""

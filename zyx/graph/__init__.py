@@ -1,0 +1,88 @@
+"""The run graph: `planner` -> `tool_executor` / `completion` -> `verifier`, compiled with LangGraph.
+
+    START -> planner --tool calls--> tool_executor --> planner | completion
+                     --complete_task--> completion --invalid--> planner
+                                                   --valid--> verifier --rejected--> planner
+                                                                       --accepted--> END
+                     --plain text--> planner (nudged) | END
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from zyx.graph._node import AsyncNode
+from zyx.graph.completion import completion
+from zyx.graph.planner import planner
+from zyx.graph.routing import after_completion, after_planner, after_tools, after_verifier
+from zyx.graph.spec import Check, RunSpec, build_spec
+from zyx.graph.state import RunInput, RunState
+from zyx.graph.tool_executor import tool_executor
+from zyx.graph.verifier import verifier
+
+__all__ = ["RunSpec", "RunState", "build_run_graph", "compile_run_graph", "recursion_limit"]
+
+
+def recursion_limit(spec: RunSpec) -> int:
+    """A LangGraph recursion limit our own counters always reach first.
+
+    Each model turn either runs at least one tool (at most `max_steps` of those), or is a
+    rejection (at most `max_retries + 1` of each kind), or ends the run; a turn spans at
+    most three supersteps.
+    """
+    turns = spec.max_steps + 4 * (spec.max_retries + 1) + 2
+    return 3 * turns + 10
+
+
+def compile_run_graph(spec: RunSpec, *, checkpointer: BaseCheckpointSaver[Any] | None = None,
+                      name: str = "zyx_run") -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Compile the run graph for a spec; nodes get the spec by closure, state stays serialisable."""
+    graph = StateGraph(RunState, input_schema=RunInput)
+    for node in (planner, tool_executor, completion, verifier):
+        graph.add_node(node.__name__, AsyncNode(node.__name__, partial(node, spec=spec)))
+    graph.add_edge(START, "planner")
+    graph.add_conditional_edges("planner", after_planner)
+    graph.add_conditional_edges("tool_executor", after_tools)
+    graph.add_conditional_edges("completion", after_completion)
+    graph.add_conditional_edges("verifier", after_verifier)
+    compiled = graph.compile(checkpointer=checkpointer, name=name)
+    return compiled.with_config(recursion_limit=recursion_limit(spec))
+
+
+def build_run_graph(
+    *,
+    model: str | BaseChatModel | None = None,
+    tools: Sequence[Any] | None = None,
+    target: Any = None,
+    instructions: str | None = None,
+    verifier: Check | None = None,
+    final_answer_checks: Sequence[Check] | None = None,
+    require_completion: bool = True,
+    plan: bool = False,
+    planning_interval: int | None = None,
+    max_steps: int | None = None,
+    max_retries: int = 2,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    name: str = "zyx_run",
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """The compiled LangGraph graph `run()` invokes, for use in Studio or inside a bigger graph.
+
+    Takes the options of `run()` (minus task, context and stream). Invoke it with
+    `{"messages": [...]}`; the final state holds `completion`, `verified`, `tool_calls`, ...
+
+    Raises:
+        ConfigurationError: an option is invalid (the message names it).
+    """
+    spec = build_spec(
+        model=model, tools=tools, target=target, instructions=instructions, verifier=verifier,
+        final_answer_checks=final_answer_checks, require_completion=require_completion, plan=plan,
+        planning_interval=planning_interval, max_steps=max_steps, max_retries=max_retries,
+    )
+    return compile_run_graph(spec, checkpointer=checkpointer, name=name)

@@ -1,0 +1,49 @@
+"""Compiled run graphs, reused for identical run specs: compiling costs more than running."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+
+from zyx._models import resolve_model
+from zyx.graph import compile_run_graph
+from zyx.graph.spec import RunSpec, build_spec
+
+MAX_CACHED = 64
+_cache: OrderedDict[Hashable, tuple[RunSpec, CompiledStateGraph[Any, Any, Any, Any], Mapping[str, Any]]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _key(value: Any) -> Hashable:
+    """A cache key by value where possible, by identity otherwise (the cached entry keeps the object alive)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_key(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _key(v)) for k, v in value.items()))
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return value
+
+
+def cached_run_graph(options: Mapping[str, Any]) -> tuple[RunSpec, CompiledStateGraph[Any, Any, Any, Any]]:
+    """The spec and compiled graph for these options (`build_spec` keywords), built once."""
+    options = {**options, "model": resolve_model(options.get("model"))}
+    key = tuple(sorted((name, _key(value)) for name, value in options.items()))
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit[0], hit[1]
+    spec = build_spec(**options)
+    graph = compile_run_graph(spec)
+    with _lock:
+        _cache[key] = (spec, graph, options)
+        while len(_cache) > MAX_CACHED:
+            _cache.popitem(last=False)
+    return spec, graph

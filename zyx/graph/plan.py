@@ -1,0 +1,325 @@
+"""Plan mode: the model submits a whole DAG of tool calls, zyx checks it and runs it without the model.
+
+References between steps: a value that is exactly ``"$id"`` becomes step ``id``'s output (the Python
+value), ``"${id}"`` inside a string becomes the output's text, and ``$$`` is a literal ``$``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import re
+import textwrap
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
+
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field, ValidationError
+
+SUBMIT_PLAN = "submit_plan"
+
+_TEMPLATE = re.compile(r"\$\$|\$\{([^{}]*)\}")
+
+
+class PlanStep(BaseModel):
+    """One tool call of a plan."""
+
+    id: str = Field(description='Unique step id, e.g. "s1"; other steps use its output as "$s1" or "${s1}".')
+    tool: str = Field(description="Name of the tool to call, or complete_task for the final step.")
+    args: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Arguments for the tool. A value that is exactly "$s1" is replaced by step s1\'s output '
+        '(objects/lists stay structured); "${s1}" inside a longer string is replaced by its text. '
+        'Write "$$" for a literal "$" (e.g. "$$HOME" passes "$HOME").',
+    )
+
+
+class Plan(BaseModel):
+    """A plan of tool calls that runs without further input from the model."""
+
+    steps: list[PlanStep] = Field(
+        description="The steps. References, not list order, decide what waits for what; complete_task goes last.",
+    )
+
+
+def submit_plan_tool(completion_tool: str = "complete_task") -> dict:
+    """OpenAI-style tool dict for ``submit_plan`` (what the model sees in plan mode)."""
+    description = (
+        "Submit a plan: a list of tool calls that is executed for you without further input; you then get "
+        "every step's result (ok / error / skipped) at once.\n"
+        '- Each step has a unique "id", a "tool" and that tool\'s "args".\n'
+        '- Use another step\'s output as an argument: a value that is exactly "$s1" is replaced by the output '
+        'of step s1 as-is (objects and lists stay structured); "${s1}" inside a longer string is replaced by the '
+        "output as text (JSON for non-strings). References work at any depth inside args.\n"
+        '- A literal string starting with "$" must be written with "$$" ("$$HOME" passes "$HOME"); "$$" inside '
+        'a longer string is also a literal "$".\n'
+        "- A step starts as soon as every step it references has succeeded; steps that do not reference each "
+        "other run concurrently, in no guaranteed order. If a step depends on another's side effect without "
+        "using its output, put it in a later plan. A step whose referenced step failed is skipped.\n"
+        f'- If the plan finishes the task, end it with one "{completion_tool}" step (must be last); its args '
+        "may reference any step. Leave it out if you need to see the results first.\n"
+        "The whole plan is checked before anything runs; if it is rejected you get every problem at once."
+    )
+    function = {"name": SUBMIT_PLAN, "description": description, "parameters": Plan.model_json_schema()}
+    return {"type": "function", "function": function}
+
+
+def _whole_ref(s: str) -> str | None:
+    """The id if ``s`` is a whole-value reference ``$id`` (not ``$$...`` or ``${...}``)."""
+    return s[1:] if len(s) > 1 and s[0] == "$" and s[1] not in "${" else None
+
+
+def references(value: Any) -> set[str]:
+    """Step ids referenced anywhere inside ``value`` (dict values and list items, at any depth)."""
+    if isinstance(value, str):
+        ref = _whole_ref(value)
+        return {ref} if ref is not None else {m[1] for m in _TEMPLATE.finditer(value) if m[1] is not None}
+    if isinstance(value, Mapping):
+        return set().union(*(references(v) for v in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(*(references(v) for v in value))
+    return set()
+
+
+def as_text(value: Any) -> str:
+    """Text of an output: itself if a str, else compact JSON, else ``str()``."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def resolve(value: Any, outputs: Mapping[str, Any]) -> Any:
+    """Substitute references in ``value`` with ``outputs`` and un-escape ``$$`` (pure, returns new containers)."""
+    if isinstance(value, str):
+        ref = _whole_ref(value)
+        if ref is not None:
+            return outputs[ref]
+        return _TEMPLATE.sub(lambda m: "$" if m[1] is None else as_text(outputs[m[1]]), value)
+    if isinstance(value, Mapping):
+        return {k: resolve(v, outputs) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [resolve(v, outputs) for v in value]
+    return value
+
+
+def _key_problems(tool: BaseTool, args: Mapping[str, Any], *, check_required: bool) -> list[str]:
+    """Missing required keys and keys the schema does not know (unless it allows extra keys)."""
+    schema = tool.tool_call_schema
+    if isinstance(schema, dict):
+        known, required = list(schema.get("properties") or {}), schema.get("required", [])
+        extra = bool(schema.get("additionalProperties"))
+    else:
+        known = [f.alias or n for n, f in schema.model_fields.items()]
+        required = [f.alias or n for n, f in schema.model_fields.items() if f.is_required()]
+        full = tool.args_schema if isinstance(tool.args_schema, type) else schema
+        extra = "allow" in (schema.model_config.get("extra"), getattr(full, "model_config", {}).get("extra"))
+    problems = [f"missing required argument {k!r}" for k in required if check_required and k not in args]
+    if not extra:
+        problems += [f"unknown argument {k!r} (known: {', '.join(known) or 'none'})" for k in args if k not in known]
+    return problems
+
+
+def validate_args(tool: BaseTool, args: Mapping[str, Any]) -> str | None:
+    """Check fully resolved ``args`` against the tool's model-facing schema; the problem text or None."""
+    schema = tool.tool_call_schema
+    problems = _key_problems(tool, args, check_required=isinstance(schema, dict))
+    if not isinstance(schema, dict):
+        try:
+            schema.model_validate(dict(args))
+        except ValidationError as e:
+            problems += [f"{'.'.join(map(str, err['loc'])) or 'args'}: {err['msg']}"
+                         for err in e.errors() if err["type"] != "extra_forbidden"]
+    return "; ".join(problems) or None
+
+
+def _cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
+    """Every distinct cycle reachable by DFS, as a closed path ``[a, b, a]``."""
+    found: dict[frozenset[str], list[str]] = {}
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                found.setdefault(frozenset(cycle), cycle)
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node)
+    return list(found.values())
+
+
+def _parse_steps(raw_steps: list[Any]) -> tuple[list[tuple[str, PlanStep]], list[str]]:
+    """Parse each step on its own so one malformed step does not hide the other problems."""
+    parsed: list[tuple[str, PlanStep]] = []
+    problems: list[str] = []
+    for i, raw in enumerate(raw_steps, 1):
+        raw_id = raw.get("id") if isinstance(raw, Mapping) else None
+        label = f"step {raw_id!r}" if isinstance(raw_id, str) and raw_id.strip() else f"step #{i}"
+        if isinstance(raw, Mapping) and not str(raw_id or "").strip():
+            problems.append(f"{label} (tool {raw.get('tool')!r}) has a missing or empty id")
+            raw = {**raw, "id": ""}
+        try:
+            parsed.append((label, PlanStep.model_validate(raw)))
+        except ValidationError as e:
+            problems += [f"{label}: {'.'.join(map(str, err['loc'])) or 'step'}: {err['msg']}" for err in e.errors()]
+    return parsed, problems
+
+
+def check_plan(
+    raw_args: Any, tools: Mapping[str, BaseTool], *, completion_tool: str = "complete_task",
+    planning_interval: int | None, steps_left: int | None,
+) -> Plan | list[str]:
+    """Parse and check a submitted plan before anything runs; the Plan, or every problem found."""
+    raw_steps = raw_args.get("steps") if isinstance(raw_args, Mapping) else None
+    if not isinstance(raw_steps, list):
+        return ['the plan must be an object with a "steps" list']
+    if not raw_steps:
+        return ["the plan has zero steps; add at least one step"]
+    parsed, problems = _parse_steps(raw_steps)
+    by_id: dict[str, PlanStep] = {}
+    for label, s in parsed:
+        if s.id.strip() and s.id in by_id:
+            problems.append(f"{label}: duplicate id")
+        by_id.setdefault(s.id, s)
+    by_id.pop("", None)
+    completions = [i for i, (_, s) in enumerate(parsed) if s.tool == completion_tool]
+    for n, i in enumerate(completions):
+        if n > 0:
+            problems.append(f"{parsed[i][0]}: only one {completion_tool} step is allowed")
+        elif i != len(parsed) - 1:
+            problems.append(f"{parsed[i][0]}: the {completion_tool} step must be the last step")
+    completion_ids = {parsed[i][1].id for i in completions}
+    graph: dict[str, set[str]] = {}
+    for label, s in parsed:
+        refs = references(s.args)
+        problems += [f"{label}: references unknown step {r!r} (write '$$' for a literal '$')"
+                     for r in sorted(refs - set(by_id))]
+        if s.id in refs:
+            problems.append(f"{label}: references itself")
+        problems += [f"{label}: references the {completion_tool} step {r!r}, which has no output"
+                     for r in sorted((refs & completion_ids) - {s.id})]
+        if by_id.get(s.id) is s:
+            graph[s.id] = (refs & set(by_id)) - {s.id}
+        if s.tool == SUBMIT_PLAN or (s.tool not in tools and s.tool != completion_tool):
+            available = ", ".join(sorted({*tools, completion_tool} - {SUBMIT_PLAN}))
+            problems.append(f"{label}: unknown tool {s.tool!r} (available: {available})")
+        elif s.tool in tools:
+            tool = tools[s.tool]
+            bad = "; ".join(_key_problems(tool, s.args, check_required=True)) if refs else validate_args(tool, s.args)
+            if bad:
+                problems.append(f"{label}: invalid arguments for {s.tool!r}: {bad}")
+    for cycle in _cycles(graph):
+        problems.append(f"steps {', '.join(map(repr, cycle[:-1]))}: cyclic reference {' -> '.join(cycle)}")
+    tool_steps = [label for label, s in parsed if s.tool != completion_tool]
+    for limit, what in ((planning_interval, "planning_interval"), (steps_left, "remaining step budget")):
+        if limit is not None and len(tool_steps) > limit:
+            first = tool_steps[limit] if limit >= 0 else tool_steps[0]
+            problems.append(f"{first} and later: the plan has {len(tool_steps)} tool steps, "
+                            f"more than the {what} ({limit})")
+    return problems or Plan(steps=[s for _, s in parsed])
+
+
+@dataclasses.dataclass
+class StepResult:
+    """Outcome of one plan step; ``output`` is the raw Python value the tool returned."""
+
+    id: str
+    tool: str
+    args: dict[str, Any]
+    status: Literal["ok", "error", "skipped"]
+    output: Any = None
+    error: str | None = None
+    duration: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly copy (non-JSON values become their text)."""
+        return json.loads(json.dumps(vars(self), default=str))
+
+
+async def execute_plan(
+    plan: Plan, run_tool: Callable[[PlanStep, dict], Awaitable[Any]], *,
+    completion_tool: str = "complete_task", tools: Mapping[str, BaseTool] | None = None,
+) -> tuple[list[StepResult], dict | None]:
+    """Run a plan accepted by ``check_plan`` as a DAG: each step starts once all steps it references succeeded.
+
+    ``run_tool(step, resolved_args)`` runs one tool; an exception becomes that step's error. If ``tools``
+    is given, args that contained references are validated against the tool's schema after substitution
+    (a failure is the step's error); otherwise that is left to ``run_tool``. The completion step is not
+    run: its resolved args are returned, or None if it is absent or a step it references did not succeed.
+    """
+    deps = {s.id: references(s.args) for s in plan.steps}
+    results: dict[str, StepResult] = {}
+    finished = {s.id: asyncio.Event() for s in plan.steps}
+    root_cause: dict[str, str] = {}
+
+    def prepare(step: PlanStep) -> dict | StepResult:
+        """The resolved args, or the skipped/error result that stops the step from running."""
+        for dep in sorted(deps[step.id]):
+            if results[dep].status != "ok":
+                root = root_cause[step.id] = root_cause.get(dep, dep)
+                why = f"dependency {dep!r} " + ("failed" if root == dep else f"was skipped (step {root!r} failed)")
+                return StepResult(step.id, step.tool, step.args, "skipped", error=why)
+        args = resolve(step.args, {d: results[d].output for d in deps[step.id]})
+        bad = validate_args(tools[step.tool], args) if tools and step.tool in tools and deps[step.id] else None
+        if bad:
+            return StepResult(step.id, step.tool, args, "error", error=f"invalid arguments after substitution: {bad}")
+        return args
+
+    async def run(step: PlanStep) -> None:
+        try:
+            for dep in deps[step.id]:
+                await finished[dep].wait()
+            start, args = time.perf_counter(), step.args
+            try:
+                prepared = prepare(step)
+                if isinstance(prepared, StepResult):
+                    results[step.id] = prepared
+                    return
+                args = prepared
+                output = await run_tool(step, args)
+            except Exception as e:  # noqa: BLE001 - any tool failure is the step's error
+                results[step.id] = StepResult(step.id, step.tool, args, "error", error=f"{type(e).__name__}: {e}",
+                                              duration=time.perf_counter() - start)
+            else:
+                results[step.id] = StepResult(step.id, step.tool, args, "ok", output,
+                                              duration=time.perf_counter() - start)
+        finally:
+            finished[step.id].set()
+
+    async with asyncio.TaskGroup() as group:
+        for step in plan.steps:
+            if step.tool != completion_tool:
+                group.create_task(run(step))
+    completion: dict | None = None
+    for step in plan.steps:
+        if step.tool == completion_tool:
+            args = prepare(step)
+            results[step.id] = args if isinstance(args, StepResult) else StepResult(step.id, step.tool, args, "ok")
+            completion = None if isinstance(args, StepResult) else args
+    return [results[s.id] for s in plan.steps], completion
+
+
+def format_results(results: list[StepResult], *, max_chars: int = 2000) -> str:
+    """Compact per-step report the model gets as the ``submit_plan`` result; long outputs are truncated."""
+    counts = {k: sum(r.status == k for r in results) for k in ("ok", "error", "skipped")}
+    lines = [f"Plan executed: {counts['ok']} ok, {counts['error']} error, {counts['skipped']} skipped."]
+    for r in results:
+        text = (r.error or "") if r.status != "ok" else "" if r.output is None else as_text(r.output)
+        if len(text) > max_chars:
+            text = f"{text[:max_chars]}… [truncated, {len(text)} chars total]"
+        head = f"[{r.id}] {r.tool} {r.status}"
+        lines.append(f"{head}:\n{textwrap.indent(text, '  ')}" if "\n" in text else f"{head}: {text}" if text else head)
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""RunSpec: everything fixed for a run (model, tools, target, checks, limits), kept out of graph state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+
+from zyx import _prompts
+from zyx._checks import CheckFn, prepare_check
+from zyx._completion import completion_tool
+from zyx._models import model_name, resolve_model
+from zyx._target import Target, make_target
+from zyx._tools import openai_schemas, to_tools
+from zyx.errors import ConfigurationError
+
+DEFAULT_MAX_STEPS = 50
+"""Tool calls a run may make when `max_steps` is not given: every run ends."""
+
+Check = Callable[..., Any]
+
+
+@dataclass(frozen=True, eq=False)
+class RunSpec:
+    """The fixed part of a run. Callables and types live here, never in graph state."""
+
+    model: BaseChatModel
+    tools: tuple[BaseTool, ...] = ()
+    target: Target | None = None
+    instructions: str | None = None
+    verifier: Check | None = None
+    final_answer_checks: tuple[Check, ...] = ()
+    require_completion: bool = True
+    plan: bool = False
+    planning_interval: int | None = None
+    max_steps: int = DEFAULT_MAX_STEPS
+    max_retries: int = 2
+    tools_by_name: Mapping[str, BaseTool] = field(init=False)
+    system_prompt: str = field(init=False)
+    model_name: str = field(init=False)
+    completion_schema: dict[str, Any] = field(init=False)
+    bound_model: Runnable[Any, Any] = field(init=False)
+    wrap_up_model: Runnable[Any, Any] = field(init=False)
+    checks: tuple[CheckFn, ...] = field(init=False)
+    """The verifier, then each final-answer check, ready to await: what the `verifier` node runs."""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "tools_by_name", {t.name: t for t in self.tools})
+        set_(self, "system_prompt", _prompts.system_prompt(
+            has_target=self.target is not None, instructions=self.instructions, plan=self.plan))
+        set_(self, "model_name", model_name(self.model))
+        set_(self, "completion_schema", completion_tool(self.target))
+        wrap_up = bind(self.model, [self.completion_schema])
+        full = bind(self.model, [*openai_schemas(self.tools), self.completion_schema]) if self.max_steps else wrap_up
+        set_(self, "bound_model", full)
+        set_(self, "wrap_up_model", wrap_up)
+        verifier = (prepare_check(self.verifier, "verifier"),) if self.verifier else ()
+        set_(self, "checks", verifier + tuple(prepare_check(c, "final_answer_checks") for c in self.final_answer_checks))
+
+
+def bind(model: BaseChatModel, tools: Sequence[dict[str, Any]]) -> Runnable[Any, Any]:
+    """Bind tool schemas to a chat model, with a zyx error if the model cannot call tools."""
+    try:
+        return model.bind_tools(tools)
+    except NotImplementedError:
+        raise ConfigurationError("model", f"{type(model).__name__} does not support tool calling") from None
+
+
+def _non_negative_int(name: str, value: Any, *, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(name, f"expected a non-negative integer{' or None' if allow_none else ''}, got {value!r}")
+
+
+def _callable_or_none(name: str, value: Any) -> None:
+    if value is not None and not callable(value):
+        raise ConfigurationError(name, f"expected a function (completion) or (completion, ctx), got {value!r}")
+
+
+def build_spec(
+    *,
+    model: str | BaseChatModel | None = None,
+    tools: Sequence[Any] | None = None,
+    target: Any = None,
+    instructions: str | None = None,
+    verifier: Check | None = None,
+    final_answer_checks: Sequence[Check] | None = None,
+    require_completion: bool = True,
+    plan: bool = False,
+    planning_interval: int | None = None,
+    max_steps: int | None = None,
+    max_retries: int = 2,
+) -> RunSpec:
+    """Check every option (naming the bad one) and build the spec; no model is called."""
+    _non_negative_int("max_steps", max_steps)
+    _non_negative_int("max_retries", max_retries, allow_none=False)
+    _non_negative_int("planning_interval", planning_interval)
+    if planning_interval == 0:
+        raise ConfigurationError("planning_interval", "expected a positive integer or None, got 0")
+    if planning_interval is not None and not plan:
+        raise ConfigurationError("planning_interval", "only applies with plan=True")
+    if instructions is not None and not isinstance(instructions, str):
+        raise ConfigurationError("instructions", f"expected a string, got {instructions!r}")
+    _callable_or_none("verifier", verifier)
+    if final_answer_checks is not None and (
+        callable(final_answer_checks) or not isinstance(final_answer_checks, Sequence)
+    ):
+        raise ConfigurationError("final_answer_checks", f"expected a list of functions, got {final_answer_checks!r}")
+    for check in final_answer_checks or ():
+        _callable_or_none("final_answer_checks", check)
+    for flag_name, flag in (("require_completion", require_completion), ("plan", plan)):
+        if not isinstance(flag, bool):
+            raise ConfigurationError(flag_name, f"expected True or False, got {flag!r}")
+    return RunSpec(
+        model=resolve_model(model),
+        tools=to_tools(tools),
+        target=make_target(target),
+        instructions=instructions,
+        verifier=verifier,
+        final_answer_checks=tuple(final_answer_checks or ()),
+        require_completion=require_completion,
+        plan=plan,
+        planning_interval=planning_interval,
+        max_steps=DEFAULT_MAX_STEPS if max_steps is None else max_steps,
+        max_retries=max_retries,
+    )

@@ -1,0 +1,80 @@
+"""RunState: the JSON-serialisable state of a run, shared by the nodes and shown in Studio."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolCall
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+from zyx._prompts import COMPLETE_TASK
+
+
+class RunState(TypedDict, total=False):
+    """A run's state. Only `messages` has a reducer, so a caller can reset any other field."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    task: str
+    """The goal text (for results and verifier context)."""
+    completion: dict[str, Any] | None
+    """The current valid completion (JSON form), or None."""
+    rejected_completion: dict[str, Any] | None
+    """The last completion that failed a check, kept for the error a failed run raises."""
+    verified: bool | None
+    verification_error: str | None
+    tool_calls: list[dict[str, Any]]
+    """Executed tool calls: id, name, args, output (JSON form), error, duration."""
+    steps: int
+    model_calls: int
+    rejections: dict[str, int]
+    """Rejections by kind ("invalid", "check", "text", "plan"), for `max_retries`."""
+    limit: str | None
+    """The limit that put the run into its wrap-up turn (only `complete_task` bound)."""
+    termination: str | None
+    error: dict[str, Any] | None
+    """Why a run failed: {"kind", "message", "errors"}; `run()` raises the matching zyx error."""
+    usage: dict[str, int]
+
+
+class RunInput(TypedDict, total=False):
+    """What a caller passes to start a run: the conversation (and optionally the goal text)."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    task: str
+
+
+def last_ai_message(messages: list[BaseMessage]) -> AIMessage | None:
+    """The model's latest turn."""
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            return message
+    return None
+
+
+def split_calls(message: AIMessage | None) -> tuple[list[ToolCall], list[ToolCall]]:
+    """A turn's tool calls, split into (other tools, `complete_task` calls)."""
+    if message is None:
+        return [], []
+    others = [c for c in message.tool_calls if c["name"] != COMPLETE_TASK]
+    completions = [c for c in message.tool_calls if c["name"] == COMPLETE_TASK]
+    return others, completions
+
+
+def fail(kind: str, message: str, errors: list[str] | None = None, termination: str = "no_completion") -> dict[str, Any]:
+    """A state update that ends the run with a zyx error of `kind`."""
+    return {"error": {"kind": kind, "message": message, "errors": errors or []}, "termination": termination}
+
+
+def bump(state: RunState, kind: str) -> dict[str, int]:
+    """The rejection counters with one more of `kind`."""
+    counts = dict(state.get("rejections") or {})
+    counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def budget_spent(state: RunState, max_steps: int) -> dict[str, Any]:
+    """Marks the wrap-up turn when a rejected completion leaves the step budget spent."""
+    if max_steps and state.get("steps", 0) >= max_steps and not state.get("limit"):
+        return {"limit": "max_steps"}
+    return {}

@@ -1,0 +1,165 @@
+"""`make()` / `amake()`: one structured answer from the model, validated, with bounded retries."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from pydantic import ValidationError
+
+from zyx._aio import in_running_loop, run_sync
+from zyx._messages import MessageLike, to_messages
+from zyx._models import model_name, resolve_model
+from zyx._target import Target, format_validation_error, make_target
+from zyx._tools import ToolOutcome, execute_tool, openai_schemas, to_model_text, to_tools
+from zyx.errors import ConfigurationError, MaxStepsExceededError, VerificationError
+from zyx.graph.planner import add_usage
+from zyx.graph.spec import DEFAULT_MAX_STEPS, bind
+from zyx.result import Result
+
+if TYPE_CHECKING:
+    from zyx.stream import RunStream
+
+T = TypeVar("T")
+
+ANSWER_TOOL = "final_result"
+SYSTEM = "Answer with a value of type {name} by calling the `final_result` tool. Use the other tools first if you need them."
+DEFAULT_PROMPT = "Generate a {name}."
+RETRY = "Invalid answer:\n{errors}\nCall `final_result` again with a valid value."
+
+
+def answer_tool(target: Target) -> dict[str, Any]:
+    """The tool the model answers through: the target's own schema when it is an object, else `{result}`."""
+    schema = dict(target.schema)
+    if schema.get("type") != "object":
+        defs = schema.pop("$defs", None)
+        schema = {"type": "object", "properties": {"result": schema}, "required": ["result"]}
+        if defs:
+            schema["$defs"] = defs
+    return {"type": "function", "function": {"name": ANSWER_TOOL, "description": f"Answer with a {target.name}.",
+                                             "parameters": schema}}
+
+
+def _answer_value(target: Target, args: dict[str, Any]) -> Any:
+    wrapped = target.schema.get("type") != "object"
+    return target.validate(args.get("result") if wrapped else args)
+
+
+def _plain_text(target: Target) -> bool:
+    return target.type is str
+
+
+async def _answer(model: BaseChatModel, target: Target, messages: list[BaseMessage], tools: Any,
+                  max_retries: int) -> tuple[Any, list[BaseMessage], dict[str, int]]:
+    """Ask until the answer validates: tool calls run in between, invalid answers are retried."""
+    by_name = {t.name: t for t in tools}
+    schemas = [*openai_schemas(tools)] + ([] if _plain_text(target) else [answer_tool(target)])
+    bound = bind(model, schemas) if schemas else model
+    usage: dict[str, int] = {}
+    retries = steps = 0
+    while True:
+        reply = await bound.ainvoke(messages)
+        messages.append(reply)
+        usage = add_usage(usage, reply) if isinstance(reply, AIMessage) else usage
+        calls = reply.tool_calls if isinstance(reply, AIMessage) else []
+        answer = next((c for c in calls if c["name"] == ANSWER_TOOL), None)
+        others = [c for c in calls if c["name"] != ANSWER_TOOL]
+        if others:
+            steps += len(others)
+            if steps > DEFAULT_MAX_STEPS:
+                raise MaxStepsExceededError(f"make() ran more than {DEFAULT_MAX_STEPS} tool calls",
+                                            termination="max_steps", messages=messages, usage=usage)
+            outcomes = await asyncio.gather(*(
+                execute_tool(by_name[c["name"]], c["args"]) if c["name"] in by_name
+                else _unknown(c["name"]) for c in others))
+            messages.extend(ToolMessage(o.error or to_model_text(o.output), tool_call_id=c["id"] or "",
+                                        name=c["name"]) for c, o in zip(others, outcomes))
+        try:
+            if answer is not None:
+                value = _answer_value(target, answer["args"])
+                messages.append(ToolMessage("Answer accepted.", tool_call_id=answer["id"] or "", name=ANSWER_TOOL))
+                return value, messages, usage
+            if not others:
+                if _plain_text(target):
+                    return reply.text, messages, usage
+                raise ValueError("answered in plain text instead of calling `final_result`")
+            continue
+        except (ValidationError, ValueError) as exc:
+            errors = format_validation_error(exc) if isinstance(exc, ValidationError) else f"- {exc}"
+            retries += 1
+            if retries > max_retries:
+                raise VerificationError(f"make() got no valid {target.name} after {retries} tries:\n{errors}",
+                                        messages=messages, usage=usage, errors=[errors]) from None
+            feedback = RETRY.format(errors=errors)
+            messages.append(ToolMessage(feedback, tool_call_id=answer["id"] or "", name=ANSWER_TOOL, status="error")
+                            if answer is not None else HumanMessage(feedback, name="zyx"))
+
+
+async def _unknown(name: str) -> ToolOutcome:
+    return ToolOutcome(error=f"Error: there is no tool named {name!r}.")
+
+
+@overload
+async def amake(target: type[T] | Any = str, context: MessageLike | Sequence[MessageLike] | None = None, *,
+                model: str | BaseChatModel | None = None, instructions: str | None = None,
+                tools: Sequence[Any] | None = None, max_retries: int = 2,
+                stream: Literal[False] = False) -> Result[T]: ...
+@overload
+async def amake(target: type[T] | Any = str, context: MessageLike | Sequence[MessageLike] | None = None, *,
+                model: str | BaseChatModel | None = None, instructions: str | None = None,
+                tools: Sequence[Any] | None = None, max_retries: int = 2,
+                stream: Literal[True]) -> RunStream[T]: ...
+async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] | None = None, *,
+                model: str | BaseChatModel | None = None, instructions: str | None = None,
+                tools: Sequence[Any] | None = None, max_retries: int = 2, stream: bool = False) -> Any:
+    """Generate one value of `target` (plain structured generation, no task loop).
+
+    Args:
+        target: The type to produce (anything pydantic validates); `str` for plain text.
+        context: What to generate from: a string, message, OpenAI-style dict, or a list.
+        model, instructions, tools, max_retries: as for `run()`.
+        stream: Return a stream of partial values instead of waiting.
+
+    Raises:
+        ConfigurationError: an argument is invalid.
+        VerificationError: no valid value after `max_retries` retries.
+    """
+    tgt = make_target(str if target is None else target)
+    if tgt is None:  # unreachable: make_target only returns None for None
+        raise ConfigurationError("target", "expected a type")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError("max_retries", f"expected a non-negative integer, got {max_retries!r}")
+    chat = resolve_model(model)
+    tool_list = to_tools(tools)
+    messages: list[BaseMessage] = []
+    system = SYSTEM.format(name=tgt.name) if not _plain_text(tgt) else ""
+    if instructions:
+        system = f"{system}\n\n{instructions}".strip()
+    if system:
+        messages.append(SystemMessage(system))
+    body = to_messages(context, "context") or [HumanMessage(DEFAULT_PROMPT.format(name=tgt.name))]
+    messages.extend(body)
+    if stream:
+        from zyx.stream import MakeStream
+
+        return MakeStream(lambda: _answer(chat, tgt, messages, tool_list, max_retries), tgt, model_name(chat))
+    output, history, usage = await _answer(chat, tgt, messages, tool_list, max_retries)
+    return Result(output=output, messages=history, usage=usage, model=model_name(chat))
+
+
+def make(target: Any = str, context: MessageLike | Sequence[MessageLike] | None = None, *,
+         model: str | BaseChatModel | None = None, instructions: str | None = None,
+         tools: Sequence[Any] | None = None, max_retries: int = 2, stream: bool = False) -> Any:
+    """Blocking `amake()`: same arguments, same result."""
+    if in_running_loop():
+        raise RuntimeError("zyx.make() cannot be called inside a running event loop; use `await zyx.amake(...)`")
+    coro = amake(target, context, model=model, instructions=instructions, tools=tools,
+                 max_retries=max_retries, stream=stream)
+    if stream:
+        from zyx.stream import sync_stream
+
+        return sync_stream(coro)
+    return run_sync(coro)

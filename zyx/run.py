@@ -1,0 +1,132 @@
+"""`run()` / `arun()`: carry out a task with tools until the model proves it finished."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+
+from langchain_core.runnables import RunnableConfig
+from typing_extensions import Unpack
+
+from zyx._aio import in_running_loop, run_sync
+from zyx._messages import MessageLike, task_messages, to_messages
+from zyx._options import GRAPH_OPTIONS, RunOptions
+from zyx._outcome import run_error, to_run_result
+from zyx.errors import ConfigurationError
+from zyx.graph._cache import cached_run_graph
+from zyx.graph.tool_executor import tool_values
+from zyx.make import amake
+from zyx.result import Result, RunResult
+
+if TYPE_CHECKING:
+    from zyx.stream import RunStream
+
+T = TypeVar("T")
+
+MAKE_OPTIONS = frozenset({"model", "instructions", "tools", "max_retries"})
+
+
+def check_options(options: dict[str, Any], allowed: frozenset[str], caller: str) -> None:
+    """Unknown keyword arguments are a configuration error naming them."""
+    for name in options:
+        if name not in allowed:
+            raise ConfigurationError(name, f"{caller}() got an unexpected keyword argument")
+
+
+def check_stream(stream: Any, target: Any, plan: Any) -> None:
+    """Streaming needs a target to stream, and is not available in plan mode."""
+    if not isinstance(stream, bool):
+        raise ConfigurationError("stream", f"expected True or False, got {stream!r}")
+    if stream and target is None:
+        raise ConfigurationError("stream", "streaming yields partial targets, so it needs target=...")
+    if stream and plan:
+        raise ConfigurationError("stream", "streaming is not available with plan=True")
+
+
+@overload
+async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: type[T] | Any = None,
+               context: MessageLike | Sequence[MessageLike] | None = None, *, stream: Literal[False] = False,
+               **options: Unpack[RunOptions]) -> RunResult[T]: ...
+@overload
+async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: type[T] | Any = None,
+               context: MessageLike | Sequence[MessageLike] | None = None, *, stream: Literal[True],
+               **options: Unpack[RunOptions]) -> RunStream[T]: ...
+async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: Any = None,
+               context: MessageLike | Sequence[MessageLike] | None = None, *, stream: bool = False,
+               **options: Unpack[RunOptions]) -> Any:
+    """Carry out `task` with `tools`; the model must call `complete_task` with a `result` valid for `target`.
+
+    Args:
+        task: What to do: a string, or a list of strings / messages. None falls back to `amake()`.
+        target: The type of `result` (anything pydantic validates); None for no typed result.
+        context: Extra conversation before the task: a string, a message, an OpenAI-style dict, or a list.
+        stream: Return a `RunStream` of partial targets instead of waiting (needs `target`).
+        **options: model, instructions, tools, verifier, final_answer_checks, require_completion,
+            plan, planning_interval, max_steps, max_retries, config (see `docs/run.md`).
+
+    Returns:
+        A `RunResult` with the accepted completion and the validated `output`.
+
+    Raises:
+        ConfigurationError: an argument is invalid (before any model call).
+        TaskNotCompletedError, VerificationError, MaxStepsExceededError: the run ended without
+            an accepted completion; the error carries the messages and tool calls so far.
+    """
+    check_options(dict(options), frozenset(RunOptions.__annotations__), "arun")
+    check_stream(stream, target, options.get("plan"))
+    if task is None:
+        return await _make_fallback(target, context, stream, dict(options))
+    messages, goal = task_messages(task)
+    graph_options = {k: v for k, v in options.items() if k in GRAPH_OPTIONS}
+    spec, graph = cached_run_graph({**graph_options, "target": target})
+    run_input = {"messages": [*to_messages(context, "context"), *messages], "task": goal}
+    config = _config(options.get("config"))
+    if stream:
+        from zyx.stream import RunStream
+
+        return RunStream(graph, spec, run_input, config)
+    token = tool_values.set({})
+    try:
+        state = await graph.ainvoke(run_input, config)
+        error = run_error(state, spec)
+        if error is not None:
+            raise error
+        return to_run_result(state, spec)
+    finally:
+        tool_values.reset(token)
+
+
+def _config(config: RunnableConfig | None) -> RunnableConfig | None:
+    if config is not None and not isinstance(config, dict):
+        raise ConfigurationError("config", f"expected a LangChain RunnableConfig dict, got {config!r}")
+    return config
+
+
+async def _make_fallback(target: Any, context: Any, stream: bool, options: dict[str, Any]) -> Any:
+    """`run(task=None)` is `make()`: options that only make sense for a task are refused."""
+    options.pop("config", None)
+    for name in options:
+        if name not in MAKE_OPTIONS:
+            raise ConfigurationError(name, "only applies when a task is given (task=None runs make())")
+    return await amake(str if target is None else target, context, stream=stream, **options)
+
+
+@overload
+def run(task: MessageLike | Sequence[MessageLike] | None = None, target: type[T] | Any = None,
+        context: MessageLike | Sequence[MessageLike] | None = None, *, stream: Literal[False] = False,
+        **options: Unpack[RunOptions]) -> RunResult[T]: ...
+@overload
+def run(task: MessageLike | Sequence[MessageLike] | None = None, target: type[T] | Any = None,
+        context: MessageLike | Sequence[MessageLike] | None = None, *, stream: Literal[True],
+        **options: Unpack[RunOptions]) -> RunStream[T]: ...
+def run(task: MessageLike | Sequence[MessageLike] | None = None, target: Any = None,
+        context: MessageLike | Sequence[MessageLike] | None = None, *, stream: bool = False,
+        **options: Unpack[RunOptions]) -> RunResult[Any] | Result[Any] | RunStream[Any]:
+    """Blocking `arun()`: same arguments, same result. Inside a running event loop, `await arun(...)`."""
+    if in_running_loop():
+        raise RuntimeError("zyx.run() cannot be called inside a running event loop; use `await zyx.arun(...)`")
+    if stream:
+        from zyx.stream import sync_stream
+
+        return sync_stream(arun(task, target, context, stream=True, **options))
+    return run_sync(arun(task, target, context, **options))
