@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -25,6 +25,11 @@ class GraphOptions(TypedDict, total=False):
     planning_interval: int | None
     max_steps: int | None
     max_retries: int
+    max_model_calls: int | None
+    tool_limits: Mapping[str, int] | None
+    max_tokens_total: int | None
+    timeout: float | None
+    tool_timeout: float | None
 
 
 class RunOptions(GraphOptions, total=False):

@@ -7,6 +7,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from zyx._completion import to_run_completion
+from zyx._tools import tool_values
 from zyx.errors import (
     LimitExceededError,
     MaxStepsExceededError,
@@ -18,7 +19,6 @@ from zyx.errors import (
 )
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
-from zyx.graph.tool_executor import tool_values
 from zyx.result import RunCompletion, RunResult, RunTask, ToolCallRecord
 
 ERRORS: dict[str, type[RunError]] = {
@@ -98,3 +98,11 @@ def run_error(state: RunState, spec: RunSpec) -> RunError | None:
         completion=completion,
         errors=error.get("errors", []),
     )
+
+
+def with_history(error: RunError, state: RunState) -> RunError:
+    """Attach what the run did so far to an error raised mid-run (e.g. a `ModelError`)."""
+    error.messages = list(state.get("messages", []))
+    error.tool_calls = tool_records(state)
+    error.usage = dict(state.get("usage") or {})
+    return error

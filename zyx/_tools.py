@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ from zyx._target import format_validation_error
 from zyx.errors import ConfigurationError
 
 RESERVED_NAMES = frozenset({COMPLETE_TASK, "submit_plan"})
+
+tool_values: ContextVar[dict[str, Any] | None] = ContextVar("zyx_tool_values", default=None)
+"""Per-run side channel: tool outputs as Python values, by call id (graph state keeps their JSON form)."""
 
 
 def to_tool(obj: Any) -> BaseTool:

@@ -4,8 +4,8 @@ Every error zyx raises on purpose is a :class:`ZyxError`::
 
     ZyxError
     ├── ConfigurationError (ValueError)      bad argument, raised before any model call
-    ├── ModelError                           the chat model failed (auth, bad request, retries spent)
     └── RunError                             a run ended without an accepted completion
+        ├── ModelError                           the chat model failed (auth, bad request, retries spent)
         ├── TaskNotCompletedError (ValueError)   the model kept answering in plain text
         ├── VerificationError (ValueError)       invalid results / failed checks, retries spent
         ├── MaxStepsExceededError (ValueError)   the tool-call budget ran out before completion
@@ -53,15 +53,6 @@ class ConfigurationError(ZyxError, ValueError):
         super().__init__(f"{argument}: {message}")
 
 
-class ModelError(ZyxError):
-    """The chat model failed in a way retrying cannot fix (or retries were spent)."""
-
-    def __init__(self, message: str, *, provider: str | None = None, model: str | None = None) -> None:
-        self.provider = provider
-        self.model = model
-        super().__init__(message)
-
-
 class RunError(ZyxError):
     """A run ended without an accepted completion; carries the whole history so far."""
 
@@ -83,6 +74,16 @@ class RunError(ZyxError):
         self.usage = dict(usage or {})
         self.completion = completion
         self.errors = list(errors)
+
+
+class ModelError(RunError):
+    """The chat model failed in a way retrying cannot fix (or retries were spent); names provider and model."""
+
+    def __init__(self, message: str, *, provider: str | None = None, model: str | None = None,
+                 **history: Any) -> None:
+        super().__init__(message, **history)
+        self.provider = provider
+        self.model = model
 
 
 class TaskNotCompletedError(RunError, ValueError):

@@ -12,9 +12,9 @@ from zyx._aio import in_running_loop, run_sync
 from zyx._messages import MessageLike, task_messages, to_messages
 from zyx._options import GRAPH_OPTIONS, RunOptions
 from zyx._outcome import run_error, to_run_result
+from zyx._tools import tool_values
 from zyx.errors import ConfigurationError
 from zyx.graph._cache import cached_run_graph
-from zyx.graph.tool_executor import tool_values
 from zyx.make import amake
 from zyx.result import Result, RunResult
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
+from zyx._faults import call_with_retries
+from zyx._outcome import with_history
+from zyx.errors import ModelError
+from zyx.graph.limits import fresh_run, limit_before_model_call, time_left, wrap_up_message
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, split_calls
+
+LIMIT_ERRORS = {"max_steps": "max_steps", "timeout": "timeout"}
+"""Error kind per limit; every other limit raises `LimitExceededError`."""
 
 
 def add_usage(total: dict[str, int] | None, reply: AIMessage) -> dict[str, int]:
@@ -27,15 +35,18 @@ def skipped_completion() -> dict[str, Any]:
             "evidence": None, "verification": None}
 
 
-def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage) -> dict[str, Any]:
+def limit_failure(limit: str) -> dict[str, Any]:
+    """The update that ends a run whose wrap-up turn did not complete."""
+    return fail(LIMIT_ERRORS.get(limit, "limit"), f"The {limit} limit was reached and the model did not call "
+                "complete_task in its wrap-up turn.", termination=limit)
+
+
+def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str | None) -> dict[str, Any]:
     """The turn ended without `complete_task`: nudge, end as skipped, or fail."""
-    limit = state.get("limit")
     if not spec.require_completion:
         return {"completion": skipped_completion(), "termination": limit or "no_completion"}
     if limit:
-        kind = "max_steps" if limit == "max_steps" else "limit"
-        return fail(kind, f"The {limit} limit was reached and the model did not call complete_task "
-                    "in its wrap-up turn.", termination=limit)
+        return limit_failure(limit)
     rejections = bump(state, "text")
     if rejections["text"] > spec.max_retries:
         return {"rejections": rejections, **fail(
@@ -44,25 +55,43 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage) -> dict[str
     return {"rejections": rejections, "messages": [HumanMessage(_prompts.NUDGE, name="zyx")]}
 
 
+async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, messages: list[BaseMessage],
+                      limit: str | None) -> AIMessage:
+    model = spec.wrap_up_model if limit else spec.bound_model
+    call = call_with_retries(lambda: model.ainvoke([SystemMessage(spec.system_prompt), *messages], config),
+                             model=spec.model, model_name=spec.model_name)
+    try:
+        reply = await asyncio.wait_for(call, time_left(state, spec, wrap_up=limit is not None))
+    except ModelError as exc:
+        raise with_history(exc, state)
+    return reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
+
+
 async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Ask the model for its next move: tool calls, `complete_task`, or (to be nudged) plain text."""
-    model = spec.wrap_up_model if state.get("limit") else spec.bound_model
-    reply = await model.ainvoke([SystemMessage(spec.system_prompt), *state["messages"]], config)
-    if not isinstance(reply, AIMessage):
-        reply = AIMessage(content=str(reply))
-    update: dict[str, Any] = {
-        "messages": [reply],
-        "model_calls": state.get("model_calls", 0) + 1,
-        "usage": add_usage(state.get("usage"), reply),
-    }
+    update = fresh_run(state, spec)
+    state = {**state, **update}  # type: ignore[typeddict-item]
+    limit = state.get("limit")
+    before: list[BaseMessage] = []
+    if limit is None and (limit := limit_before_model_call(state, spec)) is not None:
+        update["limit"] = limit
+        before.append(wrap_up_message(limit))
+    try:
+        reply = await _call_model(state, spec, config, [*state["messages"], *before], limit)
+    except TimeoutError:
+        if limit is not None:
+            return {**update, **limit_failure("timeout"), "messages": before}
+        return {**update, "limit": "timeout", "messages": [*before, wrap_up_message("timeout")]}
+    update.update(messages=[*before, reply], model_calls=state.get("model_calls", 0) + 1,
+                  usage=add_usage(state.get("usage"), reply))
     others, completions = split_calls(reply)
-    if state.get("limit") and (others or reply.invalid_tool_calls):
-        refused = [ToolMessage(_prompts.BUDGET_SPENT.format(limit=state["limit"]), tool_call_id=c["id"] or "",
-                               name=c["name"], status="error")
-                   for c in [*others, *reply.invalid_tool_calls]]
-        update["messages"] = [reply, *refused]
-        return update if completions else {**update, **_no_completion(state, spec, reply), "messages": [reply, *refused]}
+    if limit and (others or reply.invalid_tool_calls):
+        refused = [ToolMessage(_prompts.BUDGET_SPENT.format(limit=limit), tool_call_id=c["id"] or "",
+                               name=c["name"] or "", status="error") for c in [*others, *reply.invalid_tool_calls]]
+        update["messages"] += refused
+        return update if completions else {**update, **_no_completion(state, spec, reply, limit),
+                                           "messages": update["messages"]}
     if others or completions or reply.invalid_tool_calls:
         return update
-    result = _no_completion(state, spec, reply)
-    return {**update, **result, "messages": [reply, *result.get("messages", [])]}
+    result = _no_completion(state, spec, reply, limit)
+    return {**update, **result, "messages": [*update["messages"], *result.get("messages", [])]}

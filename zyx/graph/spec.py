@@ -39,6 +39,11 @@ class RunSpec:
     planning_interval: int | None = None
     max_steps: int = DEFAULT_MAX_STEPS
     max_retries: int = 2
+    max_model_calls: int | None = None
+    tool_limits: Mapping[str, int] = field(default_factory=dict)
+    max_tokens_total: int | None = None
+    timeout: float | None = None
+    tool_timeout: float | None = None
     tools_by_name: Mapping[str, BaseTool] = field(init=False)
     system_prompt: str = field(init=False)
     model_name: str = field(init=False)
@@ -78,6 +83,26 @@ def _non_negative_int(name: str, value: Any, *, allow_none: bool = True) -> None
         raise ConfigurationError(name, f"expected a non-negative integer{' or None' if allow_none else ''}, got {value!r}")
 
 
+def _positive_number(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(name, f"expected a positive number of seconds or None, got {value!r}")
+
+
+def _check_tool_limits(tool_limits: Any, tools: tuple[BaseTool, ...]) -> dict[str, int]:
+    if tool_limits is None:
+        return {}
+    if not isinstance(tool_limits, Mapping):
+        raise ConfigurationError("tool_limits", f"expected a dict of tool name -> max calls, got {tool_limits!r}")
+    names = {t.name for t in tools}
+    for name, cap in tool_limits.items():
+        if name not in names:
+            raise ConfigurationError("tool_limits", f"{name!r} is not one of the run's tools ({', '.join(sorted(names))})")
+        _non_negative_int("tool_limits", cap, allow_none=False)
+    return dict(tool_limits)
+
+
 def _callable_or_none(name: str, value: Any) -> None:
     if value is not None and not callable(value):
         raise ConfigurationError(name, f"expected a function (completion) or (completion, ctx), got {value!r}")
@@ -96,11 +121,22 @@ def build_spec(
     planning_interval: int | None = None,
     max_steps: int | None = None,
     max_retries: int = 2,
+    max_model_calls: int | None = None,
+    tool_limits: Mapping[str, int] | None = None,
+    max_tokens_total: int | None = None,
+    timeout: float | None = None,
+    tool_timeout: float | None = None,
 ) -> RunSpec:
     """Check every option (naming the bad one) and build the spec; no model is called."""
     _non_negative_int("max_steps", max_steps)
     _non_negative_int("max_retries", max_retries, allow_none=False)
     _non_negative_int("planning_interval", planning_interval)
+    for name, value in (("max_model_calls", max_model_calls), ("max_tokens_total", max_tokens_total)):
+        _non_negative_int(name, value)
+        if value == 0:
+            raise ConfigurationError(name, "expected a positive integer or None, got 0")
+    _positive_number("timeout", timeout)
+    _positive_number("tool_timeout", tool_timeout)
     if planning_interval == 0:
         raise ConfigurationError("planning_interval", "expected a positive integer or None, got 0")
     if planning_interval is not None and not plan:
@@ -117,9 +153,10 @@ def build_spec(
     for flag_name, flag in (("require_completion", require_completion), ("plan", plan)):
         if not isinstance(flag, bool):
             raise ConfigurationError(flag_name, f"expected True or False, got {flag!r}")
+    converted = to_tools(tools)
     return RunSpec(
         model=resolve_model(model),
-        tools=to_tools(tools),
+        tools=converted,
         target=make_target(target),
         instructions=instructions,
         verifier=verifier,
@@ -129,4 +166,9 @@ def build_spec(
         planning_interval=planning_interval,
         max_steps=DEFAULT_MAX_STEPS if max_steps is None else max_steps,
         max_retries=max_retries,
+        max_model_calls=max_model_calls,
+        tool_limits=_check_tool_limits(tool_limits, converted),
+        max_tokens_total=max_tokens_total,
+        timeout=timeout,
+        tool_timeout=tool_timeout,
     )

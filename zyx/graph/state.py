@@ -35,6 +35,8 @@ class RunState(TypedDict, total=False):
     error: dict[str, Any] | None
     """Why a run failed: {"kind", "message", "errors"}; `run()` raises the matching zyx error."""
     usage: dict[str, int]
+    deadline: float | None
+    """Wall-clock time (epoch seconds) when the run's `timeout` elapses."""
 
 
 class RunInput(TypedDict, total=False):

@@ -1,29 +1,38 @@
-"""The `tool_executor` node: runs the model's tool calls concurrently, within the step budget."""
+"""The `tool_executor` node: runs the model's tool calls concurrently, within the run's limits."""
 
 from __future__ import annotations
 
 import asyncio
-from contextvars import ContextVar
+from collections import Counter
 from typing import Any
 
-from langchain_core.messages import HumanMessage, ToolCall, ToolMessage
+from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._tools import ToolOutcome, execute_tool, to_model_text, to_state_value
+from zyx._tools import ToolOutcome, execute_tool, to_model_text, to_state_value, tool_values
+from zyx.graph.limits import time_left, wrap_up_message
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, last_ai_message, split_calls
 
-tool_values: ContextVar[dict[str, Any] | None] = ContextVar("zyx_tool_values", default=None)
-"""Per-run side channel: tool outputs as Python values, by call id (state keeps their JSON form)."""
+TOOL_TIMED_OUT = "Error: the tool did not finish within {seconds:g} s and was cancelled."
+RUN_TIMED_OUT = "Error: cut off: the run's timeout was reached."
 
 
-async def _run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig) -> ToolOutcome:
-    tool = spec.tools_by_name.get(call["name"])
-    if tool is None:
-        available = ", ".join(spec.tools_by_name) or "(none)"
-        return ToolOutcome(error=_prompts.UNKNOWN_TOOL.format(name=call["name"], available=available))
-    return await execute_tool(tool, call["args"], config)
+async def _run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_left: float | None) -> ToolOutcome:
+    """One call, cut by `tool_timeout` or by the run's deadline, whichever comes first."""
+    limits = [t for t in (spec.tool_timeout, run_left) if t is not None]
+    timeout = min(limits) if limits else None
+    try:
+        return await asyncio.wait_for(execute_tool(spec.tools_by_name[call["name"]], call["args"], config), timeout)
+    except TimeoutError:
+        if run_left is not None and timeout == run_left:
+            return ToolOutcome(error=RUN_TIMED_OUT, duration=timeout)
+        return ToolOutcome(error=TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
+
+
+def _error(call: ToolCall | dict[str, Any], text: str) -> ToolMessage:
+    return ToolMessage(text, tool_call_id=call.get("id") or "", name=call.get("name") or "", status="error")
 
 
 def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
@@ -32,41 +41,77 @@ def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
             "error": outcome.error, "duration": round(outcome.duration, 6)}
 
 
-def _tool_message(call: ToolCall, outcome: ToolOutcome) -> ToolMessage:
-    if outcome.error is not None:
-        return ToolMessage(outcome.error, tool_call_id=call["id"] or "", name=call["name"], status="error")
-    return ToolMessage(to_model_text(outcome.output), tool_call_id=call["id"] or "", name=call["name"])
+def _admit(calls: list[ToolCall], state: RunState, spec: RunSpec) -> tuple[list[ToolCall], dict[str, str], str | None]:
+    """Which known calls run now, which are refused (by id, with the reason), and the limit that refused them."""
+    used = Counter(entry["name"] for entry in state.get("tool_calls", []))
+    budget = max(spec.max_steps - state.get("steps", 0), 0)
+    admitted: list[ToolCall] = []
+    refused: dict[str, str] = {}
+    limit: str | None = None
+    for call in calls:
+        cap = spec.tool_limits.get(call["name"])
+        if len(admitted) >= budget:
+            refused[call["id"] or ""], limit = _prompts.BUDGET_SPENT.format(limit="max_steps"), limit or "max_steps"
+        elif cap is not None and used[call["name"]] >= cap:
+            refused[call["id"] or ""] = _prompts.BUDGET_SPENT.format(limit=f"{call['name']} tool")
+            limit = limit or "tool_limit"
+        else:
+            admitted.append(call)
+            used[call["name"]] += 1
+    return admitted, refused, limit
 
 
 async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
-    """Run this turn's tool calls (not `complete_task`) at once; refuse those past `max_steps`."""
+    """Run this turn's tool calls (not `complete_task`) at once; refuse those past a limit."""
     message = last_ai_message(state["messages"])
     calls, completions = split_calls(message)
-    steps = state.get("steps", 0)
-    budget = max(spec.max_steps - steps, 0)
-    run_now, refused = calls[:budget], calls[budget:]
-    outcomes = await asyncio.gather(*(_run_call(c, spec, config) for c in run_now))
-    values = tool_values.get()
-    if values is not None:
-        values.update((c["id"], o.output) for c, o in zip(run_now, outcomes) if o.error is None)
+    known = [c for c in calls if c["name"] in spec.tools_by_name]
+    admitted, refused, limit = _admit(known, state, spec)
+    run_left = time_left(state, spec)
+    outcomes = dict(zip((c["id"] for c in admitted), await asyncio.gather(
+        *(_run_call(c, spec, config, run_left) for c in admitted))))
+    if (values := tool_values.get()) is not None:
+        values.update((c["id"], outcomes[c["id"]].output) for c in admitted if outcomes[c["id"]].error is None)
+    if any(o.error == RUN_TIMED_OUT for o in outcomes.values()):
+        limit = "timeout"
 
-    messages: list[Any] = [_tool_message(c, o) for c, o in zip(run_now, outcomes)]
-    messages += [ToolMessage(_prompts.BUDGET_SPENT.format(limit="max_steps"), tool_call_id=c["id"] or "",
-                             name=c["name"], status="error") for c in refused]
-    update: dict[str, Any] = {
-        "steps": steps + len(run_now),
-        "tool_calls": [*state.get("tool_calls", []), *(_log_entry(c, o) for c, o in zip(run_now, outcomes))],
-    }
+    available = ", ".join(spec.tools_by_name) or "(none)"
+    messages: list[Any] = []
+    for call in calls:
+        if (outcome := outcomes.get(call["id"])) is not None:
+            messages.append(_error(call, outcome.error) if outcome.error is not None else ToolMessage(
+                to_model_text(outcome.output), tool_call_id=call["id"] or "", name=call["name"]))
+        elif call["name"] not in spec.tools_by_name:
+            messages.append(_error(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
+        else:
+            messages.append(_error(call, refused[call["id"] or ""]))
     invalid = message.invalid_tool_calls if message is not None else []
-    messages += [ToolMessage(_prompts.BAD_ARGUMENTS.format(error=c.get("error") or c.get("args")),
-                             tool_call_id=c["id"] or "", name=c["name"] or "", status="error") for c in invalid]
+    messages += [_error(c, _prompts.BAD_ARGUMENTS.format(error=c.get("error") or c.get("args"))) for c in invalid]
+
+    steps = state.get("steps", 0) + len(admitted)
+    update: dict[str, Any] = {"steps": steps, "tool_calls": [
+        *state.get("tool_calls", []), *(_log_entry(c, outcomes[c["id"]]) for c in admitted)]}
+    update.update(_malformed(state, spec, invalid, unknown=len(known) < len(calls)))
+    if limit is None and spec.max_steps and steps >= spec.max_steps:
+        limit = "max_steps"
+    if limit and not state.get("limit") and not completions:
+        update["limit"] = limit
+        messages.append(wrap_up_message(limit))
+    update["messages"] = messages
+    return update
+
+
+def _malformed(state: RunState, spec: RunSpec, invalid: list[Any], *, unknown: bool) -> dict[str, Any]:
+    """Unparseable calls and unknown tools count against `max_retries`, not against `max_steps`."""
+    update: dict[str, Any] = {}
     if any(c["name"] == _prompts.COMPLETE_TASK for c in invalid):
         update["rejections"] = bump(state, "invalid")
         if update["rejections"]["invalid"] > spec.max_retries:
             update.update(fail("verification", "The model's complete_task arguments were not valid JSON.",
                                [str(c.get("error")) for c in invalid]))
-    if update["steps"] >= spec.max_steps and not completions and not state.get("limit"):
-        update["limit"] = "max_steps"
-        messages.append(HumanMessage(_prompts.WRAP_UP.format(limit="max_steps"), name="zyx"))
-    update["messages"] = messages
+    elif invalid or unknown:
+        update["rejections"] = bump(state, "malformed")
+        if update["rejections"]["malformed"] > spec.max_retries:
+            update.update(fail("not_completed", "The model kept making malformed tool calls "
+                               "(unknown tools or arguments that are not JSON)."))
     return update
