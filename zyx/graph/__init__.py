@@ -5,6 +5,9 @@
                                                    --valid--> verifier --rejected--> planner
                                                                        --accepted--> END
                      --plain text--> planner (nudged) | END
+
+In plan mode the tool calls are one `submit_plan`, and `tool_executor` runs the whole plan; a plan
+ending in `complete_task` goes on to `completion` like a direct call.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from zyx.graph._node import AsyncNode
 from zyx.graph.completion import completion
+from zyx.graph.plan_executor import plan_executor
 from zyx.graph.planner import planner
 from zyx.graph.routing import after_completion, after_planner, after_tools, after_verifier
 from zyx.graph.spec import Check, RunSpec, build_spec
@@ -35,9 +39,14 @@ def recursion_limit(spec: RunSpec) -> int:
 
     Each model turn either runs at least one tool (at most `max_steps` of those), or is a
     rejection (at most `max_retries + 1` of each kind), or ends the run; a turn spans at
-    most three supersteps.
+    most three supersteps. In plan mode a turn (plan round) spans up to four (planner,
+    tool_executor, completion, verifier), and rejected plans count only in a row: at most
+    `max_retries + 1` before each plan that runs a tool, and before the last turn.
     """
     turns = spec.max_steps + 4 * (spec.max_retries + 1) + 2
+    if spec.plan:
+        turns += (spec.max_steps + 2) * (spec.max_retries + 1)
+        return 4 * turns + 10
     return 3 * turns + 10
 
 
@@ -45,8 +54,10 @@ def compile_run_graph(spec: RunSpec, *, checkpointer: BaseCheckpointSaver[Any] |
                       name: str = "zyx_run") -> CompiledStateGraph[Any, Any, Any, Any]:
     """Compile the run graph for a spec; nodes get the spec by closure, state stays serialisable."""
     graph = StateGraph(RunState, input_schema=RunInput)
-    for node in (planner, tool_executor, completion, verifier):
-        graph.add_node(node.__name__, AsyncNode(node.__name__, partial(node, spec=spec)))
+    executor = plan_executor if spec.plan else tool_executor
+    for name, node in (("planner", planner), ("tool_executor", executor), ("completion", completion),
+                       ("verifier", verifier)):
+        graph.add_node(name, AsyncNode(name, partial(node, spec=spec)))
     graph.add_edge(START, "planner")
     graph.add_conditional_edges("planner", after_planner)
     graph.add_conditional_edges("tool_executor", after_tools)

@@ -2,45 +2,90 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._completion import check_completion
+from zyx.graph.plan import SUBMIT_PLAN
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState, budget_spent, bump, fail, last_ai_message, split_calls
+from zyx.graph.state import (
+    RunState,
+    budget_spent,
+    bump,
+    fail,
+    last_ai_message,
+    settle_plan_completion,
+    split_calls,
+)
 
 
-def accept(state: RunState, call_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Pending:
+    """The completion being handled: a direct `complete_task` call, or the completion step of a plan.
+
+    A plan's completion is answered on its `submit_plan` call, after the step results (`report`),
+    so the model sees both in the one ToolMessage that answers the call.
+    """
+
+    call_id: str
+    name: str
+    args: Any
+    report: str | None = None
+
+    def answer(self, text: str, *, error: bool = False) -> ToolMessage:
+        """The ToolMessage answering the call with `text` (after the plan's results, for a plan)."""
+        content = text if self.report is None else _prompts.PLAN_VERDICT.format(report=self.report, verdict=text)
+        return ToolMessage(content, tool_call_id=self.call_id, name=self.name, status="error" if error else "success")
+
+    def settle(self, state: RunState, status: str, error: str | None = None) -> dict[str, Any]:
+        """The state update recording the verdict on a plan's completion step (nothing for a direct call)."""
+        return settle_plan_completion(state, status, error) if self.report is not None else {}
+
+
+def pending_completion(state: RunState) -> tuple[Pending, list[ToolCall]]:
+    """The completion to handle (a direct `complete_task` call first) and the turn's extra direct calls."""
+    _, calls = split_calls(last_ai_message(state["messages"]))
+    if calls:
+        return Pending(calls[0]["id"] or "", calls[0]["name"], calls[0]["args"]), calls[1:]
+    plan = state.get("plan") or {}
+    return Pending(plan["call_id"], SUBMIT_PLAN, plan["completion"]["args"], plan.get("report") or ""), []
+
+
+def accept(state: RunState, pending: Pending) -> dict[str, Any]:
     """The update that ends a run with its completion accepted."""
-    return {"termination": state.get("limit") or "completed",
-            "messages": [ToolMessage(_prompts.ACCEPTED, tool_call_id=call_id, name=_prompts.COMPLETE_TASK)]}
+    return {"termination": state.get("limit") or "completed", "messages": [pending.answer(_prompts.ACCEPTED)],
+            **pending.settle(state, "accepted")}
 
 
 async def completion(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Validate the completion; an invalid one goes back to the model as that call's result."""
-    _, calls = split_calls(last_ai_message(state["messages"]))
-    call, extra = calls[0], calls[1:]
+    call, extra = pending_completion(state)
     ignored = [ToolMessage(_prompts.DUPLICATE_COMPLETION, tool_call_id=c["id"] or "", name=c["name"], status="error")
                for c in extra]
-    checked = check_completion(call["args"], spec.target)
+    checked = check_completion(call.args, spec.target)
     if checked.feedback is not None:
         rejections = bump(state, "invalid")
         update: dict[str, Any] = {
             "completion": None, "rejections": rejections, "verification_error": checked.feedback,
-            "rejected_completion": call["args"] if isinstance(call["args"], dict) else None,
-            "messages": [ToolMessage(checked.feedback, tool_call_id=call["id"] or "", name=call["name"],
-                                     status="error"), *ignored],
+            "rejected_completion": call.args if isinstance(call.args, dict) else None,
+            "messages": [call.answer(checked.feedback, error=True), *ignored],
+            **call.settle(state, "rejected", checked.feedback),
         }
         update.update(budget_spent(state, spec.max_steps))
-        if rejections["invalid"] > spec.max_retries:
+        if call.args == state.get("rejected_completion"):
+            update.update(fail("verification", "The model sent the same invalid completion twice in a row; "
+                               "asking again would not help.", [checked.feedback],
+                               termination=state.get("limit") or "no_completion"))
+        elif rejections["invalid"] > spec.max_retries:
             update.update(fail("verification", f"The completion was invalid {rejections['invalid']} times.",
                                [checked.feedback], termination=state.get("limit") or "no_completion"))
         return update
     update = {"completion": checked.completion, "verification_error": None, "messages": ignored}
     if not spec.checks:
-        accepted = accept(state, call["id"] or "")
+        accepted = accept(state, call)
         update.update(accepted, messages=[*accepted["messages"], *ignored])
     return update

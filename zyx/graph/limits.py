@@ -17,7 +17,7 @@ WRAP_UP_GRACE_MAX = 30.0
 PER_RUN_FIELDS: dict[str, Any] = {
     "completion": None, "rejected_completion": None, "verified": None, "verification_error": None,
     "tool_calls": [], "steps": 0, "model_calls": 0, "rejections": {}, "limit": None, "termination": None,
-    "error": None, "usage": {}, "deadline": None,
+    "error": None, "usage": {}, "deadline": None, "plan": None, "plans": [],
 }
 """Fields that start afresh when a finished thread is given a new task."""
 

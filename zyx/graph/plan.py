@@ -12,11 +12,12 @@ import json
 import re
 import textwrap
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import to_json
 
 SUBMIT_PLAN = "submit_plan"
 
@@ -44,8 +45,33 @@ class Plan(BaseModel):
     )
 
 
-def submit_plan_tool(completion_tool: str = "complete_task") -> dict:
-    """OpenAI-style tool dict for ``submit_plan`` (what the model sees in plan mode)."""
+class StepError(Exception):
+    """A step failure whose message is already the error text to report (no exception type prefix)."""
+
+
+def describe_tools(tool_schemas: Sequence[Mapping[str, Any]]) -> str:
+    """The tools a plan may use, one per line with name, description and JSON args schema.
+
+    In plan mode the user tools are not bound to the model, so this is how it learns them.
+    """
+    if not tool_schemas:
+        return "Tools available as steps: none (a plan can only hold the final completion step)."
+    lines = ["Tools available as steps (name: description; args JSON schema):"]
+    for schema in tool_schemas:
+        function = schema.get("function", schema)
+        description = " ".join(str(function.get("description") or "").split()) or "(no description)"
+        args = json.dumps(function.get("parameters") or {}, separators=(",", ":"), ensure_ascii=False)
+        lines.append(f"- {function.get('name')}: {description}\n  args: {args}")
+    return "\n".join(lines)
+
+
+def submit_plan_tool(completion_tool: str = "complete_task", tool_schemas: Sequence[Mapping[str, Any]] | None = None,
+                     *, max_tool_steps: int | None = None) -> dict:
+    """OpenAI-style tool dict for ``submit_plan`` (what the model sees in plan mode).
+
+    ``tool_schemas`` (OpenAI tool dicts) are listed in the description, since only ``submit_plan`` and
+    the completion tool are bound in plan mode; ``max_tool_steps`` (the planning interval) is stated too.
+    """
     description = (
         "Submit a plan: a list of tool calls that is executed for you without further input; you then get "
         "every step's result (ok / error / skipped) at once.\n"
@@ -62,6 +88,10 @@ def submit_plan_tool(completion_tool: str = "complete_task") -> dict:
         "may reference any step. Leave it out if you need to see the results first.\n"
         "The whole plan is checked before anything runs; if it is rejected you get every problem at once."
     )
+    if max_tool_steps is not None:
+        description += f"\nA plan may hold at most {max_tool_steps} tool steps (plus the {completion_tool} step)."
+    if tool_schemas is not None:
+        description += "\n\n" + describe_tools(tool_schemas)
     function = {"name": SUBMIT_PLAN, "description": description, "parameters": Plan.model_json_schema()}
     return {"type": "function", "function": function}
 
@@ -84,12 +114,16 @@ def references(value: Any) -> set[str]:
 
 
 def as_text(value: Any) -> str:
-    """Text of an output: itself if a str, else compact JSON, else ``str()``."""
+    """Text of an output: itself if a str, else compact JSON (pydantic's for non-JSON types), else ``str()``."""
     if isinstance(value, str):
         return value
     try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError):
+        pass
+    try:  # pydantic models, dataclasses, datetimes, ...: the JSON the model would see from a direct call
+        return to_json(value).decode()
+    except Exception:  # noqa: BLE001 - anything pydantic cannot serialise falls back to its text
         return str(value)
 
 
@@ -291,7 +325,8 @@ async def execute_plan(
                 args = prepared
                 output = await run_tool(step, args)
             except Exception as e:  # noqa: BLE001 - any tool failure is the step's error
-                results[step.id] = StepResult(step.id, step.tool, args, "error", error=f"{type(e).__name__}: {e}",
+                error = str(e) if isinstance(e, StepError) else f"{type(e).__name__}: {e}"
+                results[step.id] = StepResult(step.id, step.tool, args, "error", error=error,
                                               duration=time.perf_counter() - start)
             else:
                 results[step.id] = StepResult(step.id, step.tool, args, "ok", output,

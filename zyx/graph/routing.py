@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.graph import END
 
 from zyx._prompts import COMPLETE_TASK
-from zyx.graph.state import RunState
+from zyx.graph.state import RunState, pending_plan_completion
 
 
 def _unanswered(state: RunState) -> tuple[bool, bool]:
@@ -45,10 +45,10 @@ def after_planner(state: RunState) -> Literal["tool_executor", "completion", "pl
 
 
 def after_tools(state: RunState) -> Literal["completion", "planner", "__end__"]:
-    """A `complete_task` in the same turn is handled once the other calls have run."""
+    """A `complete_task` in the same turn (or a plan's completion step) is handled once the tools have run."""
     if _ended(state):
         return END
-    return "completion" if _unanswered(state)[1] else "planner"
+    return "completion" if _unanswered(state)[1] or pending_plan_completion(state) else "planner"
 
 
 def after_completion(state: RunState) -> Literal["verifier", "planner", "__end__"]:

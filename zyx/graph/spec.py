@@ -17,6 +17,7 @@ from zyx._models import model_name, resolve_model
 from zyx._target import Target, make_target
 from zyx._tools import openai_schemas, to_tools
 from zyx.errors import ConfigurationError
+from zyx.graph.plan import submit_plan_tool
 
 DEFAULT_MAX_STEPS = 50
 """Tool calls a run may make when `max_steps` is not given: every run ends."""
@@ -61,11 +62,18 @@ class RunSpec:
         set_(self, "model_name", model_name(self.model))
         set_(self, "completion_schema", completion_tool(self.target))
         wrap_up = bind(self.model, [self.completion_schema])
-        full = bind(self.model, [*openai_schemas(self.tools), self.completion_schema]) if self.max_steps else wrap_up
+        full = bind(self.model, [*self.turn_tools(), self.completion_schema]) if self.max_steps else wrap_up
         set_(self, "bound_model", full)
         set_(self, "wrap_up_model", wrap_up)
         verifier = (prepare_check(self.verifier, "verifier"),) if self.verifier else ()
         set_(self, "checks", verifier + tuple(prepare_check(c, "final_answer_checks") for c in self.final_answer_checks))
+
+    def turn_tools(self) -> list[dict[str, Any]]:
+        """Tool schemas bound next to `complete_task`: the user tools, or in plan mode `submit_plan` listing them."""
+        schemas = openai_schemas(self.tools)
+        if not self.plan:
+            return schemas
+        return [submit_plan_tool(_prompts.COMPLETE_TASK, schemas, max_tool_steps=self.planning_interval)]
 
 
 def bind(model: BaseChatModel, tools: Sequence[dict[str, Any]]) -> Runnable[Any, Any]:

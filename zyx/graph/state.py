@@ -37,6 +37,10 @@ class RunState(TypedDict, total=False):
     usage: dict[str, int]
     deadline: float | None
     """Wall-clock time (epoch seconds) when the run's `timeout` elapses."""
+    plan: dict[str, Any] | None
+    """Plan mode: the latest submitted plan (JSON), see `plan_record`; None before the first."""
+    plans: list[dict[str, Any]]
+    """Plan mode: every submitted plan of the run, oldest first (the last one is `plan`)."""
 
 
 class RunInput(TypedDict, total=False):
@@ -80,3 +84,39 @@ def budget_spent(state: RunState, max_steps: int) -> dict[str, Any]:
     if max_steps and state.get("steps", 0) >= max_steps and not state.get("limit"):
         return {"limit": "max_steps"}
     return {}
+
+
+def plan_record(call_id: str, status: str, steps: list[Any], *, problems: list[str] | None = None,
+                completion: dict[str, Any] | None = None, report: str | None = None) -> dict[str, Any]:
+    """A plan as kept in state: what was submitted or run, and where its completion step stands.
+
+    `status` is "rejected" (nothing ran; `problems` say why) or "executed" (`steps` carry status,
+    output, error, duration). `completion` is None, or {"args", "status": "pending" | "accepted" |
+    "rejected", "error"} for a completion step; `report` is the step results the model is sent.
+    """
+    return {"call_id": call_id, "status": status, "problems": problems or [], "steps": steps,
+            "completion": completion, "report": report}
+
+
+def store_plan(state: RunState, plan: dict[str, Any]) -> dict[str, Any]:
+    """The update that makes `plan` current, replacing its earlier version in `plans` (same call) or adding it."""
+    plans = list(state.get("plans") or [])
+    if plans and plans[-1]["call_id"] == plan["call_id"]:
+        plans[-1] = plan
+    else:
+        plans.append(plan)
+    return {"plan": plan, "plans": plans}
+
+
+def pending_plan_completion(state: RunState) -> dict[str, Any] | None:
+    """The current plan's completion step, while it waits for the completion and verifier nodes."""
+    plan = state.get("plan") or {}
+    completion = plan.get("completion")
+    return completion if completion and completion.get("status") == "pending" else None
+
+
+def settle_plan_completion(state: RunState, status: str, error: str | None = None) -> dict[str, Any]:
+    """The update recording the verdict ("accepted" / "rejected") on the current plan's completion step."""
+    plan = dict(state.get("plan") or {})
+    plan["completion"] = {**plan["completion"], "status": status, "error": error}
+    return store_plan(state, plan)

@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from langchain_core.messages import ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
@@ -19,7 +19,7 @@ TOOL_TIMED_OUT = "Error: the tool did not finish within {seconds:g} s and was ca
 RUN_TIMED_OUT = "Error: cut off: the run's timeout was reached."
 
 
-async def _run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_left: float | None) -> ToolOutcome:
+async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_left: float | None) -> ToolOutcome:
     """One call, cut by `tool_timeout` or by the run's deadline, whichever comes first."""
     limits = [t for t in (spec.tool_timeout, run_left) if t is not None]
     timeout = min(limits) if limits else None
@@ -31,7 +31,8 @@ async def _run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_l
         return ToolOutcome(error=TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
 
 
-def _error(call: ToolCall | dict[str, Any], text: str) -> ToolMessage:
+def error_message(call: ToolCall | dict[str, Any], text: str) -> ToolMessage:
+    """An error ToolMessage answering `call`."""
     return ToolMessage(text, tool_call_id=call.get("id") or "", name=call.get("name") or "", status="error")
 
 
@@ -41,7 +42,7 @@ def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
             "error": outcome.error, "duration": round(outcome.duration, 6)}
 
 
-def _admit(calls: list[ToolCall], state: RunState, spec: RunSpec) -> tuple[list[ToolCall], dict[str, str], str | None]:
+def admit(calls: list[ToolCall], state: RunState, spec: RunSpec) -> tuple[list[ToolCall], dict[str, str], str | None]:
     """Which known calls run now, which are refused (by id, with the reason), and the limit that refused them."""
     used = Counter(entry["name"] for entry in state.get("tool_calls", []))
     budget = max(spec.max_steps - state.get("steps", 0), 0)
@@ -61,42 +62,56 @@ def _admit(calls: list[ToolCall], state: RunState, spec: RunSpec) -> tuple[list[
     return admitted, refused, limit
 
 
+def bad_arguments(message: AIMessage | None) -> tuple[list[Any], list[ToolMessage]]:
+    """The turn's unparseable calls and the error answering each."""
+    invalid = message.invalid_tool_calls if message is not None else []
+    return invalid, [error_message(c, _prompts.BAD_ARGUMENTS.format(error=c.get("error") or c.get("args")))
+                     for c in invalid]
+
+
 async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Run this turn's tool calls (not `complete_task`) at once; refuse those past a limit."""
     message = last_ai_message(state["messages"])
     calls, completions = split_calls(message)
     known = [c for c in calls if c["name"] in spec.tools_by_name]
-    admitted, refused, limit = _admit(known, state, spec)
+    admitted, refused, limit = admit(known, state, spec)
     run_left = time_left(state, spec)
     outcomes = dict(zip((c["id"] for c in admitted), await asyncio.gather(
-        *(_run_call(c, spec, config, run_left) for c in admitted))))
-    if (values := tool_values.get()) is not None:
-        values.update((c["id"], outcomes[c["id"]].output) for c in admitted if outcomes[c["id"]].error is None)
-    if any(o.error == RUN_TIMED_OUT for o in outcomes.values()):
-        limit = "timeout"
+        *(run_call(c, spec, config, run_left) for c in admitted))))
 
     available = ", ".join(spec.tools_by_name) or "(none)"
     messages: list[Any] = []
     for call in calls:
         if (outcome := outcomes.get(call["id"])) is not None:
-            messages.append(_error(call, outcome.error) if outcome.error is not None else ToolMessage(
+            messages.append(error_message(call, outcome.error) if outcome.error is not None else ToolMessage(
                 to_model_text(outcome.output), tool_call_id=call["id"] or "", name=call["name"]))
         elif call["name"] not in spec.tools_by_name:
-            messages.append(_error(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
+            messages.append(error_message(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
         else:
-            messages.append(_error(call, refused[call["id"] or ""]))
-    invalid = message.invalid_tool_calls if message is not None else []
-    messages += [_error(c, _prompts.BAD_ARGUMENTS.format(error=c.get("error") or c.get("args"))) for c in invalid]
+            messages.append(error_message(call, refused[call["id"] or ""]))
+    invalid, errors = bad_arguments(message)
+    ran = [(c, outcomes[c["id"]]) for c in admitted]
+    return close_turn(state, spec, ran, [*messages, *errors], limit, completing=bool(completions),
+                      invalid=invalid, unknown=len(known) < len(calls))
 
-    steps = state.get("steps", 0) + len(admitted)
+
+def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOutcome]], messages: list[Any],
+               limit: str | None, *, completing: bool, invalid: list[Any], unknown: bool) -> dict[str, Any]:
+    """The update after a turn's calls ran: step count, call log, malformed-call retries, and the
+    wrap-up turn when a limit was reached (unless a completion of this turn is still to be handled)."""
+    if (values := tool_values.get()) is not None:
+        values.update((c["id"], o.output) for c, o in ran if o.error is None)
+    if any(o.error == RUN_TIMED_OUT for _, o in ran):
+        limit = "timeout"
+    steps = state.get("steps", 0) + len(ran)
     update: dict[str, Any] = {"steps": steps, "tool_calls": [
-        *state.get("tool_calls", []), *(_log_entry(c, outcomes[c["id"]]) for c in admitted)]}
-    update.update(_malformed(state, spec, invalid, unknown=len(known) < len(calls)))
+        *state.get("tool_calls", []), *(_log_entry(c, o) for c, o in ran)]}
+    update.update(_malformed(state, spec, invalid, unknown=unknown))
     if limit is None and spec.max_steps and steps >= spec.max_steps:
         limit = "max_steps"
-    if limit and not state.get("limit") and not completions:
+    if limit and not state.get("limit") and not completing:
         update["limit"] = limit
-        messages.append(wrap_up_message(limit))
+        messages = [*messages, wrap_up_message(limit)]
     update["messages"] = messages
     return update
 

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._completion import to_run_completion
 from zyx._outcome import goal_text, tool_records
-from zyx.graph.completion import accept
+from zyx.graph.completion import accept, pending_completion
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState, budget_spent, bump, fail, last_ai_message, split_calls
+from zyx.graph.state import RunState, budget_spent, bump, fail
 from zyx.result import RunTask, RunVerificationContext
 
 
 async def verifier(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Accept the completion, or send every failure back to the model as its call's result."""
-    _, calls = split_calls(last_ai_message(state["messages"]))
-    call_id = calls[0]["id"] or ""
+    pending, _ = pending_completion(state)
     completion = to_run_completion(state["completion"] or {}, spec.target)
     ctx = RunVerificationContext(
         task=RunTask(goal=goal_text(state), target=spec.target.type if spec.target else None),
@@ -30,13 +28,13 @@ async def verifier(state: RunState, config: RunnableConfig, *, spec: RunSpec) ->
     )
     errors = [e for check in spec.checks if (e := await check(completion, ctx)) is not None]
     if not errors:
-        return {"verified": True, **accept(state, call_id)}
+        return {"verified": True, **accept(state, pending)}
     feedback = _prompts.CHECK_FAILED.format(errors="\n".join(f"- {e}" for e in errors))
     rejections = bump(state, "check")
     update: dict[str, Any] = {
         "completion": None, "rejected_completion": state["completion"], "verified": False,
         "verification_error": "\n".join(errors), "rejections": rejections,
-        "messages": [ToolMessage(feedback, tool_call_id=call_id, name=_prompts.COMPLETE_TASK, status="error")],
+        "messages": [pending.answer(feedback, error=True)], **pending.settle(state, "rejected", feedback),
     }
     update.update(budget_spent(state, spec.max_steps))
     if rejections["check"] > spec.max_retries:

@@ -1,0 +1,154 @@
+"""The `tool_executor` node in plan mode: checks the model's `submit_plan` and runs its steps without the model.
+
+Each step goes through the normal tool-execution path (`run_call`: `tool_timeout`, the run's deadline;
+`admit`: `tool_limits`), and the turn is closed like a normal one (`close_turn`: step count, call log,
+malformed calls, wrap-up turn). A plan that ends with `complete_task` leaves its submit_plan call
+unanswered: the `completion` and `verifier` nodes answer it with the step results and their verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import ToolCall, ToolMessage
+from langchain_core.runnables import RunnableConfig
+
+from zyx import _prompts
+from zyx._prompts import COMPLETE_TASK
+from zyx._tools import ToolOutcome, to_state_value
+from zyx.graph.limits import time_left
+from zyx.graph.plan import SUBMIT_PLAN, Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
+from zyx.graph.spec import RunSpec
+from zyx.graph.state import RunState, fail, last_ai_message, plan_record, split_calls, store_plan
+from zyx.graph.tool_executor import admit, bad_arguments, close_turn, error_message, run_call
+
+
+@dataclass
+class PlanRound:
+    """What handling one `submit_plan` call produced."""
+
+    record: dict[str, Any]
+    """The plan as kept in state (`plan_record`)."""
+    answer: ToolMessage | None
+    """The submit_plan result; None while the plan's completion step waits for the completion node."""
+    ran: list[tuple[ToolCall, ToolOutcome]] = field(default_factory=list)
+    """The steps that ran, in plan order, as (call with JSON args, outcome) for the call log."""
+    limit: str | None = None
+
+
+def step_call_id(call_id: str, step_id: str) -> str:
+    """The id of a plan step's tool call (in `tool_calls` and `RunResult.tool_calls`)."""
+    return f"{call_id}/{step_id}"
+
+
+def _step_json(result: StepResult) -> dict[str, Any]:
+    return {"id": result.id, "tool": result.tool, "args": to_state_value(result.args), "status": result.status,
+            "output": to_state_value(result.output) if result.status == "ok" else None,
+            "error": result.error, "duration": round(result.duration, 6)}
+
+
+def _rejected(call: ToolCall, problems: list[str]) -> PlanRound:
+    """A plan that failed its checks: every problem goes back to the model, nothing runs."""
+    raw = call["args"].get("steps") if isinstance(call["args"], dict) else None
+    record = plan_record(call["id"] or "", "rejected", raw if isinstance(raw, list) else [], problems=problems)
+    text = _prompts.PLAN_REJECTED.format(problems="\n".join(f"- {p}" for p in problems))
+    return PlanRound(record, error_message(call, text))
+
+
+@dataclass
+class _Ran:
+    """An executed plan: every step's result, the resolved completion args, and what the call log needs."""
+
+    results: list[StepResult]
+    completion: dict[str, Any] | None
+    calls: list[tuple[ToolCall, ToolOutcome]]
+    limit: str | None
+
+
+async def _run_steps(plan: Plan, call_id: str, state: RunState, config: RunnableConfig, spec: RunSpec) -> _Ran:
+    """Run the plan's tool steps as a DAG, each through `run_call`, within the run's limits."""
+    tool_steps = [s for s in plan.steps if s.tool != COMPLETE_TASK]
+    _, refused, limit = admit([ToolCall(name=s.tool, args=s.args, id=step_call_id(call_id, s.id))
+                               for s in tool_steps], state, spec)
+    ran: dict[str, tuple[ToolCall, ToolOutcome]] = {}
+
+    async def run_step(step: PlanStep, args: dict[str, Any]) -> Any:
+        step_id = step_call_id(call_id, step.id)
+        if step_id in refused:
+            raise StepError(refused[step_id])
+        outcome = await run_call(ToolCall(name=step.tool, args=args, id=step_id), spec, config, time_left(state, spec))
+        ran[step.id] = (ToolCall(name=step.tool, args=to_state_value(args), id=step_id), outcome)
+        if outcome.error is not None:
+            raise StepError(outcome.error.removeprefix("Error: "))
+        return outcome.output
+
+    results, completion = await execute_plan(plan, run_step, completion_tool=COMPLETE_TASK, tools=spec.tools_by_name)
+    return _Ran(results, completion, [ran[s.id] for s in plan.steps if s.id in ran], limit)
+
+
+async def _execute(call: ToolCall, plan: Plan, state: RunState, config: RunnableConfig, spec: RunSpec,
+                   *, direct_completion: bool) -> PlanRound:
+    """Run an accepted plan; its results answer the call now, or with the completion step's verdict later."""
+    call_id = call["id"] or ""
+    ran = await _run_steps(plan, call_id, state, config, spec)
+    report = format_results(ran.results)
+    completion: dict[str, Any] | None = None
+    if any(s.tool == COMPLETE_TASK for s in plan.steps):
+        if direct_completion:
+            report += "\n\n" + _prompts.PLAN_COMPLETION_IGNORED
+        elif ran.completion is None:
+            report += "\n\n" + _prompts.PLAN_COMPLETION_SKIPPED
+        else:
+            completion = {"args": to_state_value(ran.completion), "status": "pending", "error": None}
+    record = plan_record(call_id, "executed", [_step_json(r) for r in ran.results],
+                         completion=completion, report=report)
+    answer = None if completion else ToolMessage(report, tool_call_id=call_id, name=SUBMIT_PLAN)
+    return PlanRound(record, answer, ran.calls, ran.limit)
+
+
+def _other_call(call: ToolCall, spec: RunSpec) -> ToolMessage:
+    """The answer to a call that is not this turn's plan: a second plan, a direct tool call, an unknown tool."""
+    if call["name"] == SUBMIT_PLAN:
+        return error_message(call, _prompts.PLAN_DUPLICATE)
+    if call["name"] in spec.tools_by_name:
+        return error_message(call, _prompts.PLAN_DIRECT_CALL.format(name=call["name"]))
+    return error_message(call, _prompts.UNKNOWN_TOOL.format(name=call["name"],
+                                                            available=f"{SUBMIT_PLAN}, {COMPLETE_TASK}"))
+
+
+def _rejections(state: RunState, round_: PlanRound | None) -> dict[str, int]:
+    """Rejected plans in a row: one more for a rejected plan, back to zero once a plan runs."""
+    counts = dict(state.get("rejections") or {})
+    if round_ is not None:
+        counts["plan"] = counts.get("plan", 0) + 1 if round_.record["status"] == "rejected" else 0
+    return counts
+
+
+async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
+    """Check and run this turn's `submit_plan` (the first one; more are refused); answer every other call."""
+    message = last_ai_message(state["messages"])
+    calls, completions = split_calls(message)
+    submitted = next((i for i, c in enumerate(calls) if c["name"] == SUBMIT_PLAN), None)
+    round_: PlanRound | None = None
+    if submitted is not None:
+        call = calls[submitted]
+        checked = check_plan(call["args"], spec.tools_by_name, completion_tool=COMPLETE_TASK,
+                             planning_interval=spec.planning_interval,
+                             steps_left=max(spec.max_steps - state.get("steps", 0), 0))
+        round_ = _rejected(call, checked) if isinstance(checked, list) else await _execute(
+            call, checked, state, config, spec, direct_completion=bool(completions))
+    answers = [round_.answer if i == submitted and round_ else _other_call(c, spec) for i, c in enumerate(calls)]
+    invalid, errors = bad_arguments(message)
+    rejections = _rejections(state, round_)
+    update = close_turn({**state, "rejections": rejections}, spec, round_.ran if round_ else [],
+                        [*(a for a in answers if a is not None), *errors], round_.limit if round_ else None,
+                        completing=bool(completions) or any(a is None for a in answers),
+                        invalid=invalid, unknown=any(c["name"] != SUBMIT_PLAN for c in calls))
+    update.setdefault("rejections", rejections)
+    if round_ is not None:
+        update.update(store_plan(state, round_.record))
+        if rejections["plan"] > spec.max_retries:
+            update.update(fail("plan", f"The model's plans were rejected {rejections['plan']} times in a row.",
+                               round_.record["problems"]))
+    return update
