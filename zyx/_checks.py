@@ -24,11 +24,11 @@ def _wants_context(fn: Callable[..., Any], argument: str) -> bool:
     except (TypeError, ValueError):
         return False
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if any(p.kind is p.VAR_POSITIONAL for p in params) or len(positional) >= 2:
-        return True
-    if len(positional) == 1:
-        return False
-    raise ConfigurationError(argument, f"{_check_name(fn)} must take (completion) or (completion, ctx)")
+    required = [p for p in positional if p.default is p.empty]
+    varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
+    if len(required) > 2 or (not positional and not varargs):
+        raise ConfigurationError(argument, f"{_check_name(fn)} must take (completion) or (completion, ctx)")
+    return varargs or len(positional) >= 2
 
 
 def prepare_check(fn: Callable[..., Any], argument: str) -> CheckFn:

@@ -54,8 +54,9 @@ def provider_of(model: Any) -> str:
 
 
 async def call_with_retries(call: Callable[[], Awaitable[T]], *, model: Any, model_name: str,
-                            attempts: int = MODEL_ATTEMPTS) -> T:
+                            attempts: int | None = None) -> T:
     """Call the model, retrying transient failures; anything else, or retries spent, is a `ModelError`."""
+    attempts = attempts or MODEL_ATTEMPTS
     for attempt in range(attempts):
         try:
             return await call()

@@ -96,3 +96,5 @@ def _local_model(spec: str) -> BaseChatModel:
         return make_local_chat_model(spec)
     except LocalModelUnavailable as exc:
         raise ConfigurationError("model", str(exc)) from None
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:  # unknown name, missing or broken .gguf
+        raise ConfigurationError("model", f"cannot start the local model {spec!r}: {exc}") from None

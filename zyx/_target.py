@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
@@ -48,7 +48,7 @@ def _build_target(tp: Any) -> Target:
     try:
         adapter: TypeAdapter[Any] = TypeAdapter(tp)
         schema = adapter.json_schema()
-    except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
+    except (PydanticSchemaGenerationError, PydanticUserError, TypeError, AttributeError, NameError) as exc:
         raise ConfigurationError(
             "target", f"expected a type pydantic can validate (a BaseModel, TypedDict, dataclass, "
             f"int, str, list[str], ...), got {tp!r} ({exc.__class__.__name__}: {str(exc).splitlines()[0]})"
@@ -56,10 +56,18 @@ def _build_target(tp: Any) -> Target:
     return Target(type=tp, adapter=adapter, schema=schema, name=_type_name(tp))
 
 
+def _is_type_like(tp: Any) -> bool:
+    """A class or a typing construct (`list[str]`, `Literal[...]`, `X | None`, `Annotated`, `Any`)."""
+    return isinstance(tp, type) or get_origin(tp) is not None or tp is Any or type(tp).__name__ == "TypeAliasType"
+
+
 def make_target(tp: Any) -> Target | None:
     """The `Target` for a user's `target=` argument (None stays None)."""
     if tp is None:
         return None
+    if not _is_type_like(tp):
+        raise ConfigurationError("target", f"expected a type (a BaseModel, TypedDict, dataclass, int, str, "
+                                 f"list[str], ...), got {tp!r}, which is not a type")
     try:
         return _cached_target(tp)
     except TypeError:  # unhashable target (e.g. an Annotated with a dict): build uncached

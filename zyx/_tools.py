@@ -44,7 +44,7 @@ def to_tool(obj: Any) -> BaseTool:
             parse_docstring=True,
             error_on_invalid_docstring=False,
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, NameError) as exc:
         raise ConfigurationError("tools", f"cannot turn {name!r} into a tool: {exc}") from None
 
 

@@ -7,14 +7,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall, ToolMessage
 from langchain_core.runnables import Runnable
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool
 from pydantic import ValidationError
 
 from zyx._aio import in_running_loop, run_sync
 from zyx._faults import call_with_retries
 from zyx._messages import MessageLike, to_messages
 from zyx._models import model_name, resolve_model
+from zyx._prompts import UNKNOWN_TOOL
 from zyx._target import Target, format_validation_error, make_target
 from zyx._tools import ToolOutcome, execute_tool, openai_schemas, to_model_text, to_tools
 from zyx.errors import ConfigurationError, MaxStepsExceededError, VerificationError
@@ -30,6 +32,7 @@ T = TypeVar("T")
 ANSWER_TOOL = "final_result"
 SYSTEM = "Answer with a value of type {name} by calling the `final_result` tool. Use the other tools first if you need them."
 DEFAULT_PROMPT = "Generate a {name}."
+DUPLICATE_ANSWER = "Ignored: only one `final_result` call is handled per turn."
 RETRY = "Invalid answer:\n{errors}\nCall `final_result` again with a valid value."
 
 
@@ -61,55 +64,63 @@ async def _invoke(bound: Runnable[Any, Any], messages: list[BaseMessage]) -> AIM
     return await bound.ainvoke(messages)
 
 
-async def _answer(model: BaseChatModel, target: Target, messages: list[BaseMessage], tools: Any,
-                  max_retries: int, invoke: Invoke = _invoke) -> tuple[Any, list[BaseMessage], dict[str, int]]:
-    """Ask until the answer validates: tool calls run in between, invalid answers are retried."""
+async def _run_tools(calls: list[ToolCall], tools: Sequence[BaseTool]) -> list[ToolMessage]:
+    """Run a turn's tool calls concurrently; unknown tools get an error result."""
     by_name = {t.name: t for t in tools}
+    outcomes = await asyncio.gather(*(
+        execute_tool(by_name[c["name"]], c["args"]) if c["name"] in by_name
+        else _unknown(c["name"], by_name) for c in calls))
+    return [ToolMessage(o.error or to_model_text(o.output), tool_call_id=c["id"] or "", name=c["name"],
+                        status="error" if o.error else "success") for c, o in zip(calls, outcomes)]
+
+
+async def _unknown(name: str, by_name: dict[str, BaseTool]) -> ToolOutcome:
+    return ToolOutcome(error=UNKNOWN_TOOL.format(name=name, available=", ".join(by_name) or "(none)"))
+
+
+async def _answer(model: BaseChatModel, target: Target, system: list[BaseMessage], messages: list[BaseMessage],
+                  tools: Sequence[BaseTool], max_retries: int, invoke: Invoke = _invoke,
+                  ) -> tuple[Any, list[BaseMessage], dict[str, int]]:
+    """Ask until the answer validates: tool calls run in between, invalid answers are retried."""
     schemas = [*openai_schemas(tools)] + ([] if _plain_text(target) else [answer_tool(target)])
     bound = bind(model, schemas) if schemas else model
     usage: dict[str, int] = {}
     retries = steps = 0
     name = model_name(model)
     while True:
-        reply = await call_with_retries(lambda: invoke(bound, messages), model=model, model_name=name)
+        reply = await call_with_retries(lambda: invoke(bound, [*system, *messages]), model=model, model_name=name)
         messages.append(reply)
-        usage = add_usage(usage, reply) if isinstance(reply, AIMessage) else usage
-        calls = reply.tool_calls if isinstance(reply, AIMessage) else []
-        answer = next((c for c in calls if c["name"] == ANSWER_TOOL), None)
-        others = [c for c in calls if c["name"] != ANSWER_TOOL]
-        if others:
-            steps += len(others)
-            if steps > DEFAULT_MAX_STEPS:
-                raise MaxStepsExceededError(f"make() ran more than {DEFAULT_MAX_STEPS} tool calls",
-                                            termination="max_steps", messages=messages, usage=usage)
-            outcomes = await asyncio.gather(*(
-                execute_tool(by_name[c["name"]], c["args"]) if c["name"] in by_name
-                else _unknown(c["name"]) for c in others))
-            messages.extend(ToolMessage(o.error or to_model_text(o.output), tool_call_id=c["id"] or "",
-                                        name=c["name"]) for c, o in zip(others, outcomes))
-        try:
-            if answer is not None:
-                value = _answer_value(target, answer["args"])
-                messages.append(ToolMessage("Answer accepted.", tool_call_id=answer["id"] or "", name=ANSWER_TOOL))
+        usage = add_usage(usage, reply)
+        answers = [c for c in reply.tool_calls if c["name"] == ANSWER_TOOL]
+        others = [c for c in reply.tool_calls if c["name"] != ANSWER_TOOL]
+        steps += len(others)
+        if steps > DEFAULT_MAX_STEPS:
+            raise MaxStepsExceededError(f"make() ran more than {DEFAULT_MAX_STEPS} tool calls",
+                                        termination="max_steps", messages=messages, usage=usage)
+        messages.extend(await _run_tools(others, tools))
+        messages.extend(ToolMessage(DUPLICATE_ANSWER, tool_call_id=c["id"] or "", name=ANSWER_TOOL, status="error")
+                        for c in answers[1:])
+        if answers:
+            try:
+                value = _answer_value(target, answers[0]["args"])
+            except ValidationError as exc:
+                errors = format_validation_error(exc)
+            else:
+                messages.append(ToolMessage("Answer accepted.", tool_call_id=answers[0]["id"] or "", name=ANSWER_TOOL))
                 return value, messages, usage
-            if not others:
-                if _plain_text(target):
-                    return reply.text, messages, usage
-                raise ValueError("answered in plain text instead of calling `final_result`")
+        elif others:
             continue
-        except (ValidationError, ValueError) as exc:
-            errors = format_validation_error(exc) if isinstance(exc, ValidationError) else f"- {exc}"
-            retries += 1
-            if retries > max_retries:
-                raise VerificationError(f"make() got no valid {target.name} after {retries} tries:\n{errors}",
-                                        messages=messages, usage=usage, errors=[errors]) from None
-            feedback = RETRY.format(errors=errors)
-            messages.append(ToolMessage(feedback, tool_call_id=answer["id"] or "", name=ANSWER_TOOL, status="error")
-                            if answer is not None else HumanMessage(feedback, name="zyx"))
-
-
-async def _unknown(name: str) -> ToolOutcome:
-    return ToolOutcome(error=f"Error: there is no tool named {name!r}.")
+        elif _plain_text(target):
+            return reply.text, messages, usage
+        else:
+            errors = "- answered in plain text instead of calling `final_result`"
+        retries += 1
+        if retries > max_retries:
+            raise VerificationError(f"make() got no valid {target.name} after {retries} tries:\n{errors}",
+                                    messages=messages, usage=usage, errors=[errors])
+        feedback = RETRY.format(errors=errors)
+        messages.append(ToolMessage(feedback, tool_call_id=answers[0]["id"] or "", name=ANSWER_TOOL, status="error")
+                        if answers else HumanMessage(feedback, name="zyx"))
 
 
 @overload
@@ -144,21 +155,18 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
         raise ConfigurationError("max_retries", f"expected a non-negative integer, got {max_retries!r}")
     chat = resolve_model(model)
     tool_list = to_tools(tools)
-    messages: list[BaseMessage] = []
-    system = SYSTEM.format(name=tgt.name) if not _plain_text(tgt) else ""
+    text = SYSTEM.format(name=tgt.name) if not _plain_text(tgt) else ""
     if instructions:
-        system = f"{system}\n\n{instructions}".strip()
-    if system:
-        messages.append(SystemMessage(system))
-    body = to_messages(context, "context") or [HumanMessage(DEFAULT_PROMPT.format(name=tgt.name))]
-    messages.extend(body)
+        text = f"{text}\n\n{instructions}".strip()
+    system: list[BaseMessage] = [SystemMessage(text)] if text else []
+    messages = to_messages(context, "context") or [HumanMessage(DEFAULT_PROMPT.format(name=tgt.name))]
     if stream:
         from zyx._make_events import make_events
         from zyx.stream import RunStream
 
         return RunStream(lambda: make_events(
-            lambda invoke: _answer(chat, tgt, messages, tool_list, max_retries, invoke), tgt, model_name(chat)))
-    output, history, usage = await _answer(chat, tgt, messages, tool_list, max_retries)
+            lambda invoke: _answer(chat, tgt, system, messages, tool_list, max_retries, invoke), tgt, model_name(chat)))
+    output, history, usage = await _answer(chat, tgt, system, messages, tool_list, max_retries)
     return Result(output=output, messages=history, usage=usage, model=model_name(chat))
 
 

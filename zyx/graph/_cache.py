@@ -28,7 +28,7 @@ def _key(value: Any) -> Hashable:
         hash(value)
     except TypeError:
         return ("id", id(value))
-    return value
+    return (type(value), value)  # so that 1, 1.0 and True are different options
 
 
 def cached_run_graph(options: Mapping[str, Any]) -> tuple[RunSpec, CompiledStateGraph[Any, Any, Any, Any]]:

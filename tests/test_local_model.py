@@ -1,0 +1,290 @@
+"""The embedded local model: envelope conversion (over the scripted server) and the real model.
+
+Tests marked `local` load the bundled SmolLM2 GGUF in-process and are skipped when the
+`local` extra is not installed; the others check ChatLocal's request rewriting and
+answer conversion against the scripted OpenAI server and always run.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import tool
+from openai_server import OpenAIServer, reply
+from pydantic import BaseModel, ValidationError
+
+from zyx._local import ChatLocal, LocalModelUnavailable, LocalServer, make_local_chat_model, resolve_local_model
+
+
+def get_weather(city: str) -> str:
+    """Get the current weather for a city."""
+    return f"sunny in {city}"
+
+
+class CompleteTask(BaseModel):
+    """Finish the task with a final answer."""
+
+    answer: str
+
+
+complete_task_schema = {
+    "type": "function",
+    "function": {
+        "name": "complete_task",
+        "description": CompleteTask.__doc__,
+        "parameters": CompleteTask.model_json_schema(),
+    },
+}
+ARG_SCHEMAS: dict[str, type[BaseModel]] = {
+    "get_weather": tool(get_weather).args_schema,  # type: ignore[dict-item]
+    "complete_task": CompleteTask,
+}
+TOOLS = [get_weather, complete_task_schema]
+
+
+def assert_valid_call(message: AIMessage) -> None:
+    """Exactly one call, to a bound tool, whose arguments validate against that tool's schema."""
+    assert message.content == ""
+    assert not message.invalid_tool_calls
+    [call] = message.tool_calls
+    assert call["name"] in ARG_SCHEMAS
+    assert call["id"]
+    ARG_SCHEMAS[call["name"]].model_validate(call["args"])
+
+
+def merge(chunks: list[AIMessageChunk]) -> AIMessageChunk:
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged += chunk
+    return merged
+
+
+def envelope(name: str, arguments: dict[str, Any]) -> str:
+    """The text a constrained local model answers with (pretty-printed, as llama.cpp does)."""
+    return json.dumps({"name": name, "arguments": arguments}, indent=2)
+
+
+# ---- request rewriting and answer conversion, against the scripted server ----
+
+
+def scripted_local(srv: OpenAIServer) -> ChatLocal:
+    return ChatLocal(base_url=srv.base_url, api_key="test", model="scripted", max_retries=0)
+
+
+def test_tools_are_sent_as_a_constrained_envelope() -> None:
+    with OpenAIServer([reply(envelope("get_weather", {"city": "Paris"}))]) as srv:
+        message = scripted_local(srv).bind_tools(TOOLS).invoke([SystemMessage("Be brief."), HumanMessage("Paris?")])
+
+    assert_valid_call(message)
+    assert message.tool_calls[0]["args"] == {"city": "Paris"}
+    assert message.response_metadata["finish_reason"] == "tool_calls"
+    sent = srv.requests[0]
+    assert "tools" not in sent and "tool_choice" not in sent
+    fmt = sent["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+    branches = fmt["json_schema"]["schema"]["anyOf"]
+    assert [b["properties"]["name"] for b in branches] == [{"const": "get_weather"}, {"const": "complete_task"}]
+    assert branches[0]["properties"]["arguments"]["required"] == ["city"]
+    assert all(b["required"] == ["name", "arguments"] for b in branches)
+    system, user = sent["messages"]
+    assert system["role"] == "system" and system["content"].startswith("Be brief.")
+    assert "- get_weather: Get the current weather for a city." in system["content"]
+    assert user == {"role": "user", "content": "Paris?"}
+
+
+def test_tool_choice_restricts_the_envelope() -> None:
+    with OpenAIServer([reply(envelope("complete_task", {"answer": "done"}))]) as srv:
+        scripted_local(srv).bind_tools(TOOLS, tool_choice="complete_task").invoke("Finish.")
+    [branch] = srv.requests[0]["response_format"]["json_schema"]["schema"]["anyOf"]
+    assert branch["properties"]["name"] == {"const": "complete_task"}
+
+
+def test_without_tools_it_is_plain_chat() -> None:
+    with OpenAIServer([reply("Hello!"), reply("Hi again.")]) as srv:
+        model = scripted_local(srv)
+        assert model.invoke("Hi").content == "Hello!"
+        assert model.bind_tools(TOOLS, tool_choice="none").invoke("Hi").content == "Hi again."
+    assert all("response_format" not in r and "tools" not in r for r in srv.requests)
+
+
+def test_tool_turns_are_rendered_as_text() -> None:
+    history: list[BaseMessage] = [
+        HumanMessage("Weather in Paris and Oslo?"),
+        AIMessage(
+            "Checking.",
+            tool_calls=[
+                {"name": "get_weather", "args": {"city": "Paris"}, "id": "c1"},
+                {"name": "get_weather", "args": {"city": "Oslo"}, "id": "c2"},
+            ],
+        ),
+        ToolMessage("sunny", tool_call_id="c1"),
+        ToolMessage("rain", tool_call_id="c2"),
+    ]
+    with OpenAIServer([reply(envelope("complete_task", {"answer": "Sunny, rain."}))]) as srv:
+        assert_valid_call(scripted_local(srv).bind_tools(TOOLS).invoke(history))
+
+    _, user, assistant, results = srv.requests[0]["messages"]
+    assert user == {"role": "user", "content": "Weather in Paris and Oslo?"}
+    assert assistant["role"] == "assistant" and "tool_calls" not in assistant
+    assert assistant["content"] == (
+        'Checking.\nCalled tool get_weather with {"city": "Paris"}\nCalled tool get_weather with {"city": "Oslo"}'
+    )
+    assert results == {"role": "user", "content": "Tool get_weather returned: sunny\n\nTool get_weather returned: rain"}
+
+
+def test_malformed_call_in_history_is_rendered_as_text() -> None:
+    truncated = AIMessage("", invalid_tool_calls=[{"name": None, "args": '{"name": "get_w', "id": "c1", "error": "x"}])
+    with OpenAIServer([reply(envelope("get_weather", {"city": "Paris"}))]) as srv:
+        assert_valid_call(scripted_local(srv).bind_tools(TOOLS).invoke([HumanMessage("Paris?"), truncated]))
+    assistant = srv.requests[0]["messages"][-1]
+    assert assistant == {"role": "assistant", "content": 'Made a malformed tool call: {"name": "get_w'}
+
+
+@pytest.mark.asyncio
+async def test_streamed_envelope_becomes_tool_call_chunks() -> None:
+    tricky = {"answer": 'braces } { and "quotes" \\ and ] [ inside', "n": [1, {"k": "}"}]}
+    text = envelope("complete_task", tricky)
+    with OpenAIServer([reply(text, fragment=2)]) as srv:
+        chunks = [c async for c in scripted_local(srv).bind_tools(TOOLS).astream("Finish.")]
+
+    with_calls = [c for c in chunks if c.tool_call_chunks]
+    assert with_calls[0].tool_call_chunks[0]["name"] == "complete_task"
+    assert with_calls[0].tool_call_chunks[0]["id"]
+    assert all(c.content == "" for c in chunks)
+    assert len(with_calls) > 10
+    merged = merge(chunks)
+    assert [(c["name"], c["args"]) for c in merged.tool_calls] == [("complete_task", tricky)]
+    assert json.loads(merged.tool_call_chunks[0]["args"]) == tricky  # envelope's closing brace dropped
+    assert merged.response_metadata["finish_reason"] == "tool_calls"
+
+
+def test_truncated_envelope_is_an_invalid_tool_call() -> None:
+    with OpenAIServer([reply('{"name": "get_weather", "argu', finish_reason="length")]) as srv:
+        message = scripted_local(srv).bind_tools(TOOLS).invoke("Paris?")
+    assert message.tool_calls == []
+    [bad] = message.invalid_tool_calls
+    assert bad["args"] == '{"name": "get_weather", "argu'
+    assert message.response_metadata["finish_reason"] == "length"
+
+
+def test_resolve_local_model_specs(tmp_path: Path) -> None:
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF")
+    assert resolve_local_model(f"local:{gguf}") == gguf
+    with pytest.raises(FileNotFoundError):
+        resolve_local_model(f"local:{tmp_path / 'missing.gguf'}")
+    with pytest.raises(ValueError, match="unknown local model"):
+        resolve_local_model("local:nope")
+    with pytest.raises(ValueError, match="not a local model spec"):
+        resolve_local_model("openai:gpt-4o")
+
+
+def test_missing_model_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> importlib.metadata.Distribution:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    with pytest.raises(LocalModelUnavailable, match=r'pip install "zyx\[local\]"'):
+        resolve_local_model("local")
+    assert issubclass(LocalModelUnavailable, ImportError)
+
+
+def test_missing_runtime_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)  # makes `import xllamacpp` fail
+    with pytest.raises(LocalModelUnavailable, match=r'pip install "zyx\[local\]"'):
+        LocalServer(tmp_path / "x.gguf").start()
+
+
+# ---- the real bundled model ----
+
+
+def _local_unavailable() -> str | None:
+    if importlib.util.find_spec("xllamacpp") is None:
+        return 'xllamacpp is not installed (pip install "zyx[local]")'
+    try:
+        resolve_local_model("local")
+    except LocalModelUnavailable as exc:
+        return str(exc)
+    return None
+
+
+LOCAL_UNAVAILABLE = _local_unavailable()
+requires_local = pytest.mark.skipif(LOCAL_UNAVAILABLE is not None, reason=LOCAL_UNAVAILABLE or "")
+
+
+@pytest.fixture(scope="module")
+def local_model() -> ChatLocal:
+    return make_local_chat_model("local")
+
+
+@pytest.mark.local
+@requires_local
+def test_local_invoke_returns_a_valid_tool_call(local_model: ChatLocal) -> None:
+    message = local_model.bind_tools(TOOLS).invoke("What's the weather in Paris?")
+    assert isinstance(message, AIMessage)
+    assert_valid_call(message)
+    assert message.usage_metadata and message.usage_metadata["output_tokens"] > 0
+    assert make_local_chat_model("local:smollm2") is local_model  # one server per model file
+
+
+@pytest.mark.local
+@requires_local
+def test_local_stream_reassembles_a_valid_tool_call(local_model: ChatLocal) -> None:
+    chunks = list(local_model.bind_tools(TOOLS).stream("What's the weather in Paris?"))
+    assert sum(1 for c in chunks if c.tool_call_chunks) >= 3
+    merged = merge(chunks)
+    assert_valid_call(AIMessage("", tool_calls=merged.tool_calls, invalid_tool_calls=merged.invalid_tool_calls))
+    assert merged.usage_metadata and merged.usage_metadata["output_tokens"] > 0
+
+
+@pytest.mark.local
+@requires_local
+@pytest.mark.asyncio
+async def test_local_async_invoke_and_stream(local_model: ChatLocal) -> None:
+    bound = local_model.bind_tools(TOOLS)
+    assert_valid_call(await bound.ainvoke("Tell me the temperature in Tokyo."))
+    merged = merge([c async for c in bound.astream("Tell me the temperature in Tokyo.")])
+    assert_valid_call(AIMessage("", tool_calls=merged.tool_calls, invalid_tool_calls=merged.invalid_tool_calls))
+
+
+@pytest.mark.local
+@requires_local
+def test_local_structured_output(local_model: ChatLocal) -> None:
+    class City(BaseModel):
+        name: str
+        country: str
+
+    city = local_model.with_structured_output(City, method="json_schema").invoke(
+        "Paris is the capital of France. Extract the city."
+    )
+    assert isinstance(city, City)
+
+
+@pytest.mark.local
+@requires_local
+def test_local_conversation_with_tool_history(local_model: ChatLocal) -> None:
+    history = [
+        HumanMessage("What's the weather in Paris?"),
+        AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}]),
+        ToolMessage("sunny, 21C", tool_call_id="call_1"),
+    ]
+    assert_valid_call(local_model.bind_tools(TOOLS).invoke(history))
+
+
+@pytest.mark.local
+@requires_local
+def test_local_plain_chat_and_token_count(local_model: ChatLocal) -> None:
+    assert isinstance(local_model.invoke("Say hi.", max_tokens=16).content, str)
+    assert local_model.get_num_tokens("hello world") == 2
+
+
+def test_validation_helper_rejects_bad_args() -> None:
+    with pytest.raises(ValidationError):
+        assert_valid_call(AIMessage("", tool_calls=[{"name": "get_weather", "args": {"town": "x"}, "id": "c"}]))

@@ -1,0 +1,216 @@
+"""run(): the weather example end to end, targets, context/task forms and the system prompt."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from pydantic import BaseModel
+from typing_extensions import TypedDict
+
+import zyx
+from zyx import RunCompletion, RunResult, RunTask, ToolCallRecord
+from zyx.testing import ScriptedChatModel, call, complete, last_tool_results
+
+from helpers import ai_messages, assert_valid_history, scripted, turn
+
+
+def get_weather(city: str) -> str:
+    """Get the current weather for a city."""
+    return f"Sunny, 22C in {city}"
+
+
+def weather_policy(messages: list[Any], tools: list[dict[str, Any]]) -> Any:
+    if turn(messages) == 0:
+        return call("get_weather", city="Paris")
+    (result,) = last_tool_results(messages)
+    return complete(summary=f"The weather in Paris: {result.content}")
+
+
+@pytest.fixture
+def weather_run() -> tuple[RunResult[Any], ScriptedChatModel]:
+    model = ScriptedChatModel(policy=weather_policy)
+    result = zyx.run("What is the weather in Paris?", tools=[get_weather], model=model)
+    return result, model
+
+
+def test_weather_completion_and_tool_calls(weather_run: tuple[RunResult[Any], ScriptedChatModel]) -> None:
+    result, model = weather_run
+    assert isinstance(result, RunResult)
+    assert len(model.calls) == 2
+    # the tool output reached the model, and so the summary
+    assert result.completion == RunCompletion(status="success", summary="The weather in Paris: Sunny, 22C in Paris")
+    assert result.output is None
+    assert len(result.tool_calls) == 1
+    record = result.tool_calls[0]
+    assert isinstance(record, ToolCallRecord)
+    assert (record.name, record.args, record.output, record.error) == (
+        "get_weather", {"city": "Paris"}, "Sunny, 22C in Paris", None)
+    assert record.ok and record.duration >= 0
+    assert result.termination == "completed"
+    assert result.model == "scripted"
+    assert result.task == RunTask(goal="What is the weather in Paris?", target=None)
+    assert result.verified is None
+
+
+def test_weather_message_order(weather_run: tuple[RunResult[Any], ScriptedChatModel]) -> None:
+    result, _ = weather_run
+    kinds = [type(m) for m in result.messages]
+    assert kinds == [HumanMessage, AIMessage, ToolMessage, AIMessage, ToolMessage]
+    assert_valid_history(result.messages)
+    task, ask, answer, done, accepted = result.messages
+    assert task.content == "What is the weather in Paris?"
+    assert ask.tool_calls[0]["name"] == "get_weather"
+    assert answer.tool_call_id == ask.tool_calls[0]["id"]
+    assert answer.content == "Sunny, 22C in Paris"
+    assert done.tool_calls[0]["name"] == "complete_task"
+    assert accepted.tool_call_id == done.tool_calls[0]["id"]
+    assert accepted.content == "Completion accepted."
+    assert accepted.status == "success"
+
+
+def test_usage_is_summed_over_model_calls(weather_run: tuple[RunResult[Any], ScriptedChatModel]) -> None:
+    result, _ = weather_run
+    replies = ai_messages(result.messages)
+    assert len(replies) == 2
+    for key in ("input_tokens", "output_tokens", "total_tokens"):
+        expected = sum(r.usage_metadata[key] for r in replies)
+        assert expected > 0
+        assert result.usage[key] == expected
+
+
+def test_repr_is_readable(weather_run: tuple[RunResult[Any], ScriptedChatModel]) -> None:
+    result, _ = weather_run
+    text = repr(result)
+    assert text.startswith("RunResult(")
+    for part in ("status='success'", "summary='The weather in Paris", "termination='completed'",
+                 "tool_calls=1", "model='scripted'"):
+        assert part in text
+    assert "HumanMessage" not in text  # the history is not dumped
+    assert len(text) < 400
+    assert repr(result.completion).startswith("RunCompletion(status='success'")
+
+
+# -- targets ---------------------------------------------------------------------------
+
+
+class Todo(BaseModel):
+    item: str
+    priority: int
+
+
+class TodoDict(TypedDict):
+    item: str
+    priority: int
+
+
+@dataclasses.dataclass
+class TodoData:
+    item: str
+    priority: int
+
+
+TODO = {"item": "buy milk", "priority": 2}
+
+
+@pytest.mark.parametrize(
+    ("target", "sent", "expected"),
+    [
+        (Todo, TODO, Todo(item="buy milk", priority=2)),
+        (TodoDict, TODO, TODO),
+        (TodoData, TODO, TodoData(item="buy milk", priority=2)),
+        (int, 42, 42),
+        (int, "42", 42),  # lax JSON text is validated like pydantic does
+        (str, "hello", "hello"),
+        (list[str], ["a", "b"], ["a", "b"]),
+        (dict, {"k": [1, 2]}, {"k": [1, 2]}),
+        (Literal["red", "green"], "green", "green"),
+        (int | Todo, TODO, Todo(item="buy milk", priority=2)),
+        (int | Todo, 7, 7),
+    ],
+    ids=["basemodel", "typeddict", "dataclass", "int", "int-from-text", "str", "list[str]", "dict",
+         "literal", "union-model", "union-int"],
+)
+def test_target_types(target: Any, sent: Any, expected: Any) -> None:
+    model = scripted(complete(summary="made it", result=sent))
+    result = zyx.run("Make the thing", target=target, model=model)
+    assert result.output == expected
+    assert type(result.output) is type(expected)
+    assert result.completion is not None and result.completion.result == expected
+    assert result.task == RunTask(goal="Make the thing", target=target)
+    assert len(model.calls) == 1
+
+
+def test_target_todo_is_a_model_instance() -> None:
+    result = zyx.run("Plan my day", target=Todo, model=scripted(complete(result=TODO)))
+    assert isinstance(result.output, Todo)
+    assert result.output.priority == 2
+
+
+# -- context and task forms ----------------------------------------------------------
+
+
+def test_context_forms_reach_the_model_before_the_task() -> None:
+    model = scripted(complete())
+    context = [
+        "plain string context",
+        AIMessage("an assistant message"),
+        {"role": "user", "content": "an OpenAI-style dict"},
+    ]
+    zyx.run("the task", context=context, model=model)
+    seen = model.calls[0].messages
+    assert isinstance(seen[0], SystemMessage)
+    assert [type(m) for m in seen[1:]] == [HumanMessage, AIMessage, HumanMessage, HumanMessage]
+    assert [m.content for m in seen[1:]] == [
+        "plain string context", "an assistant message", "an OpenAI-style dict", "the task"]
+
+
+@pytest.mark.parametrize(
+    "context",
+    ["just text", HumanMessage("just text"), {"role": "user", "content": "just text"}],
+    ids=["str", "message", "dict"],
+)
+def test_single_context_item(context: Any) -> None:
+    model = scripted(complete())
+    result = zyx.run("the task", context=context, model=model)
+    seen = model.calls[0].messages
+    assert [m.content for m in seen[1:]] == ["just text", "the task"]
+    assert [m.content for m in result.messages[:2]] == ["just text", "the task"]
+    assert result.task is not None and result.task.goal == "the task"
+
+
+def test_task_as_list_of_strings_and_messages() -> None:
+    model = scripted(complete())
+    result = zyx.run(["first part", HumanMessage("second part")], model=model)
+    seen = model.calls[0].messages
+    assert [m.content for m in seen[1:]] == ["first part", "second part"]
+    assert all(isinstance(m, HumanMessage) for m in seen[1:])
+    assert result.task is not None and result.task.goal == "first part\nsecond part"
+
+
+# -- system prompt -------------------------------------------------------------------
+
+
+def test_system_prompt_prepended_per_call_but_not_stored() -> None:
+    model = ScriptedChatModel(policy=weather_policy)
+    result = zyx.run("Weather in Paris?", tools=[get_weather], model=model, instructions="Answer in French.")
+    assert len(model.calls) == 2
+    for recorded in model.calls:
+        assert isinstance(recorded.messages[0], SystemMessage)
+        assert "complete_task" in recorded.messages[0].content
+        assert "Answer in French." in recorded.messages[0].content
+        assert sum(isinstance(m, SystemMessage) for m in recorded.messages) == 1
+    # the second call saw exactly the stored history so far, after the system prompt
+    assert model.calls[1].messages[1:] == result.messages[:3]
+    assert not any(isinstance(m, SystemMessage) for m in result.messages)
+
+
+def test_system_prompt_mentions_result_only_with_target() -> None:
+    with_target = scripted(complete(result=1))
+    zyx.run("n", target=int, model=with_target)
+    without = scripted(complete())
+    zyx.run("n", model=without)
+    assert "matching the `result` schema" in with_target.calls[0].messages[0].content
+    assert "leave it null" in without.calls[0].messages[0].content

@@ -1,0 +1,275 @@
+"""Tools: sync/async functions and LangChain tools, concurrency, errors, and what the model sees."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import tool
+
+import zyx
+from zyx.testing import ScriptedChatModel, call, calls, complete, last_tool_results
+
+from helpers import answers, assert_valid_history, scripted, tool_messages, turn
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+async def multiply(a: int, b: int) -> int:
+    """Multiply two integers."""
+    await asyncio.sleep(0)
+    return a * b
+
+
+@tool
+def shout(word: str) -> str:
+    """Shout a word."""
+    return word.upper() + "!"
+
+
+def test_sync_async_and_langchain_tools() -> None:
+    seen: list[list[str]] = []
+
+    def policy(messages: list[Any], tools: list[dict[str, Any]]) -> Any:
+        if turn(messages) == 0:
+            return calls(call("add", a=2, b=3), call("multiply", a=4, b=5), call("shout", word="hi"))
+        seen.append([m.content for m in last_tool_results(messages)])
+        return complete()
+
+    model = ScriptedChatModel(policy=policy)
+    result = zyx.run("compute", tools=[add, multiply, shout], model=model)
+    assert seen == [["5", "20", "HI!"]]
+    assert [(r.name, r.args, r.output) for r in result.tool_calls] == [
+        ("add", {"a": 2, "b": 3}, 5),
+        ("multiply", {"a": 4, "b": 5}, 20),
+        ("shout", {"word": "hi"}, "HI!"),
+    ]
+    assert len(model.calls) == 2
+    assert_valid_history(result.messages)
+
+
+def test_tool_schemas_are_bound() -> None:
+    captured: list[list[dict[str, Any]]] = []
+
+    def policy(messages: list[Any], tools: list[dict[str, Any]]) -> Any:
+        captured.append(tools)
+        return complete()
+
+    zyx.run("x", tools=[add, shout], model=ScriptedChatModel(policy=policy))
+    by_name = {t["function"]["name"]: t["function"] for t in captured[0]}
+    assert list(by_name) == ["add", "shout", "complete_task"]
+    assert by_name["add"]["description"] == "Add two integers."
+    assert set(by_name["add"]["parameters"]["properties"]) == {"a", "b"}
+    assert by_name["add"]["parameters"]["properties"]["a"]["type"] == "integer"
+
+
+# -- concurrency -----------------------------------------------------------------------
+
+
+def slow_a() -> str:
+    """Slow sync tool A."""
+    time.sleep(0.3)
+    return "a"
+
+
+def slow_b() -> str:
+    """Slow sync tool B."""
+    time.sleep(0.3)
+    return "b"
+
+
+async def aslow_a() -> str:
+    """Slow async tool A."""
+    await asyncio.sleep(0.3)
+    return "a"
+
+
+async def aslow_b() -> str:
+    """Slow async tool B."""
+    await asyncio.sleep(0.3)
+    return "b"
+
+
+def _timed_parallel_run(first: Any, second: Any) -> tuple[float, list[str]]:
+    seen: list[str] = []
+
+    def policy(messages: list[Any], tools: list[dict[str, Any]]) -> Any:
+        if turn(messages) == 0:
+            return calls(call(first.__name__), call(second.__name__))
+        seen.extend(m.content for m in last_tool_results(messages))
+        return complete()
+
+    model = ScriptedChatModel(policy=policy)
+    tools = [first, second]
+    zyx.run("warm up", tools=tools, model=model)  # compiles the graph (reused below) outside the timing
+    seen.clear()
+    started = time.perf_counter()
+    zyx.run("go", tools=tools, model=model)
+    return time.perf_counter() - started, seen
+
+
+def test_sync_tools_in_one_turn_run_concurrently() -> None:
+    elapsed, seen = _timed_parallel_run(slow_a, slow_b)
+    assert seen == ["a", "b"]
+    assert elapsed < 0.5, f"two 0.3 s sync tools took {elapsed:.2f} s"
+
+
+def test_async_tools_in_one_turn_run_concurrently() -> None:
+    elapsed, seen = _timed_parallel_run(aslow_a, aslow_b)
+    assert seen == ["a", "b"]
+    assert elapsed < 0.5, f"two 0.3 s async tools took {elapsed:.2f} s"
+
+
+def test_results_come_back_in_call_order_not_finish_order() -> None:
+    finished: list[str] = []
+
+    async def slow(tag: str) -> str:
+        """Slow."""
+        await asyncio.sleep(0.2)
+        finished.append(f"slow:{tag}")
+        return f"slow:{tag}"
+
+    async def fast(tag: str) -> str:
+        """Fast."""
+        finished.append(f"fast:{tag}")
+        return f"fast:{tag}"
+
+    model = scripted(calls(call("slow", tag="1"), call("fast", tag="2"), call("slow", tag="3")), complete())
+    result = zyx.run("go", tools=[slow, fast], model=model)
+    assert finished[0] == "fast:2"
+    first_turn = result.messages[1]
+    ids = [c["id"] for c in first_turn.tool_calls]
+    results = result.messages[2:5]
+    assert [m.tool_call_id for m in results] == ids
+    assert [m.content for m in results] == ["slow:1", "fast:2", "slow:3"]
+    assert [r.output for r in result.tool_calls] == ["slow:1", "fast:2", "slow:3"]
+
+
+# -- failures the model sees -----------------------------------------------------------
+
+
+def test_raising_tool_becomes_error_message_and_model_recovers() -> None:
+    def flaky(n: int) -> int:
+        """Fails on odd numbers."""
+        if n % 2:
+            raise ValueError(f"odd number {n}")
+        return n * 10
+
+    seen: list[ToolMessage] = []
+
+    def policy(messages: list[Any], tools: list[dict[str, Any]]) -> Any:
+        step = turn(messages)
+        if step:
+            seen.extend(last_tool_results(messages))
+        return [call("flaky", n=3), call("flaky", n=4), complete(summary="recovered")][step]
+
+    model = ScriptedChatModel(policy=policy)
+    result = zyx.run("go", tools=[flaky], model=model)
+    assert result.completion is not None and result.completion.summary == "recovered"
+    assert result.termination == "completed"
+    error, ok = seen
+    assert error.status == "error"
+    assert "ValueError" in error.content and "odd number 3" in error.content
+    assert (ok.status, ok.content) == ("success", "40")
+    assert [(r.output, r.ok) for r in result.tool_calls] == [(None, False), (40, True)]
+    assert "odd number 3" in (result.tool_calls[0].error or "")
+
+
+def test_unknown_tool_lists_available_tools() -> None:
+    model = scripted(call("sbutract", a=1, b=2), complete())
+    result = zyx.run("go", tools=[add, shout], model=model)
+    message = result.messages[2]
+    assert isinstance(message, ToolMessage)
+    assert message.status == "error"
+    assert "sbutract" in message.content
+    assert "add" in message.content and "shout" in message.content
+    assert model.calls[1].messages[-1] == message  # the model saw it
+    assert result.completion is not None and result.termination == "completed"
+    assert_valid_history(result.messages)
+
+
+def test_invalid_arguments_become_error_message() -> None:
+    model = scripted(call("add", a="not a number", b=2), call("add", a=1, b=2), complete())
+    result = zyx.run("go", tools=[add], model=model)
+    bad, good = tool_messages(result.messages)[:2]
+    assert bad.status == "error"
+    assert "a" in bad.content and "integer" in bad.content
+    assert (good.status, good.content) == ("success", "3")
+    assert model.calls[1].messages[-1] == bad
+    assert len(model.calls) == 3
+
+
+def test_missing_argument_becomes_error_message() -> None:
+    model = scripted(call("add", a=1), complete())
+    result = zyx.run("go", tools=[add], model=model)
+    (bad, _) = tool_messages(result.messages)
+    assert bad.status == "error" and "b" in bad.content
+
+
+# -- outputs: JSON for the model, Python values for the caller -------------------------
+
+
+class Opaque:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return f"<Opaque {self.value}>"
+
+
+OPAQUE = Opaque(7)
+
+
+def get_dict() -> dict[str, Any]:
+    """A dict."""
+    return {"city": "Paris", "temps": [20, 21], "ok": True}
+
+
+def get_text() -> str:
+    """Some text with "quotes"."""
+    return 'plain "text"'
+
+
+def get_opaque() -> Opaque:
+    """An object that is not JSON."""
+    return OPAQUE
+
+
+def get_date() -> datetime.date:
+    """A date."""
+    return datetime.date(2024, 5, 17)
+
+
+def test_outputs_reach_model_as_json_and_caller_as_python() -> None:
+    model = scripted(
+        calls(call("get_dict"), call("get_text"), call("get_opaque"), call("get_date")),
+        complete(),
+    )
+    result = zyx.run("go", tools=[get_dict, get_text, get_opaque, get_date], model=model)
+    contents = [m.content for m in last_tool_results(model.calls[1].messages)]
+    assert json.loads(contents[0]) == {"city": "Paris", "temps": [20, 21], "ok": True}
+    assert contents[1] == 'plain "text"'  # strings as they are, not JSON-quoted
+    assert contents[2] == "<Opaque 7>"
+    assert contents[3] == '"2024-05-17"'
+    outputs = [r.output for r in result.tool_calls]
+    assert outputs[0] == {"city": "Paris", "temps": [20, 21], "ok": True}
+    assert outputs[1] == 'plain "text"'
+    assert outputs[2] is OPAQUE
+    assert outputs[3] == datetime.date(2024, 5, 17)
+
+
+def test_same_turn_tool_messages_match_ids() -> None:
+    model = scripted(calls(call("add", a=1, b=1), call("add", a=2, b=2)), complete())
+    result = zyx.run("go", tools=[add], model=model)
+    turn_one = result.messages[1]
+    assert isinstance(turn_one, AIMessage)
+    by_id = answers(result.messages)
+    assert [by_id[c["id"]].content for c in turn_one.tool_calls] == ["2", "4"]
+    assert [r.id for r in result.tool_calls] == [c["id"] for c in turn_one.tool_calls]
