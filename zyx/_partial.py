@@ -2,13 +2,13 @@
 
 While an LLM streams the arguments of a tool call, the user sees the result typed as the
 run's target, holding the fields received so far. Converting the whole partial value on
-every chunk is quadratic, so a `PartialTarget` caches, per stream, what it converted for
-finished list items and closed containers, and each chunk only converts the open path.
+every chunk is quadratic, so a `PartialTarget` keeps, per stream, the live output of each
+open list/object with its finished items already converted, and each chunk converts only
+the new items and the open path (learned from the parser).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import types
 from collections import abc
@@ -29,7 +29,7 @@ from typing import (
 )
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError, create_model
-from typing_extensions import TypedDict, is_typeddict
+from typing_extensions import ReadOnly, TypedDict, is_typeddict
 
 if TYPE_CHECKING:
     from ._partial_json import PartialJSONParser
@@ -50,8 +50,8 @@ class _Ctx:
     def __init__(self, stack: Any, str_open: bool, dups: bool, states: dict[int, Any]) -> None:
         self.stack, self.str_open, self.dups, self.states = stack, str_open, dups, states
 
-    # The last item of the open container stack[depth] is open iff
-    # depth + 1 < len(stack) (it is the next open container) or str_open (the open string).
+    # Every item of an open container but the last is finished; the last item of
+    # stack[depth] is open iff depth + 1 < len(stack) (the next open container) or str_open.
 
 
 _CLOSED = _Ctx((), False, False, {})  # for values known to be finished
@@ -172,10 +172,10 @@ class _Mapping(_Container):
     # Maps a raw key to (output slot, value node), or None to skip the key.
     lookup: Callable[[str], tuple[Any, _Node] | None]
     put: Callable[[Any, Any, Any], None] = staticmethod(_put_item)  # type: ignore[assignment]
-    template: Any = None  # empty output, copied for each new object
+    new: Callable[[], Any] = dict  # makes an empty output
 
     def new_state(self) -> list[Any]:
-        return [copy.copy(self.template), 0]  # output, raw keys converted
+        return [self.new(), 0]  # output, raw keys converted
 
     def fill(self, raw: dict[str, Any], ctx: _Ctx, depth: int | None, state: list[Any]) -> Any:
         out, done = state
@@ -199,7 +199,6 @@ class _Mapping(_Container):
 
 class _Dict(_Mapping):
     def __init__(self, key: _Node, value: _Node) -> None:
-        self.template = {}
         self.key, self.value = key, value
         self.ptype = dict[key.ptype, value.ptype]  # type: ignore[name-defined]
 
@@ -300,7 +299,9 @@ def _make(tp: Any, register: bool = False) -> _Node:
     elif origin in _DICTS or tp is dict:
         node = _Dict(_plan(args[0] if args else str), _plan(args[1] if args else Any))
     elif isinstance(tp, type) and (
-        (issubclass(tp, BaseModel) and not issubclass(tp, RootModel)) or is_typeddict(tp) or dataclasses.is_dataclass(tp)
+        (issubclass(tp, BaseModel) and not issubclass(tp, RootModel))
+        or is_typeddict(tp)
+        or dataclasses.is_dataclass(tp)
     ):
         record = _Record()
         if register:
@@ -330,24 +331,41 @@ def _build_record(record: _Record, tp: type) -> None:
             if by_name:
                 record.by_key.setdefault(fname, (fname, node))
             partial[fname] = (Optional[node.ptype], Field(default=None, alias=f.alias, description=f.description))  # noqa: UP007
-        cls: Any = create_model(name, __config__=_PARTIAL_CONFIG, __doc__=tp.__doc__, __module__=tp.__module__, **partial)
-        record.template, record.ptype, record.put = cls.model_construct(), cls, _put_field  # type: ignore[method-assign]
+        cls: Any = create_model(
+            name, __config__=_PARTIAL_CONFIG, __doc__=tp.__doc__, __module__=tp.__module__, **partial
+        )
+        record.new, record.ptype, record.put = _model_factory(cls), cls, _put_field  # type: ignore[method-assign]
         return
     hints = get_type_hints(tp, include_extras=True)
     is_td = is_typeddict(tp)
     for fname in hints if is_td else [f.name for f in dataclasses.fields(tp) if f.init]:  # type: ignore[arg-type]
         hint = hints[fname]
-        if get_origin(hint) in (Required, NotRequired):
+        if get_origin(hint) in (Required, NotRequired, ReadOnly):
             hint = get_args(hint)[0]
         node = _plan(hint)
         record.by_key[fname] = (fname, node)
         partial[fname] = Optional[node.ptype]  # noqa: UP007
     if is_td:
-        record.template = {}
-        record.ptype = TypedDict(name, partial, total=False)  # type: ignore[operator]
+        record.ptype = TypedDict(name, partial, total=False)  # type: ignore[misc]
     else:
         cls = dataclasses.make_dataclass(name, [(k, t, dataclasses.field(default=None)) for k, t in partial.items()])
-        record.template, record.ptype, record.put = cls(), cls, _put_attr  # type: ignore[method-assign]
+        record.new, record.ptype, record.put = cls, cls, _put_attr  # type: ignore[method-assign]
+
+
+def _model_factory(cls: type[BaseModel]) -> Callable[[], BaseModel]:
+    """A fast `cls.model_construct()` for the all-None partial model (4x faster per item)."""
+    empty, setattr_ = dict(cls.model_construct().__dict__), object.__setattr__
+
+    def new() -> BaseModel:
+        m = cls.__new__(cls)
+        setattr_(m, "__dict__", empty.copy())
+        setattr_(m, "__pydantic_fields_set__", set())
+        setattr_(m, "__pydantic_extra__", None)
+        setattr_(m, "__pydantic_private__", None)
+        return m
+
+    probe = new()
+    return new if probe == cls.model_construct() and probe.model_fields_set == set() else cls.model_construct
 
 
 def _locate(raw: Any, ctx: _Ctx) -> int | None:

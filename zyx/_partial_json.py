@@ -10,8 +10,8 @@ joining the text of the one string that is still open.
 from __future__ import annotations
 
 import re
-from json.decoder import scanstring
-from typing import Any
+from json.decoder import scanstring  # type: ignore[attr-defined]  # C-accelerated, untyped
+from typing import Any, NoReturn
 
 __all__ = ["PartialJSONError", "PartialJSONParser"]
 
@@ -25,7 +25,9 @@ _NUM = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?\Z")
 # Fast paths for tokens complete within the buffer: a plain string, a key with its colon,
 # a number followed by its terminator.
 _PLAIN_STR = re.compile(r'"([^"\\\x00-\x1f]*)"')
-_PLAIN_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:')
+_PLAIN_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_NEXT_KEY = re.compile(r',[ \t\n\r]*"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_COMMA = re.compile(r",[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?(?=[,\]} \t\n\r])")
 _LITERALS: dict[str, tuple[str, Any]] = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 
@@ -58,8 +60,8 @@ class PartialJSONParser:
         self._buf = ""  # unconsumed tail: an incomplete token, a few characters at most
         self._base = 0  # absolute offset of _buf[0], for error messages
         self._state = _VALUE
-        self._stack: list[dict[str, Any] | list[Any]] = []
-        self._keys: list[str | None] = []  # current key of each open dict (None for lists)
+        self._stack: list[Any] = []  # open dicts and lists, outermost first
+        self._keys: list[Any] = []  # current key of each open dict (None for lists)
         self._root: Any = None
         self._text = ""  # joined text of the open string
         self._pieces: list[str] = []  # decoded text of the open string not joined yet
@@ -107,8 +109,16 @@ class PartialJSONParser:
             if state == _AFTER:
                 is_dict = type(self._stack[-1]) is dict
                 if c == ",":
-                    self._state = _KEY if is_dict else _VALUE
-                elif c == ("}" if is_dict else "]"):
+                    m = _NEXT_KEY.match(buf, pos) if is_dict else None
+                    if m is not None:
+                        self._keys[-1] = m.group(1)
+                        self._state = _VALUE
+                    else:
+                        m = _COMMA.match(buf, pos)
+                        self._state = _KEY if is_dict else _VALUE
+                    pos = m.end()  # type: ignore[union-attr]
+                    continue
+                if c == ("}" if is_dict else "]"):
                     self._close_container()
                 else:
                     self._fail("expected ',' or closing bracket", pos)
@@ -142,7 +152,7 @@ class PartialJSONParser:
                             token = float(token) if m.lastindex else int(token)
                         except ValueError:  # beyond int's digit limit
                             self._fail("number too large", pos)
-                    self._scalar(token)
+                    self._add(token)
                     pos = m.end()
                     continue
                 end = self._start_value(buf, pos)
@@ -163,7 +173,7 @@ class PartialJSONParser:
             self._fail("unexpected end of input", len(self._buf))
         return self.value
 
-    def _fail(self, msg: str, pos: int) -> None:
+    def _fail(self, msg: str, pos: int) -> NoReturn:
         raise PartialJSONError(msg, self._base + pos)
 
     def _start_value(self, buf: str, pos: int) -> int:
@@ -171,12 +181,12 @@ class PartialJSONParser:
         c = buf[pos]
         if c == '"':
             self._in_key = False
-            self._attach("")
+            self._add("", finished=False)
             self._state = _STRING
             return pos + 1
         if c == "{" or c == "[":
-            container: dict[str, Any] | list[Any] = {} if c == "{" else []
-            self._attach(container)
+            container: Any = {} if c == "{" else []
+            self._add(container, finished=False)
             self._stack.append(container)
             self._keys.append(None)
             self._state = _OBJ_FIRST if c == "{" else _ARR_FIRST
@@ -185,7 +195,7 @@ class PartialJSONParser:
         if literal is not None:
             word, val = literal
             if buf.startswith(word, pos):
-                self._scalar(val)
+                self._add(val)
                 return pos + len(word)
             if len(buf) - pos < len(word) and word.startswith(buf[pos:]):
                 return -1
@@ -193,7 +203,7 @@ class PartialJSONParser:
         m = _NUM_CHARS.match(buf, pos)
         if m is None:
             self._fail("unexpected character", pos)
-        end = m.end()  # type: ignore[union-attr]
+        end = m.end()
         if end == len(buf):
             return -1  # more digits may follow in the next chunk
         token = buf[pos:end]
@@ -201,7 +211,7 @@ class PartialJSONParser:
         if m is None:
             self._fail("invalid number", pos)
         try:
-            self._scalar(float(token) if m.group(1) or m.group(2) else int(token))  # type: ignore[union-attr]
+            self._add(float(token) if m.lastindex else int(token))
         except ValueError:  # beyond int's digit limit
             self._fail("number too large", pos)
         return end
@@ -254,29 +264,12 @@ class PartialJSONParser:
         """Store the open string's text in its slot."""
         if self._stack:
             top = self._stack[-1]
-            if type(top) is list:
-                top[-1] = text
-            else:
-                top[self._keys[-1]] = text  # type: ignore[index]
+            top[-1 if type(top) is list else self._keys[-1]] = text
         else:
             self._root = text
 
-    def _attach(self, value: Any) -> None:
-        if self._stack:
-            top = self._stack[-1]
-            if type(top) is list:
-                top.append(value)
-            else:
-                key = self._keys[-1]
-                if key in top:  # keep the open entry last, where consumers look for it
-                    del top[key]  # type: ignore[arg-type]
-                    self.duplicate_keys += 1
-                top[key] = value  # type: ignore[index]
-        else:
-            self._root = value
-        self.value_version += 1
-
-    def _scalar(self, value: Any) -> None:
+    def _add(self, value: Any, finished: bool = True) -> None:
+        """Store a new value in the innermost container, or as the document."""
         stack = self._stack
         if stack:
             top = stack[-1]
@@ -284,16 +277,15 @@ class PartialJSONParser:
                 top.append(value)
             else:
                 key = self._keys[-1]
-                if key in top:
-                    del top[key]  # type: ignore[arg-type]
+                if key in top:  # keep the open entry last, where consumers look for it
+                    del top[key]
                     self.duplicate_keys += 1
-                top[key] = value  # type: ignore[index]
-            self._state = _AFTER
+                top[key] = value
         else:
             self._root = value
-            self._state = _END
-            self.done = True
         self.value_version += 1
+        if finished:
+            self._value_closed()
 
     def _close_container(self) -> None:
         self._stack.pop()
