@@ -41,11 +41,13 @@ def recursion_limit(spec: RunSpec) -> int:
     rejection (at most `max_retries + 1` of each kind), or ends the run; a turn spans at
     most three supersteps. In plan mode a turn (plan round) spans up to four (planner,
     tool_executor, completion, verifier), and rejected plans count only in a row: at most
-    `max_retries + 1` before each plan that runs a tool, and before the last turn.
+    `max_retries + 1` before each plan that runs (one running a tool, at most `max_steps`; one
+    with only a completion step, a rejection counted above), and before the last turn.
     """
-    turns = spec.max_steps + 4 * (spec.max_retries + 1) + 2
+    retries = spec.max_retries + 1
+    turns = spec.max_steps + 4 * retries + 2
     if spec.plan:
-        turns += (spec.max_steps + 2) * (spec.max_retries + 1)
+        turns += (spec.max_steps + 2 * retries + 2) * retries
         return 4 * turns + 10
     return 3 * turns + 10
 

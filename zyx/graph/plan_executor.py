@@ -37,6 +37,16 @@ class PlanRound:
     limit: str | None = None
 
 
+@dataclass
+class _Ran:
+    """An executed plan: every step's result, the resolved completion args, and what the call log needs."""
+
+    results: list[StepResult]
+    completion: dict[str, Any] | None
+    calls: list[tuple[ToolCall, ToolOutcome]]
+    limit: str | None
+
+
 def step_call_id(call_id: str, step_id: str) -> str:
     """The id of a plan step's tool call (in `tool_calls` and `RunResult.tool_calls`)."""
     return f"{call_id}/{step_id}"
@@ -54,16 +64,6 @@ def _rejected(call: ToolCall, problems: list[str]) -> PlanRound:
     record = plan_record(call["id"] or "", "rejected", raw if isinstance(raw, list) else [], problems=problems)
     text = _prompts.PLAN_REJECTED.format(problems="\n".join(f"- {p}" for p in problems))
     return PlanRound(record, error_message(call, text))
-
-
-@dataclass
-class _Ran:
-    """An executed plan: every step's result, the resolved completion args, and what the call log needs."""
-
-    results: list[StepResult]
-    completion: dict[str, Any] | None
-    calls: list[tuple[ToolCall, ToolOutcome]]
-    limit: str | None
 
 
 async def _run_steps(plan: Plan, call_id: str, state: RunState, config: RunnableConfig, spec: RunSpec) -> _Ran:
@@ -125,19 +125,24 @@ def _rejections(state: RunState, round_: PlanRound | None) -> dict[str, int]:
     return counts
 
 
+async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, spec: RunSpec,
+                      *, direct_completion: bool) -> PlanRound:
+    """Check the plan against the tools and limits; run it, or send every problem back."""
+    checked = check_plan(call["args"], spec.tools_by_name, completion_tool=COMPLETE_TASK,
+                         planning_interval=spec.planning_interval,
+                         steps_left=max(spec.max_steps - state.get("steps", 0), 0))
+    if isinstance(checked, list):
+        return _rejected(call, checked)
+    return await _execute(call, checked, state, config, spec, direct_completion=direct_completion)
+
+
 async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Check and run this turn's `submit_plan` (the first one; more are refused); answer every other call."""
     message = last_ai_message(state["messages"])
     calls, completions = split_calls(message)
     submitted = next((i for i, c in enumerate(calls) if c["name"] == SUBMIT_PLAN), None)
-    round_: PlanRound | None = None
-    if submitted is not None:
-        call = calls[submitted]
-        checked = check_plan(call["args"], spec.tools_by_name, completion_tool=COMPLETE_TASK,
-                             planning_interval=spec.planning_interval,
-                             steps_left=max(spec.max_steps - state.get("steps", 0), 0))
-        round_ = _rejected(call, checked) if isinstance(checked, list) else await _execute(
-            call, checked, state, config, spec, direct_completion=bool(completions))
+    round_ = None if submitted is None else await _plan_round(
+        calls[submitted], state, config, spec, direct_completion=bool(completions))
     answers = [round_.answer if i == submitted and round_ else _other_call(c, spec) for i, c in enumerate(calls)]
     invalid, errors = bad_arguments(message)
     rejections = _rejections(state, round_)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolCall
@@ -50,7 +51,7 @@ class RunInput(TypedDict, total=False):
     task: str
 
 
-def last_ai_message(messages: list[BaseMessage]) -> AIMessage | None:
+def last_ai_message(messages: Sequence[BaseMessage]) -> AIMessage | None:
     """The model's latest turn."""
     for message in reversed(messages):
         if isinstance(message, AIMessage):

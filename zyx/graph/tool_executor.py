@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage, ToolCall, ToolMessage
@@ -31,7 +32,7 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
         return ToolOutcome(error=TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
 
 
-def error_message(call: ToolCall | dict[str, Any], text: str) -> ToolMessage:
+def error_message(call: Mapping[str, Any], text: str) -> ToolMessage:
     """An error ToolMessage answering `call`."""
     return ToolMessage(text, tool_call_id=call.get("id") or "", name=call.get("name") or "", status="error")
 
@@ -100,7 +101,7 @@ def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOut
     """The update after a turn's calls ran: step count, call log, malformed-call retries, and the
     wrap-up turn when a limit was reached (unless a completion of this turn is still to be handled)."""
     if (values := tool_values.get()) is not None:
-        values.update((c["id"], o.output) for c, o in ran if o.error is None)
+        values.update((c["id"], o.output) for c, o in ran if o.error is None)  # type: ignore[misc]
     if any(o.error == RUN_TIMED_OUT for _, o in ran):
         limit = "timeout"
     steps = state.get("steps", 0) + len(ran)
