@@ -257,10 +257,6 @@ def test_malformed_calls_count_against_max_retries_not_max_steps(kind: str) -> N
     assert_valid_history(info.value.messages)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: when malformed calls use up max_retries, tool_executor (_malformed, via close_turn) ends the run "
-    "before the same turn's complete_task call is answered (routing.after_tools sees the error and goes to "
-    "END), so the error's messages hold a tool call with no ToolMessage: not a valid conversation."))
 @pytest.mark.parametrize("kind", ["unknown_tool", "not_json"])
 def test_malformed_call_beside_a_completion_leaves_a_valid_conversation(kind: str) -> None:
     turn = malformed_turn(kind, 0)
@@ -305,10 +301,6 @@ def test_same_invalid_completion_not_in_a_row_does_not_end_early() -> None:
     assert result.output == Answer(n=1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the verbatim-repeat rule only covers parseable completions (completion.py); complete_task calls whose "
-    "arguments are not JSON go through tool_executor._malformed, which never compares them with the last one, "
-    "so the same broken completion repeated verbatim uses every retry."))
 def test_same_unparseable_completion_twice_in_a_row_ends_retries_early() -> None:
     model = ScriptedChatModel(policy=lambda m, t: bad_json("complete_task", f"c{len(m)}", '{"summary": "do'))
     with pytest.raises(VerificationError) as info:

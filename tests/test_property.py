@@ -300,8 +300,7 @@ def test_every_run_ends_within_its_limits(script: list[tuple[Any, ...]], target:
         messages = outcome.messages
         executed = outcome.tool_calls
         assert isinstance(outcome.usage, dict)
-        # strictly valid in test_every_run_leaves_a_valid_conversation (xfail: a known bug leaves the last
-        # turn's complete_task unanswered)
+        # the whole conversation is checked strictly in test_every_run_leaves_a_valid_conversation
         assert_answered_but_the_last_turn(messages)
     assert messages and isinstance(messages[0], HumanMessage) and messages[0].content == TASK
 
@@ -319,10 +318,6 @@ def test_every_run_ends_within_its_limits(script: list[tuple[Any, ...]], target:
         assert all(transient(step[1]) for raised, step in zip(scripted.raised, steps) if raised)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: when a turn's malformed calls (unknown tool / arguments not JSON) use up max_retries, "
-    "tool_executor._malformed ends the run before the same turn's complete_task call is answered, so the "
-    "error's messages are not a valid conversation (zyx/graph/tool_executor.py)."))
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(script=scripts, target=targets, opts=options)
 @example(script=[("turn", [("call", "nope", {}), ("complete", {"summary": "done"})])], target=None,

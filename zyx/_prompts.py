@@ -46,6 +46,7 @@ ARGS_INVALID = "The completion was rejected: its arguments are invalid.\n{errors
 CHECK_FAILED = "The completion was rejected by verification:\n{errors}\nAddress this and call `complete_task` again."
 CHECK_FALSE = "check {name} returned False"
 ACCEPTED = "Completion accepted."
+REPEATED_COMPLETION = "The model sent the same invalid completion twice in a row; asking again would not help."
 DUPLICATE_COMPLETION = "Ignored: only one `complete_task` call is handled per turn."
 UNKNOWN_TOOL = "Error: there is no tool named {name!r}. Available tools: {available}."
 BAD_ARGUMENTS = "Error: the arguments of this call are not valid JSON: {error}"

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from zyx._models import resolve_model
@@ -14,7 +15,8 @@ from zyx.graph import compile_run_graph
 from zyx.graph.spec import RunSpec, build_spec
 
 MAX_CACHED = 64
-_cache: OrderedDict[Hashable, tuple[RunSpec, CompiledStateGraph[Any, Any, Any, Any], Mapping[str, Any]]] = OrderedDict()
+_Entry = tuple[RunSpec, CompiledStateGraph[Any, Any, Any, Any], Mapping[str, Any], Any]
+_cache: OrderedDict[Hashable, _Entry] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -31,19 +33,25 @@ def _key(value: Any) -> Hashable:
     return (type(value), value)  # so that 1, 1.0 and True are different options
 
 
-def cached_run_graph(options: Mapping[str, Any]) -> tuple[RunSpec, CompiledStateGraph[Any, Any, Any, Any]]:
-    """The spec and compiled graph for these options (`build_spec` keywords), built once."""
+def cached_run_graph(
+    options: Mapping[str, Any], *, checkpointer: BaseCheckpointSaver[Any] | None = None
+) -> tuple[RunSpec, CompiledStateGraph[Any, Any, Any, Any]]:
+    """The spec and compiled graph for these options (`build_spec` keywords) and checkpointer, built once.
+
+    The checkpointer is part of the key by identity: two savers never share a compiled graph.
+    """
     options = {**options, "model": resolve_model(options.get("model"))}
-    key = tuple(sorted((name, _key(value)) for name, value in options.items()))
+    key = (tuple(sorted((name, _key(value)) for name, value in options.items())),
+           None if checkpointer is None else ("id", id(checkpointer)))
     with _lock:
         hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
             return hit[0], hit[1]
     spec = build_spec(**options)
-    graph = compile_run_graph(spec)
+    graph = compile_run_graph(spec, checkpointer=checkpointer)
     with _lock:
-        _cache[key] = (spec, graph, options)
+        _cache[key] = (spec, graph, options, checkpointer)
         while len(_cache) > MAX_CACHED:
             _cache.popitem(last=False)
     return spec, graph

@@ -10,6 +10,7 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._completion import check_completion
+from zyx.graph.limits import rejection_end
 from zyx.graph.plan import SUBMIT_PLAN
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import (
@@ -77,12 +78,11 @@ async def completion(state: RunState, config: RunnableConfig, *, spec: RunSpec) 
         }
         update.update(budget_spent(state, spec.max_steps))
         if call.args == state.get("rejected_completion"):
-            update.update(fail("verification", "The model sent the same invalid completion twice in a row; "
-                               "asking again would not help.", [checked.feedback],
-                               termination=state.get("limit") or "no_completion"))
-        elif rejections["invalid"] > spec.max_retries:
-            update.update(fail("verification", f"The completion was invalid {rejections['invalid']} times.",
-                               [checked.feedback], termination=state.get("limit") or "no_completion"))
+            update.update(fail("verification", _prompts.REPEATED_COMPLETION, [checked.feedback]))
+        else:
+            update.update(rejection_end(state, "verification", rejections["invalid"], spec.max_retries,
+                                        f"The completion was invalid {rejections['invalid']} times.",
+                                        [checked.feedback]))
         return update
     update = {"completion": checked.completion, "verification_error": None, "messages": ignored}
     if not spec.checks:

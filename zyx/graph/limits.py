@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from zyx import _prompts
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState
+from zyx.graph.state import RunState, fail
 
 WRAP_UP_GRACE_MAX = 30.0
 """Seconds past `timeout` a wrap-up turn may take (at most; a fifth of `timeout` when smaller)."""
@@ -30,6 +30,26 @@ def fresh_run(state: RunState, spec: RunSpec) -> dict[str, Any]:
     if spec.timeout is not None and (update or state.get("deadline") is None):
         update["deadline"] = time.time() + spec.timeout
     return update
+
+
+LIMIT_ERRORS = {"max_steps": "max_steps", "timeout": "timeout"}
+"""Error kind per limit; every other limit raises `LimitExceededError`."""
+
+
+def limit_failure(limit: str, errors: list[str] | None = None) -> dict[str, Any]:
+    """The update that ends a run whose wrap-up turn did not produce an accepted completion."""
+    return fail(LIMIT_ERRORS.get(limit, "limit"), f"The {limit} limit was reached and the model did not "
+                "complete the task in its wrap-up turn.", errors, termination=limit)
+
+
+def rejection_end(state: RunState, kind: str, count: int, max_retries: int, message: str,
+                  errors: list[str]) -> dict[str, Any]:
+    """After a rejected completion: end the run if this was the wrap-up turn or retries are spent."""
+    if state.get("limit"):
+        return limit_failure(state["limit"], errors)
+    if count > max_retries:
+        return fail(kind, message, errors)
+    return {}
 
 
 def wrap_up_message(limit: str) -> HumanMessage:

@@ -12,12 +12,9 @@ from zyx import _prompts
 from zyx._faults import call_with_retries
 from zyx._outcome import with_history
 from zyx.errors import ModelError
-from zyx.graph.limits import fresh_run, limit_before_model_call, time_left, wrap_up_message
+from zyx.graph.limits import fresh_run, limit_before_model_call, limit_failure, time_left, wrap_up_message
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, split_calls
-
-LIMIT_ERRORS = {"max_steps": "max_steps", "timeout": "timeout"}
-"""Error kind per limit; every other limit raises `LimitExceededError`."""
 
 
 def add_usage(total: dict[str, int] | None, reply: AIMessage) -> dict[str, int]:
@@ -33,12 +30,6 @@ def skipped_completion() -> dict[str, Any]:
     """The completion recorded when a run may end without `complete_task`."""
     return {"status": "skipped", "summary": _prompts.NO_COMPLETION_SUMMARY, "result": None,
             "evidence": None, "verification": None}
-
-
-def limit_failure(limit: str) -> dict[str, Any]:
-    """The update that ends a run whose wrap-up turn did not complete."""
-    return fail(LIMIT_ERRORS.get(limit, "limit"), f"The {limit} limit was reached and the model did not call "
-                "complete_task in its wrap-up turn.", termination=limit)
 
 
 def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str | None) -> dict[str, Any]:

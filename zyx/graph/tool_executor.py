@@ -107,7 +107,7 @@ def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOut
     steps = state.get("steps", 0) + len(ran)
     update: dict[str, Any] = {"steps": steps, "tool_calls": [
         *state.get("tool_calls", []), *(_log_entry(c, o) for c, o in ran)]}
-    update.update(_malformed(state, spec, invalid, unknown=unknown))
+    update.update(_malformed(state, spec, invalid, unknown=unknown, completing=completing))
     if limit is None and spec.max_steps and steps >= spec.max_steps:
         limit = "max_steps"
     if limit and not state.get("limit") and not completing:
@@ -117,17 +117,24 @@ def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOut
     return update
 
 
-def _malformed(state: RunState, spec: RunSpec, invalid: list[Any], *, unknown: bool) -> dict[str, Any]:
-    """Unparseable calls and unknown tools count against `max_retries`, not against `max_steps`."""
+def _malformed(state: RunState, spec: RunSpec, invalid: list[Any], *, unknown: bool, completing: bool) -> dict[str, Any]:
+    """Unparseable calls and unknown tools count against `max_retries`, not against `max_steps`.
+
+    The run is not ended here while a completion of the same turn waits: that call must be answered.
+    """
     update: dict[str, Any] = {}
-    if any(c["name"] == _prompts.COMPLETE_TASK for c in invalid):
+    broken = [c for c in invalid if c["name"] == _prompts.COMPLETE_TASK]
+    if broken:
         update["rejections"] = bump(state, "invalid")
-        if update["rejections"]["invalid"] > spec.max_retries:
-            update.update(fail("verification", "The model's complete_task arguments were not valid JSON.",
-                               [str(c.get("error")) for c in invalid]))
+        update["rejected_completion"] = {"unparsed": broken[0].get("args")}
+        errors = [str(c.get("error")) for c in broken]
+        if update["rejected_completion"] == state.get("rejected_completion"):
+            update.update(fail("verification", _prompts.REPEATED_COMPLETION, errors))
+        elif update["rejections"]["invalid"] > spec.max_retries:
+            update.update(fail("verification", "The model's complete_task arguments were not valid JSON.", errors))
     elif invalid or unknown:
         update["rejections"] = bump(state, "malformed")
-        if update["rejections"]["malformed"] > spec.max_retries:
+        if update["rejections"]["malformed"] > spec.max_retries and not completing:
             update.update(fail("not_completed", "The model kept making malformed tool calls "
                                "(unknown tools or arguments that are not JSON)."))
     return update

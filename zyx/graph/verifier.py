@@ -10,8 +10,9 @@ from zyx import _prompts
 from zyx._completion import to_run_completion
 from zyx._outcome import goal_text, tool_records
 from zyx.graph.completion import accept, pending_completion
+from zyx.graph.limits import rejection_end
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState, budget_spent, bump, fail
+from zyx.graph.state import RunState, budget_spent, bump
 from zyx.result import RunTask, RunVerificationContext
 
 
@@ -37,7 +38,6 @@ async def verifier(state: RunState, config: RunnableConfig, *, spec: RunSpec) ->
         "messages": [pending.answer(feedback, error=True)], **pending.settle(state, "rejected", feedback),
     }
     update.update(budget_spent(state, spec.max_steps))
-    if rejections["check"] > spec.max_retries:
-        update.update(fail("verification", f"The completion failed verification {rejections['check']} times.",
-                           errors, termination=state.get("limit") or "no_completion"))
+    update.update(rejection_end(state, "verification", rejections["check"], spec.max_retries,
+                                f"The completion failed verification {rejections['check']} times.", errors))
     return update
