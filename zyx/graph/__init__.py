@@ -12,21 +12,21 @@ ending in `complete_task` goes on to `completion` like a direct call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from typing_extensions import Unpack
 
+from zyx.errors import ConfigurationError
 from zyx.graph._node import AsyncNode
 from zyx.graph.completion import completion
 from zyx.graph.plan_executor import plan_executor
 from zyx.graph.planner import planner
 from zyx.graph.routing import after_completion, after_planner, after_tools, after_verifier
-from zyx.graph.spec import Check, RunSpec, build_spec
+from zyx.graph.spec import GraphOptions, RunSpec, build_spec
 from zyx.graph.state import RunInput, RunState
 from zyx.graph.tool_executor import tool_executor
 from zyx.graph.verifier import verifier
@@ -71,31 +71,28 @@ def compile_run_graph(spec: RunSpec, *, checkpointer: BaseCheckpointSaver[Any] |
 
 def build_run_graph(
     *,
-    model: str | BaseChatModel | None = None,
-    tools: Sequence[Any] | None = None,
     target: Any = None,
-    instructions: str | None = None,
-    verifier: Check | None = None,
-    final_answer_checks: Sequence[Check] | None = None,
-    require_completion: bool = True,
-    plan: bool = False,
-    planning_interval: int | None = None,
-    max_steps: int | None = None,
-    max_retries: int = 2,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     name: str = "zyx_run",
+    **options: Unpack[GraphOptions],
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The compiled LangGraph graph `run()` invokes, for use in Studio or inside a bigger graph.
 
     Takes the options of `run()` (minus task, context and stream). Invoke it with
     `{"messages": [...]}`; the final state holds `completion`, `verified`, `tool_calls`, ...
 
+    Args:
+        target: The type `complete_task`'s result must validate against (None: no typed result).
+        checkpointer: A LangGraph checkpointer, for durable runs and approvals.
+        name: The graph's name (shown in Studio and traces).
+        **options: model, tools, instructions, verifier, final_answer_checks, require_completion,
+            plan, planning_interval, max_steps, max_retries, max_model_calls, tool_limits,
+            max_tokens_total, timeout, tool_timeout, approve, approve_plan (see `docs/run.md`).
+
     Raises:
         ConfigurationError: an option is invalid (the message names it).
     """
-    spec = build_spec(
-        model=model, tools=tools, target=target, instructions=instructions, verifier=verifier,
-        final_answer_checks=final_answer_checks, require_completion=require_completion, plan=plan,
-        planning_interval=planning_interval, max_steps=max_steps, max_retries=max_retries,
-    )
-    return compile_run_graph(spec, checkpointer=checkpointer, name=name)
+    for option in options:
+        if option not in GraphOptions.__annotations__:
+            raise ConfigurationError(option, "build_run_graph() got an unexpected keyword argument")
+    return compile_run_graph(build_spec(target=target, **options), checkpointer=checkpointer, name=name)

@@ -17,6 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK
 from zyx._tools import ToolOutcome, to_state_value
+from zyx.graph.approval import REJECTED, ask
 from zyx.graph.limits import time_left
 from zyx.graph.plan import SUBMIT_PLAN, Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
 from zyx.graph.spec import RunSpec
@@ -125,14 +126,28 @@ def _rejections(state: RunState, round_: PlanRound | None) -> dict[str, int]:
     return counts
 
 
+def _check(call: ToolCall, state: RunState, spec: RunSpec) -> Plan | list[str]:
+    return check_plan(call["args"], spec.tools_by_name, completion_tool=COMPLETE_TASK,
+                      planning_interval=spec.planning_interval,
+                      steps_left=max(spec.max_steps - state.get("steps", 0), 0))
+
+
 async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, spec: RunSpec,
                       *, direct_completion: bool) -> PlanRound:
-    """Check the plan against the tools and limits; run it, or send every problem back."""
-    checked = check_plan(call["args"], spec.tools_by_name, completion_tool=COMPLETE_TASK,
-                         planning_interval=spec.planning_interval,
-                         steps_left=max(spec.max_steps - state.get("steps", 0), 0))
+    """Check the plan against the tools and limits (and a human, with `approve_plan`); run it, or send
+    every problem back."""
+    checked = _check(call, state, spec)
     if isinstance(checked, list):
         return _rejected(call, checked)
+    if spec.approve_plan:
+        decision = ask([ToolCall(name=SUBMIT_PLAN, args=checked.model_dump(), id=call["id"])])[call["id"] or ""]
+        if isinstance(decision, dict) and "reject" in decision:
+            return _rejected(call, [REJECTED.format(reason=decision["reject"])])
+        if isinstance(decision, dict):  # an edited plan is checked like any other
+            call = ToolCall(name=SUBMIT_PLAN, args=dict(decision["edit"]), id=call["id"])
+            checked = _check(call, state, spec)
+            if isinstance(checked, list):
+                return _rejected(call, checked)
     return await _execute(call, checked, state, config, spec, direct_completion=direct_completion)
 
 

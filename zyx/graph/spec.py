@@ -9,6 +9,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from typing_extensions import TypedDict
 
 from zyx import _prompts
 from zyx._checks import CheckFn, prepare_check
@@ -17,12 +18,37 @@ from zyx._models import model_name, resolve_model
 from zyx._target import Target, make_target
 from zyx._tools import openai_schemas, to_tools
 from zyx.errors import ConfigurationError
+from zyx.graph.approval import Approve, approval_rule
 from zyx.graph.plan import submit_plan_tool
+from zyx.result import PendingToolCall
 
 DEFAULT_MAX_STEPS = 50
 """Tool calls a run may make when `max_steps` is not given: every run ends."""
 
 Check = Callable[..., Any]
+
+
+class GraphOptions(TypedDict, total=False):
+    """The options that fix a run graph (everything of `run()` but the task, target, context and stream)."""
+
+    model: str | BaseChatModel | None
+    instructions: str | None
+    tools: Sequence[Any] | None
+    verifier: Check | None
+    final_answer_checks: Sequence[Check] | None
+    require_completion: bool
+    plan: bool
+    planning_interval: int | None
+    max_steps: int | None
+    max_retries: int
+    max_model_calls: int | None
+    tool_limits: Mapping[str, int] | None
+    max_tokens_total: int | None
+    timeout: float | None
+    tool_timeout: float | None
+    approve: Approve
+    approve_plan: bool
+
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +71,8 @@ class RunSpec:
     max_tokens_total: int | None = None
     timeout: float | None = None
     tool_timeout: float | None = None
+    approve: Approve = None
+    approve_plan: bool = False
     tools_by_name: Mapping[str, BaseTool] = field(init=False)
     system_prompt: str = field(init=False)
     model_name: str = field(init=False)
@@ -52,6 +80,8 @@ class RunSpec:
     bound_model: Runnable[Any, Any] = field(init=False)
     wrap_up_model: Runnable[Any, Any] = field(init=False)
     checks: tuple[CheckFn, ...] = field(init=False)
+    approval: Callable[[PendingToolCall], bool] | None = field(init=False)
+    """Which tool calls pause for a human decision (from `approve`)."""
     """The verifier, then each final-answer check, ready to await: what the `verifier` node runs."""
 
     def __post_init__(self) -> None:
@@ -67,6 +97,7 @@ class RunSpec:
         set_(self, "wrap_up_model", wrap_up)
         verifier = (prepare_check(self.verifier, "verifier"),) if self.verifier else ()
         set_(self, "checks", verifier + tuple(prepare_check(c, "final_answer_checks") for c in self.final_answer_checks))
+        set_(self, "approval", approval_rule(self.approve, [t.name for t in self.tools]))
 
     def turn_tools(self) -> list[dict[str, Any]]:
         """Tool schemas bound next to `complete_task`: the user tools, or in plan mode `submit_plan` listing them."""
@@ -134,6 +165,8 @@ def build_spec(
     max_tokens_total: int | None = None,
     timeout: float | None = None,
     tool_timeout: float | None = None,
+    approve: Approve = None,
+    approve_plan: bool = False,
 ) -> RunSpec:
     """Check every option (naming the bad one) and build the spec; no model is called."""
     _non_negative_int("max_steps", max_steps)
@@ -145,6 +178,10 @@ def build_spec(
             raise ConfigurationError(name, "expected a positive integer or None, got 0")
     _positive_number("timeout", timeout)
     _positive_number("tool_timeout", tool_timeout)
+    if approve not in (None, False) and plan:
+        raise ConfigurationError("approve", "in plan mode, use approve_plan=True to review the whole plan")
+    if not isinstance(approve_plan, bool) or (approve_plan and not plan):
+        raise ConfigurationError("approve_plan", "expected True or False, and True only with plan=True")
     if planning_interval == 0:
         raise ConfigurationError("planning_interval", "expected a positive integer or None, got 0")
     if planning_interval is not None and not plan:
@@ -179,4 +216,6 @@ def build_spec(
         max_tokens_total=max_tokens_total,
         timeout=timeout,
         tool_timeout=tool_timeout,
+        approve=approve,
+        approve_plan=approve_plan,
     )

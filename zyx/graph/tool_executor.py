@@ -12,6 +12,7 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._tools import ToolOutcome, execute_tool, to_model_text, to_state_value, tool_values
+from zyx.graph.approval import review
 from zyx.graph.limits import time_left, wrap_up_message
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, last_ai_message, split_calls
@@ -76,6 +77,8 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
     calls, completions = split_calls(message)
     known = [c for c in calls if c["name"] in spec.tools_by_name]
     admitted, refused, limit = admit(known, state, spec)
+    admitted, rejected = review(admitted, spec.approval)
+    refused.update(rejected)
     run_left = time_left(state, spec)
     outcomes = dict(zip((c["id"] for c in admitted), await asyncio.gather(
         *(run_call(c, spec, config, run_left) for c in admitted))))
