@@ -1,41 +1,23 @@
-"""The options `run()`, `arun()` and `build_run_graph()` share, typed once."""
+"""The options of `run()` / `arun()`: the graph options plus what varies per call, typed once."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
-from typing_extensions import TypedDict
+from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from zyx.graph.spec import Check
-
-
-class GraphOptions(TypedDict, total=False):
-    """What fixes a run graph: model, tools, checks and limits."""
-
-    model: str | BaseChatModel | None
-    instructions: str | None
-    tools: Sequence[Any] | None
-    verifier: Check | None
-    final_answer_checks: Sequence[Check] | None
-    require_completion: bool
-    plan: bool
-    planning_interval: int | None
-    max_steps: int | None
-    max_retries: int
-    max_model_calls: int | None
-    tool_limits: Mapping[str, int] | None
-    max_tokens_total: int | None
-    timeout: float | None
-    tool_timeout: float | None
+from zyx.graph.spec import GraphOptions
 
 
 class RunOptions(GraphOptions, total=False):
     """Graph options plus what varies per call."""
 
     config: RunnableConfig | None
+    checkpointer: BaseCheckpointSaver[Any] | None
+    """Persists every step of the run (with `thread_id`): see durability in docs/studio.md."""
+    thread_id: str | None
+    """The checkpointer's thread: the same id resumes an unfinished run or continues a finished one."""
 
 
 GRAPH_OPTIONS = frozenset(GraphOptions.__annotations__)

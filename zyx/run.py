@@ -9,6 +9,7 @@ from langchain_core.runnables import RunnableConfig
 from typing_extensions import Unpack
 
 from zyx._aio import in_running_loop, run_sync
+from zyx._durable import DURABILITY, async_saver, durable_config, thread_input
 from zyx._messages import MessageLike, task_messages, to_messages
 from zyx._options import GRAPH_OPTIONS, RunOptions
 from zyx._outcome import run_error, to_run_result
@@ -57,12 +58,14 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
     """Carry out `task` with `tools`; the model must call `complete_task` with a `result` valid for `target`.
 
     Args:
-        task: What to do: a string, or a list of strings / messages. None falls back to `amake()`.
+        task: What to do: a string, or a list of strings / messages. None falls back to `amake()`
+            (with a checkpointer: resumes the thread's unfinished run).
         target: The type of `result` (anything pydantic validates); None for no typed result.
         context: Extra conversation before the task: a string, a message, an OpenAI-style dict, or a list.
         stream: Return a `RunStream` of partial targets instead of waiting (needs `target`).
         **options: model, instructions, tools, verifier, final_answer_checks, require_completion,
-            plan, planning_interval, max_steps, max_retries, config (see `docs/run.md`).
+            plan, planning_interval, max_steps, max_retries, config (see `docs/run.md`);
+            checkpointer and thread_id make the run durable and resumable (see `docs/studio.md`).
 
     Returns:
         A `RunResult` with the accepted completion and the validated `output`.
@@ -74,27 +77,45 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
     """
     check_options(dict(options), frozenset(RunOptions.__annotations__), "arun")
     check_stream(stream, target, options.get("plan"))
-    if task is None:
+    checkpointer = options.get("checkpointer")
+    config = durable_config(checkpointer, options.get("thread_id"), _config(options.get("config")))
+    if task is None and config is None:
         return await _make_fallback(target, context, stream, dict(options))
-    messages, goal = task_messages(task)
     graph_options = {k: v for k, v in options.items() if k in GRAPH_OPTIONS}
-    spec, graph = cached_run_graph({**graph_options, "target": target})
-    run_input = {"messages": [*to_messages(context, "context"), *messages], "task": goal}
-    config = _config(options.get("config"))
+    if config is None:
+        run_input: dict[str, Any] | None = _run_input(task, context)
+        spec, graph = cached_run_graph({**graph_options, "target": target})
+        config = _config(options.get("config"))
+    else:
+        saver = await async_saver(checkpointer, config)  # type: ignore[arg-type]
+        spec, graph = cached_run_graph({**graph_options, "target": target}, checkpointer=saver)
+        goal = None if task is None else task_messages(task)[1]
+        run_input = await thread_input(graph, config, None if task is None else lambda: _run_input(task, context),
+                                       goal)
     if stream:
         from zyx._graph_events import graph_events
         from zyx.stream import RunStream
 
-        return RunStream(lambda: graph_events(graph, spec, run_input, config))
+        return RunStream(lambda: graph_events(graph, spec, run_input, config))  # type: ignore[arg-type]
     token = tool_values.set({})
+    state: Any
     try:
-        state = await graph.ainvoke(run_input, config)
+        if checkpointer is not None:
+            state = await graph.ainvoke(run_input, config, durability=DURABILITY)
+        else:
+            state = await graph.ainvoke(run_input, config)
         error = run_error(state, spec)
         if error is not None:
             raise error
         return to_run_result(state, spec)
     finally:
         tool_values.reset(token)
+
+
+def _run_input(task: Any, context: Any) -> dict[str, Any]:
+    """A new run's input: the context, then the task's messages, and the goal text."""
+    messages, goal = task_messages(task)
+    return {"messages": [*to_messages(context, "context"), *messages], "task": goal}
 
 
 def _config(config: RunnableConfig | None) -> RunnableConfig | None:

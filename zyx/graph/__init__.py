@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import START, StateGraph
+from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from typing_extensions import Unpack
 
@@ -57,14 +57,13 @@ def compile_run_graph(spec: RunSpec, *, checkpointer: BaseCheckpointSaver[Any] |
     """Compile the run graph for a spec; nodes get the spec by closure, state stays serialisable."""
     graph = StateGraph(RunState, input_schema=RunInput)
     executor = plan_executor if spec.plan else tool_executor
-    for name, node in (("planner", planner), ("tool_executor", executor), ("completion", completion),
-                       ("verifier", verifier)):
-        graph.add_node(name, AsyncNode(name, partial(node, spec=spec)))
+    nodes = (("planner", planner, after_planner, ("tool_executor", "completion", "planner", END)),
+             ("tool_executor", executor, after_tools, ("completion", "planner", END)),
+             ("completion", completion, after_completion, ("verifier", "planner", END)),
+             ("verifier", verifier, after_verifier, ("planner", END)))
+    for node_name, node, route, destinations in nodes:
+        graph.add_node(node_name, AsyncNode(node_name, partial(node, spec=spec), route), destinations=destinations)
     graph.add_edge(START, "planner")
-    graph.add_conditional_edges("planner", after_planner)
-    graph.add_conditional_edges("tool_executor", after_tools)
-    graph.add_conditional_edges("completion", after_completion)
-    graph.add_conditional_edges("verifier", after_verifier)
     compiled = graph.compile(checkpointer=checkpointer, name=name)
     return compiled.with_config(recursion_limit=recursion_limit(spec))
 

@@ -131,6 +131,8 @@ def _malformed(state: RunState, spec: RunSpec, invalid: list[Any], *, unknown: b
         update["rejections"] = bump(state, "invalid")
         update["rejected_completion"] = {"unparsed": broken[0].get("args")}
         errors = [str(c.get("error")) for c in broken]
+        if completing:  # the turn's valid complete_task call decides how the run goes on
+            return update
         if update["rejected_completion"] == state.get("rejected_completion"):
             update.update(fail("verification", _prompts.REPEATED_COMPLETION, errors))
         elif update["rejections"]["invalid"] > spec.max_retries:

@@ -1,0 +1,178 @@
+"""Durable runs: a checkpointer and a thread id make a run resumable, and a thread a conversation.
+
+`arun(..., checkpointer=saver, thread_id="t1")` persists every step of the run graph. Called
+again with the same saver and thread id, it looks at the thread first (`thread_input`):
+
+- the thread has an unfinished run (pending `next` nodes: the process died, or an exception
+  escaped a node) and `task` is None or the stored task: it resumes (`ainvoke(None, config)`),
+  so finished steps (tool calls included) are not repeated;
+- the thread is new, or its last run finished: the task starts a new run on it, the earlier
+  conversation kept as context (the planner's `fresh_run` resets the per-run fields);
+- an unfinished run and another task, or no task and nothing to resume: a `ConfigurationError`.
+
+Synchronous-only savers (`SqliteSaver`, `PostgresSaver`) are wrapped in `ThreadedSaver`, since
+the run graph is always driven with `ainvoke`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from langgraph.graph.state import CompiledStateGraph
+
+from zyx.errors import ConfigurationError
+
+T = TypeVar("T")
+
+DURABILITY: Literal["sync"] = "sync"
+"""Every step's checkpoint is written before the next step starts, so a killed process loses at most that step."""
+
+
+class ThreadedSaver(BaseCheckpointSaver[Any]):
+    """A synchronous checkpointer made usable by async runs: each call runs on one worker thread.
+
+    One thread (not a pool) keeps the saver's calls in order and on a single connection thread;
+    an SQLite connection still needs `check_same_thread=False` (as `SqliteSaver.from_conn_string` makes).
+    """
+
+    def __init__(self, saver: BaseCheckpointSaver[Any]) -> None:
+        super().__init__(serde=saver.serde)
+        self.saver = saver
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zyx-checkpointer")
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    @property
+    def config_specs(self) -> list[Any]:
+        return self.saver.config_specs
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.saver.get_tuple(config)
+
+    def list(self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None,
+             before: RunnableConfig | None = None, limit: int | None = None) -> Iterator[CheckpointTuple]:
+        return self.saver.list(config, filter=filter, before=before, limit=limit)
+
+    def put(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
+            new_versions: ChannelVersions) -> RunnableConfig:
+        return self.saver.put(config, checkpoint, metadata, new_versions)
+
+    def put_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
+                   task_path: str = "") -> None:
+        self.saver.put_writes(config, writes, task_id, task_path)
+
+    def delete_thread(self, thread_id: str) -> None:
+        self.saver.delete_thread(thread_id)
+
+    def get_next_version(self, current: Any, channel: None) -> Any:
+        return self.saver.get_next_version(current, channel)
+
+    def get_delta_channel_history(self, *, config: RunnableConfig, channels: Sequence[str]) -> Mapping[str, Any]:
+        return self.saver.get_delta_channel_history(config=config, channels=channels)
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return await self._call(self.saver.get_tuple, config)
+
+    async def alist(self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None,
+                    before: RunnableConfig | None = None, limit: int | None = None) -> AsyncIterator[CheckpointTuple]:
+        items = await self._call(lambda: list(self.saver.list(config, filter=filter, before=before, limit=limit)))
+        for item in items:
+            yield item
+
+    async def aput(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
+                   new_versions: ChannelVersions) -> RunnableConfig:
+        return await self._call(self.saver.put, config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
+                          task_path: str = "") -> None:
+        await self._call(self.saver.put_writes, config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await self._call(self.saver.delete_thread, thread_id)
+
+    async def aget_delta_channel_history(self, *, config: RunnableConfig,
+                                         channels: Sequence[str]) -> Mapping[str, Any]:
+        return await self._call(self.saver.get_delta_channel_history, config=config, channels=channels)
+
+
+MAX_SAVERS = 64
+_savers: OrderedDict[int, tuple[BaseCheckpointSaver[Any], BaseCheckpointSaver[Any]]] = OrderedDict()
+_savers_lock = threading.Lock()
+
+
+async def async_saver(saver: BaseCheckpointSaver[Any], config: RunnableConfig) -> BaseCheckpointSaver[Any]:
+    """`saver` itself when it implements the async methods, else its `ThreadedSaver` (one per saver).
+
+    Probed once per saver, with the read the run would make anyway (the thread's latest checkpoint).
+    """
+    with _savers_lock:
+        if (known := _savers.get(id(saver))) is not None and known[0] is saver:
+            _savers.move_to_end(id(saver))
+            return known[1]
+    try:
+        await saver.aget_tuple(config)
+        usable: BaseCheckpointSaver[Any] = saver
+    except NotImplementedError:
+        usable = ThreadedSaver(saver)
+    with _savers_lock:
+        _savers[id(saver)] = (saver, usable)
+        while len(_savers) > MAX_SAVERS:
+            _savers.popitem(last=False)
+    return usable
+
+
+def durable_config(checkpointer: Any, thread_id: Any, config: RunnableConfig | None) -> RunnableConfig | None:
+    """Check `checkpointer` / `thread_id` (both or neither) and put the thread id into the run's config."""
+    configured = ((config or {}).get("configurable") or {}).get("thread_id")
+    if thread_id is None and checkpointer is not None and configured is not None:
+        thread_id = configured  # config={"configurable": {"thread_id": ...}} is LangGraph's own way to say it
+    if checkpointer is None and thread_id is None:
+        return None
+    if checkpointer is None:
+        raise ConfigurationError("thread_id", "a thread id needs a checkpointer to keep the thread: "
+                                 "pass checkpointer=... (e.g. langgraph's InMemorySaver or SqliteSaver)")
+    if not isinstance(checkpointer, BaseCheckpointSaver):
+        raise ConfigurationError("checkpointer", f"expected a LangGraph BaseCheckpointSaver, got {checkpointer!r}")
+    if thread_id is None:
+        raise ConfigurationError("checkpointer", "a checkpointer needs thread_id=... to know which run to "
+                                 "persist and resume")
+    if isinstance(thread_id, bool) or not isinstance(thread_id, (str, int)) or thread_id == "":
+        raise ConfigurationError("thread_id", f"expected a non-empty string, got {thread_id!r}")
+    if configured is not None and str(configured) != str(thread_id):
+        raise ConfigurationError("thread_id", f"thread_id={thread_id!r} differs from config's "
+                                 f"configurable thread_id {configured!r}")
+    configurable = {**((config or {}).get("configurable") or {}), "thread_id": str(thread_id)}
+    return {**(config or {}), "configurable": configurable}
+
+
+async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: RunnableConfig,
+                       new_input: Callable[[], dict[str, Any]] | None, goal: str | None) -> dict[str, Any] | None:
+    """What to invoke the graph with on this thread: None to resume its unfinished run, else a new run's input.
+
+    `new_input` is None when no task was given (resume only); `goal` is the new task's text.
+    """
+    snapshot = await graph.aget_state(config)
+    thread_id = config["configurable"]["thread_id"]
+    stored = (snapshot.values or {}).get("task")
+    if snapshot.next:
+        if new_input is None or goal == stored:
+            return None
+        raise ConfigurationError("task", f"thread {thread_id!r} has an unfinished run (task {stored!r}); "
+                                 "call again with that task, or task=None, to resume it, or use another thread_id")
+    if new_input is None:
+        raise ConfigurationError("task", f"thread {thread_id!r} has no unfinished run to resume: give a task")
+    return new_input()

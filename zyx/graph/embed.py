@@ -1,0 +1,121 @@
+"""The run graph as a tool of another agent: a supervisor delegates a task and gets the typed result.
+
+    from zyx.graph.embed import as_tool
+
+    researcher = as_tool(name="research", description="Research a city's weather.",
+                         target=Weather, tools=[get_weather], model="openai:gpt-4o-mini")
+    zyx.run("Plan my trip to Oslo", Trip, tools=[researcher])      # or any LangChain agent
+
+Each call of the tool is a whole sub-run on the task string: its own conversation, limits and
+checks. The tool returns the sub-run's result (validated into `target`), or its summary when
+there is no target; a completion with status "failed"/"skipped" comes back as text saying so,
+and a sub-run that fails raises its zyx error (zyx and LangChain agents show the model the text).
+
+The sub-run is isolated from the caller's graph: it is not a subgraph of the supervisor, so it
+neither shares the supervisor's checkpointer nor streams into the supervisor's stream. To see a
+run's steps from a parent graph, add the run graph as a node instead (`parent.add_node("agent",
+build_run_graph(...))`, then `parent.astream(..., subgraphs=True)`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
+from langchain_core.tools import BaseTool, StructuredTool
+from langgraph.pregel import Pregel
+from pydantic import BaseModel, Field
+from typing_extensions import Unpack
+
+from zyx._aio import run_sync
+from zyx._completion import to_run_completion
+from zyx._options import GRAPH_OPTIONS, GraphOptions
+from zyx._outcome import ERRORS, tool_records
+from zyx._target import Target, make_target
+from zyx._tools import tool_values
+from zyx.errors import ConfigurationError
+from zyx.graph._cache import cached_run_graph
+from zyx.graph.state import RunState
+
+__all__ = ["as_tool"]
+
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""What OpenAI-compatible APIs accept as a tool name."""
+
+
+class DelegatedTask(BaseModel):
+    """The tool's one argument."""
+
+    task: str = Field(description="The task to carry out, stated in full: the sub-agent sees nothing but this text.")
+
+
+def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, target: Any = None,
+            config: RunnableConfig | None = None, **options: Unpack[GraphOptions]) -> BaseTool:
+    """A LangChain tool `name(task: str)` that carries out `task` with a zyx run and returns its result.
+
+    Args:
+        graph: A compiled run graph (`build_run_graph(...)`) to invoke; or None to build one from `options`.
+        name: The tool's name (letters, digits, `_`, `-`; at most 64).
+        description: What the tool does, for the calling model.
+        target: The type of the sub-run's result (the same type the graph was built with, when a graph is given).
+        config: A RunnableConfig for each sub-run (callbacks, tags...).
+        **options: With no graph: `run()`'s graph options (model, tools, instructions, max_steps, ...).
+
+    Raises:
+        ConfigurationError: a bad name, description or option (options are checked now, not at the first call).
+    """
+    if not isinstance(name, str) or not TOOL_NAME.match(name):
+        raise ConfigurationError("name", f"expected 1-64 letters, digits, '_' or '-', got {name!r}")
+    if not isinstance(description, str) or not description.strip():
+        raise ConfigurationError("description", f"expected a non-empty string, got {description!r}")
+    for option in options:
+        if option not in GRAPH_OPTIONS:
+            raise ConfigurationError(option, "as_tool() got an unexpected keyword argument")
+    if graph is None:
+        _, graph = cached_run_graph({**options, "target": target})
+    elif not isinstance(graph, Pregel):
+        raise ConfigurationError("graph", f"expected a compiled run graph (build_run_graph(...)), got {graph!r}")
+    elif options:
+        raise ConfigurationError(next(iter(options)), "options apply when as_tool() builds the graph; "
+                                 "pass them to build_run_graph() instead")
+    checked = make_target(target)
+    run_graph = graph
+
+    async def delegate(task: str) -> Any:
+        if not isinstance(task, str) or not task.strip():
+            raise ValueError("task must be a non-empty string")
+        isolated = var_child_runnable_config.set(None)  # not a subgraph of the caller's graph
+        values = tool_values.set({})  # the sub-run's tool outputs stay out of the caller's
+        try:
+            state = await run_graph.ainvoke({"messages": [HumanMessage(task)], "task": task}, config)
+            return _outcome(state, checked)
+        finally:
+            tool_values.reset(values)
+            var_child_runnable_config.reset(isolated)
+
+    def delegate_sync(task: str) -> Any:
+        return run_sync(delegate(task))
+
+    return StructuredTool.from_function(func=delegate_sync, coroutine=delegate, name=name, description=description,
+                                       args_schema=DelegatedTask)
+
+
+def _outcome(state: dict[str, Any], target: Target | None) -> Any:
+    """The sub-run's typed result, its summary, or its zyx error."""
+    if error := state.get("error"):
+        raise ERRORS[error["kind"]](
+            error["message"] + "".join(f"\n{e}" for e in error.get("errors", [])),
+            termination=state.get("termination") or "no_completion", messages=state.get("messages", []),
+            tool_calls=tool_records(cast(RunState, state)), usage=state.get("usage"), errors=error.get("errors", []))
+    data = state.get("completion")
+    if not data:
+        return "The sub-run ended without a completion."
+    completion = to_run_completion(data, target)
+    if completion.status != "success":
+        return f"Task {completion.status}: {completion.summary}"
+    if target is not None and completion.result is not None:
+        return completion.result
+    return completion.summary
