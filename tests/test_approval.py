@@ -118,3 +118,37 @@ def test_option_errors() -> None:
     with pytest.raises(zyx.ConfigurationError, match="approve"):
         build_run_graph(model=model, tools=[delete], plan=True, approve=True)
     assert isinstance(AIMessage(""), AIMessage)
+
+
+def test_run_returns_an_interrupted_result_then_resumes_with_decisions() -> None:
+    saver = InMemorySaver()
+    model = ScriptedChatModel(responses=[[call("delete", path="a"), call("look", path="b")], complete(summary="ok")])
+    options: dict[str, Any] = {"model": model, "tools": [delete, look], "approve": ["delete"],
+                               "checkpointer": saver, "thread_id": "th"}
+    paused = zyx.run("clean up", **options)
+    assert paused.interrupted and paused.termination == "interrupted" and paused.completion is None
+    assert paused.pending == [PendingToolCall(id="call_1", name="delete", args={"path": "a"})]
+    assert deleted == []
+    with pytest.raises(zyx.ConfigurationError, match="decisions"):
+        zyx.run(**options)  # still waiting: decisions are required
+    with pytest.raises(zyx.ConfigurationError, match="missing"):
+        zyx.run(**options, decisions={})
+    with pytest.raises(zyx.ConfigurationError, match="unknown"):
+        zyx.run(**options, decisions={"call_1": "approve", "call_9": "approve"})
+    done = zyx.run(**options, decisions={"call_1": {"reject": "keep it"}})
+    assert not done.interrupted and done.termination == "completed" and deleted == []
+    assert "keep it" in tool_results(done.messages)["call_1"]
+    assert [c.name for c in done.tool_calls] == ["look"]
+
+
+def test_run_refuses_approvals_without_a_checkpointer_or_while_streaming() -> None:
+    model = ScriptedChatModel(responses=[])
+    with pytest.raises(zyx.ConfigurationError, match="checkpointer"):
+        zyx.run("x", model=model, tools=[delete], approve=True)
+    with pytest.raises(zyx.ConfigurationError, match="stream"):
+        zyx.run("x", int, model=model, tools=[delete], approve=True, checkpointer=InMemorySaver(),
+                thread_id="t", stream=True)
+    with pytest.raises(zyx.ConfigurationError, match="no tool calls waiting"):
+        zyx.run("x", model=ScriptedChatModel(responses=[complete()]), checkpointer=InMemorySaver(),
+                thread_id="t", decisions={"a": "approve"})
+    assert model.calls == []

@@ -32,8 +32,10 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 
 from zyx.errors import ConfigurationError
+from zyx.graph.approval import check_decisions, pending_calls
 
 T = TypeVar("T")
 
@@ -160,19 +162,27 @@ def durable_config(checkpointer: Any, thread_id: Any, config: RunnableConfig | N
 
 
 async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: RunnableConfig,
-                       new_input: Callable[[], dict[str, Any]] | None, goal: str | None) -> dict[str, Any] | None:
-    """What to invoke the graph with on this thread: None to resume its unfinished run, else a new run's input.
+                       new_input: Callable[[], dict[str, Any]] | None, goal: str | None,
+                       decisions: Mapping[str, Any] | None = None) -> dict[str, Any] | Command[Any] | None:
+    """What to invoke the graph with on this thread: None to resume its unfinished run, a `Command`
+    carrying the human decisions for a paused one, else a new run's input.
 
     `new_input` is None when no task was given (resume only); `goal` is the new task's text.
     """
     snapshot = await graph.aget_state(config)
     thread_id = config["configurable"]["thread_id"]
     stored = (snapshot.values or {}).get("task")
+    pending = pending_calls(snapshot.interrupts)
+    if decisions is not None and not pending:
+        raise ConfigurationError("decisions", f"thread {thread_id!r} has no tool calls waiting for a decision")
     if snapshot.next:
-        if new_input is None or goal == stored:
-            return None
-        raise ConfigurationError("task", f"thread {thread_id!r} has an unfinished run (task {stored!r}); "
-                                 "call again with that task, or task=None, to resume it, or use another thread_id")
+        if new_input is not None and goal != stored:
+            raise ConfigurationError("task", f"thread {thread_id!r} has an unfinished run (task {stored!r}); call "
+                                     "again with that task, or task=None, to resume it, or use another thread_id")
+        if pending and decisions is None:
+            raise ConfigurationError("decisions", f"thread {thread_id!r} is waiting for decisions on "
+                                     f"{[p['id'] for p in pending]}: pass decisions={{id: decision}}")
+        return Command(resume=check_decisions(decisions, [p["id"] for p in pending])) if pending else None
     if new_input is None:
         raise ConfigurationError("task", f"thread {thread_id!r} has no unfinished run to resume: give a task")
     return new_input()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -17,6 +18,8 @@ class RunOptions(GraphOptions, total=False):
     checkpointer: BaseCheckpointSaver[Any] | None
     """Persists every step of the run (with `thread_id`): see durability in docs/studio.md."""
     thread_id: str | None
+    decisions: Mapping[str, Any] | None
+    """Human decisions for a paused run's pending tool calls, by tool_call_id (see approvals)."""
     """The checkpointer's thread: the same id resumes an unfinished run or continues a finished one."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
@@ -17,9 +18,10 @@ from zyx.errors import (
     TaskNotCompletedError,
     VerificationError,
 )
+from zyx.graph.approval import pending_calls
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
-from zyx.result import RunCompletion, RunResult, RunTask, ToolCallRecord
+from zyx.result import PendingToolCall, RunCompletion, RunResult, RunTask, ToolCallRecord
 
 ERRORS: dict[str, type[RunError]] = {
     "not_completed": TaskNotCompletedError,
@@ -72,8 +74,12 @@ def _raw_completion(data: dict[str, Any]) -> RunCompletion[Any]:
                          verification=data.get("verification"))
 
 
-def to_run_result(state: RunState, spec: RunSpec) -> RunResult[Any]:
-    """The `RunResult` of a run that ended with a completion (accepted, or skipped where allowed)."""
+def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()) -> RunResult[Any]:
+    """The `RunResult` of a run that ended with a completion (accepted, or skipped where allowed), or
+    that is paused for a human decision on `interrupts`' pending tool calls."""
+    pending = [PendingToolCall(id=p["id"], name=p["name"], args=p["args"]) for p in pending_calls(interrupts)]
+    if pending:
+        state = {**state, "completion": None, "termination": "interrupted"}  # type: ignore[typeddict-item]
     completion = _completion(state.get("completion"), spec)
     messages: list[BaseMessage] = list(state.get("messages", []))
     return RunResult(
@@ -88,6 +94,8 @@ def to_run_result(state: RunState, spec: RunSpec) -> RunResult[Any]:
         tool_calls=tool_records(state),
         termination=state.get("termination") or "completed",  # type: ignore[typeddict-item]
         plans=plan_records(state),
+        interrupted=bool(pending),
+        pending=pending,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from langchain_core.runnables import RunnableConfig
@@ -79,6 +79,7 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
     check_stream(stream, target, options.get("plan"))
     checkpointer = options.get("checkpointer")
     config = durable_config(checkpointer, options.get("thread_id"), _config(options.get("config")))
+    _check_approvals(options, config, stream)
     if task is None and config is None:
         return await _make_fallback(target, context, stream, dict(options))
     graph_options = {k: v for k, v in options.items() if k in GRAPH_OPTIONS}
@@ -91,7 +92,7 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         spec, graph = cached_run_graph({**graph_options, "target": target}, checkpointer=saver)
         goal = None if task is None else task_messages(task)[1]
         run_input = await thread_input(graph, config, None if task is None else lambda: _run_input(task, context),
-                                       goal)
+                                       goal, options.get("decisions"))
     if stream:
         from zyx._graph_events import graph_events
         from zyx.stream import RunStream
@@ -107,9 +108,21 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         error = run_error(state, spec)
         if error is not None:
             raise error
-        return to_run_result(state, spec)
+        return to_run_result(state, spec, interrupts=state.get("__interrupt__", ()))
     finally:
         tool_values.reset(token)
+
+
+def _check_approvals(options: Mapping[str, Any], config: RunnableConfig | None, stream: bool) -> None:
+    """Pausing for a human needs a thread to come back to (and is not offered while streaming)."""
+    for name in ("approve", "approve_plan", "decisions"):
+        if options.get(name) in (None, False):
+            continue
+        if config is None:
+            raise ConfigurationError(name, "pausing for a human needs checkpointer=... and thread_id=... "
+                                     "so the run can be resumed")
+        if stream:
+            raise ConfigurationError(name, "approvals are not available with stream=True")
 
 
 def _run_input(task: Any, context: Any) -> dict[str, Any]:

@@ -37,6 +37,12 @@ def approval_rule(approve: Approve, tool_names: Sequence[str]) -> Callable[[Pend
     return lambda call: call.name in names
 
 
+def pending_calls(interrupts: Sequence[Any]) -> list[dict[str, Any]]:
+    """The tool calls waiting for a human decision, from a thread's (or a result's) interrupts."""
+    return [call for item in interrupts if isinstance(item.value, Mapping)
+            for call in item.value.get("pending", [])]
+
+
 def check_decisions(decisions: Any, pending_ids: Sequence[str]) -> dict[str, Any]:
     """Every pending call needs exactly one well-formed decision; anything else is a clear error."""
     if not isinstance(decisions, Mapping):
