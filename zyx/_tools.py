@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -34,6 +35,15 @@ def to_tool(obj: Any) -> BaseTool:
     name = getattr(obj, "__name__", None)
     if not name or name == "<lambda>":
         raise ConfigurationError("tools", f"a tool needs a name: use a `def` function, not {obj!r}")
+    try:
+        return _function_tool(obj, name)
+    except TypeError:  # an unhashable callable object: convert it uncached
+        return _function_tool.__wrapped__(obj, name)
+
+
+@lru_cache(maxsize=512)
+def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
+    """A function's tool, built once: pydantic builds a model per tool, the costliest part of a new spec."""
     description = inspect.getdoc(obj) or name.replace("_", " ")
     kind = "coroutine" if inspect.iscoroutinefunction(obj) else "func"
     try:
