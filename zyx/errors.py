@@ -46,7 +46,14 @@ class ZyxError(Exception):
 
 
 class ConfigurationError(ZyxError, ValueError):
-    """A bad argument, raised before any model call; names the argument and what was expected."""
+    """A bad argument, raised before any model call; names the argument and what was expected.
+
+    The error's text is `"{argument}: {message}"`.
+
+    Args:
+        argument: The name of the bad argument or option (kept as the `argument` attribute).
+        message: What was wrong and what was expected.
+    """
 
     def __init__(self, argument: str, message: str) -> None:
         self.argument = argument
@@ -54,7 +61,21 @@ class ConfigurationError(ZyxError, ValueError):
 
 
 class RunError(ZyxError):
-    """A run ended without an accepted completion; carries the whole history so far."""
+    """A run ended without an accepted completion; carries the whole history so far.
+
+    Each argument but `message` is kept as the attribute of the same name.
+
+    Args:
+        message: The error text: why the run ended.
+        termination: How the run ended, as `RunResult.termination`: `"no_completion"`, the
+            limit that ran out (`"max_steps"`, `"timeout"`, ...), or `"cancelled"` (a stream
+            closed or cancelled before the run ended).
+        messages: The conversation up to the failure.
+        tool_calls: The tool calls that ran, as `ToolCallRecord`s.
+        usage: The tokens spent so far (`input_tokens`, `output_tokens`, `total_tokens`).
+        completion: The last rejected completion, if there was one.
+        errors: Why it was rejected: one message per failed check or validation error.
+    """
 
     def __init__(
         self,
@@ -77,7 +98,15 @@ class RunError(ZyxError):
 
 
 class ModelError(RunError):
-    """The chat model failed in a way retrying cannot fix (or retries were spent); names provider and model."""
+    """The chat model failed in a way retrying cannot fix (or retries were spent); names provider and model.
+
+    Args:
+        message: The error text: provider, model and the underlying exception.
+        provider: The model's integration package (`"openai"` for `langchain_openai`...), if known.
+        model: The chat model's name, if known.
+        **history: `RunError`'s keyword arguments (`termination`, `messages`, `tool_calls`,
+            `usage`, `completion`, `errors`): what the run did before the model failed.
+    """
 
     def __init__(self, message: str, *, provider: str | None = None, model: str | None = None,
                  **history: Any) -> None:

@@ -139,14 +139,27 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
     """Generate one value of `target` (plain structured generation, no task loop).
 
     Args:
-        target: The type to produce (anything pydantic validates); `str` for plain text.
-        context: What to generate from: a string, message, OpenAI-style dict, or a list.
-        model, instructions, tools, max_retries: as for `run()`.
-        stream: Return a stream of partial values instead of waiting.
+        target: The type to produce (anything pydantic validates); `str` (or None) for plain text.
+        context: What to generate from: a string, message, OpenAI-style dict, or a list; None
+            asks for "Generate a <target name>.".
+        model: A LangChain chat model, or a `"provider:name"` string; None picks the default
+            (`ZYX_MODEL`, else OpenAI when `OPENAI_API_KEY` is set, else the local model).
+        instructions: Extra system instructions.
+        tools: Functions or LangChain tools the model may call before answering (at most 50
+            calls in all).
+        max_retries: How many invalid answers are sent back to the model for another try.
+        stream: Return a `RunStream` of partial values instead of waiting; `VerificationError`,
+            `MaxStepsExceededError` and `ModelError` are then raised while it is consumed.
+
+    Returns:
+        A `Result` with the validated `output`; with `stream=True`, a `RunStream`.
 
     Raises:
-        ConfigurationError: an argument is invalid.
-        VerificationError: no valid value after `max_retries` retries.
+        ConfigurationError: An argument is invalid; raised before the model is called.
+        VerificationError: No valid value after `max_retries` retries.
+        MaxStepsExceededError: The model made more than 50 tool calls without a valid answer.
+        ModelError: The chat model failed in a way retrying cannot fix, or transient errors
+            outlasted the retries.
     """
     tgt = make_target(str if target is None else target)
     if tgt is None:  # unreachable: make_target only returns None for None
@@ -173,7 +186,33 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
 def make(target: Any = str, context: MessageLike | Sequence[MessageLike] | None = None, *,
          model: str | BaseChatModel | None = None, instructions: str | None = None,
          tools: Sequence[Any] | None = None, max_retries: int = 2, stream: bool = False) -> Any:
-    """Blocking `amake()`: same arguments, same result."""
+    """Blocking `amake()`: same arguments, same result. Inside a running event loop, `await amake(...)`.
+
+    Args:
+        target: The type to produce (anything pydantic validates); `str` (or None) for plain text.
+        context: What to generate from: a string, message, OpenAI-style dict, or a list; None
+            asks for "Generate a <target name>.".
+        model: A LangChain chat model, or a `"provider:name"` string; None picks the default
+            (`ZYX_MODEL`, else OpenAI when `OPENAI_API_KEY` is set, else the local model).
+        instructions: Extra system instructions.
+        tools: Functions or LangChain tools the model may call before answering (at most 50
+            calls in all).
+        max_retries: How many invalid answers are sent back to the model for another try.
+        stream: Return a `RunStream` of partial values, to iterate synchronously, instead of
+            waiting; `VerificationError`, `MaxStepsExceededError` and `ModelError` are then
+            raised while it is consumed.
+
+    Returns:
+        A `Result` with the validated `output`; with `stream=True`, a `RunStream`.
+
+    Raises:
+        RuntimeError: Called inside a running event loop.
+        ConfigurationError: An argument is invalid; raised before the model is called.
+        VerificationError: No valid value after `max_retries` retries.
+        MaxStepsExceededError: The model made more than 50 tool calls without a valid answer.
+        ModelError: The chat model failed in a way retrying cannot fix, or transient errors
+            outlasted the retries.
+    """
     if in_running_loop():
         raise RuntimeError("zyx.make() cannot be called inside a running event loop; use `await zyx.amake(...)`")
     coro = amake(target, context, model=model, instructions=instructions, tools=tools,

@@ -42,7 +42,17 @@ def _short(value: Any, limit: int = 60) -> str:
 
 @dataclass(frozen=True)
 class RunCompletion(Generic[T]):
-    """The model's `complete_task` call: how it says it finished, and its validated `result`."""
+    """The model's `complete_task` call: how it says it finished, and its validated `result`.
+
+    Attributes:
+        status: `"success"`, `"failed"` (the model says it could not do the task) or `"skipped"`
+            (it should not, or it answered in plain text with `require_completion=False`).
+        summary: The model's account of what it did.
+        result: The result validated into the run's target; None without a target, or when the
+            model left it out.
+        evidence: Optional: what the model says supports the result, as it gave it.
+        verification: Optional: how the model says it checked the result, as it gave it.
+    """
 
     status: CompletionStatus
     summary: str
@@ -56,7 +66,17 @@ class RunCompletion(Generic[T]):
 
 @dataclass(frozen=True)
 class ToolCallRecord:
-    """One executed tool call: its arguments and Python output, or the error the model saw."""
+    """One executed tool call: its arguments and Python output, or the error the model saw.
+
+    Attributes:
+        id: The tool call's id (`tool_call_id`), as the model sent it.
+        name: The tool's name.
+        args: The arguments the model called it with.
+        output: What the tool returned, as a Python value where this process still has it (else
+            its JSON form from the graph state); None if it failed.
+        error: The error text the model was sent, or None if the call succeeded.
+        duration: How long the call took, in seconds.
+    """
 
     id: str
     name: str
@@ -73,7 +93,13 @@ class ToolCallRecord:
 
 @dataclass(frozen=True)
 class PendingToolCall:
-    """A tool call waiting for a human decision (approvals)."""
+    """A tool call waiting for a human decision (approvals).
+
+    Attributes:
+        id: The tool call's id: the key of its entry in `decisions=` when the run is resumed.
+        name: The tool's name.
+        args: The arguments the model wants to call it with.
+    """
 
     id: str
     name: str
@@ -82,7 +108,12 @@ class PendingToolCall:
 
 @dataclass(frozen=True)
 class RunTask:
-    """What the run was asked: the goal text and the target type."""
+    """What the run was asked: the goal text and the target type.
+
+    Attributes:
+        goal: The goal text: the task's text, else the latest human message.
+        target: The target type the result is validated into, or None.
+    """
 
     goal: str
     target: Any = None
@@ -90,7 +121,15 @@ class RunTask:
 
 @dataclass(frozen=True)
 class RunVerificationContext(Generic[T]):
-    """Second argument of a two-argument verifier or check: the run so far."""
+    """Second argument of a two-argument verifier or check: the run so far.
+
+    Attributes:
+        task: What the run was asked.
+        completion: The completion being checked (its `result` already validated).
+        messages: The conversation so far.
+        tool_calls: The tool calls that ran so far.
+        attempt: 1 for the first completion checked, plus one per rejection so far (of any kind).
+    """
 
     task: RunTask
     completion: RunCompletion[T]
@@ -101,7 +140,15 @@ class RunVerificationContext(Generic[T]):
 
 @dataclass(repr=False)
 class Result(Generic[T]):
-    """The result of `make()`: a validated `output` plus the conversation that produced it."""
+    """The result of `make()`: a validated `output` plus the conversation that produced it.
+
+    Attributes:
+        output: The answer, validated into the target.
+        messages: The whole conversation as LangChain messages, without the system prompt.
+        usage: Token counts summed over every model call: `input_tokens`, `output_tokens`,
+            `total_tokens`.
+        model: The name of the chat model that answered.
+    """
 
     output: T
     messages: list[BaseMessage] = field(default_factory=list)
@@ -114,7 +161,28 @@ class Result(Generic[T]):
 
 @dataclass(repr=False)
 class RunResult(Result[T]):
-    """The result of `run()`: the accepted completion, its output, and the run's history."""
+    """The result of `run()`: the accepted completion, its output, and the run's history.
+
+    Besides these, it has `Result`'s `output` (the completion's validated `result`; None without a
+    target, or when a `"failed"` / `"skipped"` completion left it out), `messages`, `usage`, `model`.
+
+    Attributes:
+        completion: The accepted completion; None when the run is paused (`interrupted`).
+        verified: True when a `verifier` or `final_answer_checks` passed; None when there was
+            nothing to check (a failed check never reaches a result: it raises).
+        verification_error: The last rejection's feedback as the graph state holds it; normally
+            None, since a completion that passes validation clears it.
+        task: What the run was asked: the goal text and the target type.
+        tool_calls: One record per executed tool call, in order.
+        termination: How the run ended: `"completed"`, the limit that forced the wrap-up turn
+            (`"max_steps"`, `"max_model_calls"`, `"tool_limit"`, `"max_tokens"`, `"timeout"`),
+            `"no_completion"` (a plain-text answer with `require_completion=False`), or
+            `"interrupted"` (paused for a human decision).
+        plans: Plan mode only: every submitted plan (JSON form, step outputs as Python values
+            where this process has them), oldest first.
+        interrupted: Whether the run is paused for a human decision on the calls in `pending`.
+        pending: The tool calls waiting for a decision (resume with `decisions=` by their `id`).
+    """
 
     completion: RunCompletion[T] | None = None
     verified: bool | None = None

@@ -58,22 +58,32 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
     """Carry out `task` with `tools`; the model must call `complete_task` with a `result` valid for `target`.
 
     Args:
-        task: What to do: a string, or a list of strings / messages. None falls back to `amake()`
-            (with a checkpointer: resumes the thread's unfinished run).
+        task: What to do: a string, or a list of strings / messages. None runs `amake()` instead
+            (with a checkpointer and `thread_id`: resumes the thread's unfinished run).
         target: The type of `result` (anything pydantic validates); None for no typed result.
-        context: Extra conversation before the task: a string, a message, an OpenAI-style dict, or a list.
-        stream: Return a `RunStream` of partial targets instead of waiting (needs `target`).
-        **options: model, instructions, tools, verifier, final_answer_checks, require_completion,
-            plan, planning_interval, max_steps, max_retries, config (see `docs/run.md`);
-            checkpointer and thread_id make the run durable and resumable (see `docs/studio.md`).
+        context: Conversation before the task: a string, a message, an OpenAI-style dict, or a list.
+        stream: Return a `RunStream` of partial targets instead of waiting (needs `target`; not
+            with `plan=True`); the run's errors are then raised while it is consumed.
+        **options: The keyword options of `RunOptions`: model, instructions, tools, verifier,
+            final_answer_checks, require_completion, plan, planning_interval, max_steps,
+            max_retries, max_model_calls, tool_limits, max_tokens_total, timeout, tool_timeout,
+            approve, approve_plan and config (see `docs/run.md`); checkpointer, thread_id and
+            decisions make the run durable and resumable (see `docs/studio.md`).
 
     Returns:
-        A `RunResult` with the accepted completion and the validated `output`.
+        A `RunResult` with the accepted completion and the validated `output` (or, for a run
+        paused for approval, `interrupted=True` and the `pending` calls); with `task=None`,
+        `amake()`'s `Result`; with `stream=True`, a `RunStream`.
 
     Raises:
-        ConfigurationError: an argument is invalid (before any model call).
-        TaskNotCompletedError, VerificationError, MaxStepsExceededError: the run ended without
-            an accepted completion; the error carries the messages and tool calls so far.
+        ConfigurationError: An argument or option is invalid (unknown, wrong type, `stream=True`
+            without a target...); raised before the model is called.
+        ModelError: The chat model failed in a way retrying cannot fix, or transient errors
+            outlasted the retries.
+        RunError: The run ended without an accepted completion; the subclass says why
+            (`TaskNotCompletedError`, `VerificationError`, `MaxStepsExceededError`,
+            `LimitExceededError`, `RunTimeoutError`, `PlanError`), and it carries the messages,
+            tool calls and usage so far.
     """
     check_options(dict(options), frozenset(RunOptions.__annotations__), "arun")
     check_stream(stream, target, options.get("plan"))
@@ -157,7 +167,35 @@ def run(task: MessageLike | Sequence[MessageLike] | None = None, target: type[T]
 def run(task: MessageLike | Sequence[MessageLike] | None = None, target: Any = None,
         context: MessageLike | Sequence[MessageLike] | None = None, *, stream: bool = False,
         **options: Unpack[RunOptions]) -> RunResult[Any] | Result[Any] | RunStream[Any]:
-    """Blocking `arun()`: same arguments, same result. Inside a running event loop, `await arun(...)`."""
+    """Blocking `arun()`: same arguments, same result. Inside a running event loop, `await arun(...)`.
+
+    Args:
+        task: What to do: a string, or a list of strings / messages. None runs `amake()` instead
+            (with a checkpointer and `thread_id`: resumes the thread's unfinished run).
+        target: The type of `result` (anything pydantic validates); None for no typed result.
+        context: Conversation before the task: a string, a message, an OpenAI-style dict, or a list.
+        stream: Return a `RunStream` of partial targets instead of waiting (needs `target`; not
+            with `plan=True`); the run's errors are then raised while it is consumed.
+        **options: The keyword options of `RunOptions`: model, instructions, tools, verifier,
+            final_answer_checks, require_completion, plan, planning_interval, max_steps,
+            max_retries, max_model_calls, tool_limits, max_tokens_total, timeout, tool_timeout,
+            approve, approve_plan and config (see `docs/run.md`); checkpointer, thread_id and
+            decisions make the run durable and resumable (see `docs/studio.md`).
+
+    Returns:
+        What `arun()` returns; with `stream=True`, a `RunStream` to iterate synchronously.
+
+    Raises:
+        RuntimeError: Called inside a running event loop.
+        ConfigurationError: An argument or option is invalid (unknown, wrong type, `stream=True`
+            without a target...); raised before the model is called.
+        ModelError: The chat model failed in a way retrying cannot fix, or transient errors
+            outlasted the retries.
+        RunError: The run ended without an accepted completion; the subclass says why
+            (`TaskNotCompletedError`, `VerificationError`, `MaxStepsExceededError`,
+            `LimitExceededError`, `RunTimeoutError`, `PlanError`), and it carries the messages,
+            tool calls and usage so far.
+    """
     if in_running_loop():
         raise RuntimeError("zyx.run() cannot be called inside a running event loop; use `await zyx.arun(...)`")
     if stream:

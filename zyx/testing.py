@@ -60,7 +60,13 @@ class ScriptExhaustedError(AssertionError):
 
 @dataclass
 class ScriptedCall:
-    """One recorded model call: the input messages and the names of the bound tools."""
+    """One recorded model call: the input messages and the names of the bound tools.
+
+    Attributes:
+        messages: The messages the model was called with (system prompt included).
+        tools: The names of the tools bound for the call, in order.
+        tool_choice: The `tool_choice` the call was bound with, or None.
+    """
 
     messages: list[BaseMessage]
     tools: list[str] = field(default_factory=list)
@@ -68,7 +74,11 @@ class ScriptedCall:
 
 
 def text(content: str) -> AIMessage:
-    """A plain text answer."""
+    """A plain text answer.
+
+    Args:
+        content: The answer's text.
+    """
     return AIMessage(content=content)
 
 
@@ -76,19 +86,35 @@ def call(name: str, /, **args: Any) -> dict[str, Any]:
     """A tool call request; ``id`` None means the model assigns ``call_N`` when replying.
 
     Also valid inside ``AIMessage(tool_calls=[...])``, which requires the ``id`` key.
+
+    Args:
+        name: The tool to call (positional only, so a tool argument may be called ``name`` too).
+        **args: The tool's arguments.
     """
     return {"name": name, "args": args, "id": None}
 
 
 def calls(*tool_calls: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Several tool calls in one reply (parallel tool calling)."""
+    """Several tool calls in one reply (parallel tool calling).
+
+    Args:
+        *tool_calls: The calls, e.g. from `call()` or `complete()`; each is copied.
+    """
     return [dict(tc) for tc in tool_calls]
 
 
 def complete(
     summary: str = "done", result: Any = _OMITTED, status: str = "success", **extra: Any
 ) -> dict[str, Any]:
-    """A ``complete_task`` call; ``extra`` may add ``evidence`` or ``verification``."""
+    """A ``complete_task`` call; ``extra`` may add ``evidence`` or ``verification``.
+
+    Args:
+        summary: What the model says it did.
+        result: The result for the run's target; left out of the call when not given.
+        status: ``"success"``, ``"failed"`` or ``"skipped"``.
+        **extra: More ``complete_task`` arguments: ``evidence``, ``verification`` (or anything
+            else, e.g. to test how an invalid call is handled).
+    """
     args: dict[str, Any] = {"summary": summary, "status": status, **extra}
     if result is not _OMITTED:
         args["result"] = result
@@ -96,7 +122,11 @@ def complete(
 
 
 def last_tool_results(messages: Sequence[BaseMessage]) -> list[ToolMessage]:
-    """The ToolMessages after the last AIMessage, in order (results of the latest calls)."""
+    """The ToolMessages after the last AIMessage, in order (results of the latest calls).
+
+    Args:
+        messages: The conversation, e.g. as a policy receives it.
+    """
     found: list[ToolMessage] = []
     for message in reversed(messages):
         if isinstance(message, AIMessage):
@@ -129,6 +159,16 @@ class ScriptedChatModel(BaseChatModel):
 
     Supports ``bind_tools``, ``with_structured_output`` and real (chunked) streaming of
     text and tool calls, so LangGraph ``stream_mode="messages"`` sees token chunks.
+    Give exactly one of ``policy`` and ``responses`` (else pydantic raises a ``ValidationError``).
+
+    Attributes:
+        policy: Called for every model call with the messages and the bound tools (OpenAI tool
+            dicts); returns the reply (a `Reply`), or an awaitable of one.
+        responses: The replies, one per model call, in order; one call too many raises
+            `ScriptExhaustedError`.
+        latency: Seconds to wait before each reply.
+        chunk_size: Characters per streamed chunk of text and of tool-call arguments (at least 1).
+        model_name: The model's name, as replies' metadata and `Result.model` report it.
     """
 
     policy: Policy | None = None
@@ -169,7 +209,14 @@ class ScriptedChatModel(BaseChatModel):
         tool_choice: str | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools (converted to OpenAI tool dicts) so the policy receives them."""
+        """Bind tools (converted to OpenAI tool dicts) so the policy receives them.
+
+        Args:
+            tools: The tools, in any form ``convert_to_openai_tool`` takes (functions, LangChain
+                tools, pydantic models, OpenAI tool dicts...).
+            tool_choice: Recorded on each `ScriptedCall`; it does not change the replies.
+            **kwargs: Other keyword arguments bound to every call, as with ``Runnable.bind``.
+        """
         formatted = [convert_to_openai_tool(tool) for tool in tools]
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 
