@@ -109,12 +109,8 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
 
         return RunStream(lambda: graph_events(graph, spec, run_input, config))  # type: ignore[arg-type]
     token = tool_values.set({})
-    state: Any
     try:
-        if checkpointer is not None:
-            state = await graph.ainvoke(run_input, config, durability=DURABILITY)
-        else:
-            state = await graph.ainvoke(run_input, config)
+        state = await graph.ainvoke(run_input, config, durability=DURABILITY if checkpointer is not None else None)
         error = run_error(state, spec)
         if error is not None:
             raise error
