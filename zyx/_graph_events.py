@@ -1,14 +1,23 @@
-"""The run graph's own LangGraph stream -> zyx's typed run events."""
+"""The run graph's own LangGraph stream -> zyx's typed run events.
+
+`GraphEvents.run` drives the graph with `astream` (modes messages, tasks, values) on the
+stream's driver task and emits, in order, progress events (ready-made) and the planner's
+streamed message chunks (raw). `translate` turns a raw chunk into text and partial-target
+events when the consumer asks for it, so the live partial values are only updated while the
+consumer is not looking at them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessageChunk
+from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamMode
 
+from zyx._durable import DURABILITY
 from zyx._outcome import run_error, to_run_result
 from zyx._prompts import COMPLETE_TASK
 from zyx._result_stream import NOTHING, ResultPartials
@@ -26,55 +35,109 @@ from zyx.events import (
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import last_ai_message, split_calls
 
-STREAM_MODES = ["messages", "tasks", "values"]
+STREAM_MODES: list[StreamMode] = ["messages", "tasks", "values"]
+_NONE: tuple[RunEvent, ...] = ()
 
 
-def _task_started(task: dict[str, Any], turns: int) -> list[RunEvent]:
-    if task["name"] == "planner":
-        return [ModelTurnStarted(turn=turns + 1)]
-    if task["name"] == "tool_executor":
-        calls, _ = split_calls(last_ai_message(task["input"].get("messages", [])))
-        return [ToolCallStarted(id=c["id"] or "", name=c["name"], args=c["args"]) for c in calls]
-    return []
+def _tool_messages(update: dict[str, Any]) -> dict[str, ToolMessage]:
+    messages = update.get("messages") or []
+    return {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
 
 
-def _task_finished(task: dict[str, Any], logged: int) -> list[RunEvent]:
-    update = task.get("result") or {}
-    if task["name"] == "tool_executor":
-        return [ToolCallFinished(id=e["id"], name=e["name"], duration=e["duration"], error=e["error"])
-                for e in update.get("tool_calls", [])[logged:]]
-    if task["name"] in ("completion", "verifier"):
-        if update.get("verified"):
-            return [Verified()]
-        if update.get("verification_error") and update.get("completion", 1) is None:
-            return [CompletionRejected(reason=update["verification_error"])]
-    return []
+class GraphEvents:
+    """One streamed run of the run graph, as an event source for `RunStream`."""
+
+    def __init__(self, graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: Any,
+                 config: RunnableConfig | None) -> None:
+        """`run_input`: a new run's input, None to resume the thread's run, or a `Command`."""
+        self.graph, self.spec, self.run_input, self.config = graph, spec, run_input, config
+        self.partials = ResultPartials(spec.target, COMPLETE_TASK) if spec.target is not None else None
+        self._turns = 0
+        self._running: dict[str, str] = {}  # started tool calls not yet finished: id -> name
+        self._streamed: Any = None  # id of the message whose chunks were translated last
+
+    async def run(self, emit: Callable[[Any], None]) -> None:
+        """Drive the graph, emitting events and planner chunks; end with `RunFinished` or raise the run's error."""
+        state: dict[str, Any] = {}
+        durable = getattr(self.graph, "checkpointer", None) not in (None, False)  # as run() does, unstreamed
+        part: Any
+        async for part in self.graph.astream(self.run_input, self.config, stream_mode=STREAM_MODES,
+                                             durability=DURABILITY if durable else None):
+            mode, payload = part
+            if mode == "messages":
+                message, metadata = payload
+                if isinstance(message, AIMessage) and metadata.get("langgraph_node") == "planner":
+                    emit(message)
+            elif mode == "tasks":
+                for event in self._task_finished(payload) if "result" in payload else self._task_started(payload):
+                    emit(event)
+            else:
+                state = payload
+        error = run_error(state, self.spec)  # type: ignore[arg-type]
+        if error is not None:
+            raise error
+        emit(RunFinished(to_run_result(state, self.spec, interrupts=state.get("__interrupt__", ()))))  # type: ignore[arg-type]
+
+    def translate(self, item: Any) -> Sequence[RunEvent]:
+        """The events of one emitted item: a planner chunk becomes text and partial-target events."""
+        if type(item) is AIMessageChunk:  # the common case first: no ABC isinstance per chunk
+            self._streamed = item.id
+        elif not isinstance(item, AIMessage):
+            return (item,)
+        elif item.id == self._streamed:
+            return _NONE  # the whole message after its chunks: already seen
+        content = item.content
+        text = content if type(content) is str else item.text
+        value = self.partials.feed(item) if self.partials is not None else NOTHING
+        if value is NOTHING:
+            return (TextDelta(text),) if text else _NONE
+        return (TextDelta(text), PartialOutput(value)) if text else (PartialOutput(value),)
+
+    def _task_started(self, task: dict[str, Any]) -> list[RunEvent]:
+        if task["name"] == "planner":
+            self._turns += 1
+            return [ModelTurnStarted(turn=self._turns)]
+        if task["name"] == "tool_executor":
+            calls, _ = split_calls(last_ai_message(task["input"].get("messages", [])))
+            self._running.update((c["id"] or "", c["name"]) for c in calls)
+            return [ToolCallStarted(id=c["id"] or "", name=c["name"], args=c["args"]) for c in calls]
+        return []
+
+    def _task_finished(self, task: dict[str, Any]) -> list[RunEvent]:
+        update = task.get("result") or {}
+        if task["name"] == "tool_executor":
+            return self._tools_finished(update)
+        if task["name"] in ("completion", "verifier"):
+            if update.get("verified"):
+                return [Verified()]
+            if update.get("verification_error") and update.get("completion", 1) is None:
+                return [CompletionRejected(reason=update["verification_error"])]
+        return []
+
+    def _tools_finished(self, update: dict[str, Any]) -> list[RunEvent]:
+        """A finished event per started call: with its duration if it ran, else with the error the model saw."""
+        events: list[RunEvent] = []
+        log = update.get("tool_calls")
+        if isinstance(log, list) and self._running:
+            # the calls that ran were appended to the log, after those of earlier turns (or runs of the thread)
+            for entry in log[max(0, len(log) - len(self._running)):]:
+                if self._running.pop(entry["id"], None) is not None:
+                    events.append(ToolCallFinished(id=entry["id"], name=entry["name"], duration=entry["duration"],
+                                                   error=entry["error"]))
+        answers = _tool_messages(update)
+        for call_id, name in self._running.items():
+            answer = answers.get(call_id)
+            events.append(ToolCallFinished(id=call_id, name=name, duration=0.0,
+                                           error=answer.text if answer is not None else None))
+        self._running.clear()
+        rejected = update.get("rejected_completion")
+        if isinstance(rejected, dict) and "unparsed" in rejected:  # complete_task arguments that were not JSON
+            reason = next((m.text for m in answers.values() if m.name == COMPLETE_TASK), "invalid arguments")
+            events.append(CompletionRejected(reason=reason))
+        return events
 
 
-async def graph_events(graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: dict[str, Any],
-                       config: RunnableConfig | None) -> AsyncIterator[RunEvent]:
-    """Drive the run graph with `astream` and translate what it streams; raises the run's zyx error."""
-    partials = ResultPartials(spec.target, COMPLETE_TASK) if spec.target is not None else None
-    state: dict[str, Any] = {}
-    turns = logged = 0
-    async for mode, payload in graph.astream(run_input, config, stream_mode=STREAM_MODES):
-        if mode == "messages":
-            chunk, metadata = payload
-            if not isinstance(chunk, AIMessageChunk) or metadata.get("langgraph_node") != "planner":
-                continue
-            if text := chunk.text:
-                yield TextDelta(text)
-            if partials is not None and (value := partials.feed(chunk)) is not NOTHING:
-                yield PartialOutput(value)
-        elif mode == "tasks":
-            events = _task_started(payload, turns) if "result" not in payload else _task_finished(payload, logged)
-            for event in events:
-                turns += isinstance(event, ModelTurnStarted)
-                logged += isinstance(event, ToolCallFinished)
-                yield event
-        else:
-            state = payload
-    error = run_error(state, spec)  # type: ignore[arg-type]
-    if error is not None:
-        raise error
-    yield RunFinished(to_run_result(state, spec))  # type: ignore[arg-type]
+def graph_events(graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: Any,
+                 config: RunnableConfig | None) -> GraphEvents:
+    """The event source of a streamed run (see `GraphEvents`)."""
+    return GraphEvents(graph, spec, run_input, config)

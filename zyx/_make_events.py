@@ -1,9 +1,14 @@
-"""`make(stream=True)`: the answer loop with a streaming model call, as run events."""
+"""`make(stream=True)`: the answer loop with a streaming model call, as an event source for `RunStream`.
+
+`MakeEvents.run` runs make()'s answer loop on the stream's driver task, its model calls
+streamed: it emits `ModelTurnStarted` per call, each chunk raw, then `RunFinished`.
+`translate` turns the chunks into text and partial values on the consumer's side (see
+`zyx.stream`).
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -15,55 +20,66 @@ from zyx._target import Target
 from zyx.events import ModelTurnStarted, PartialOutput, RunEvent, RunFinished, TextDelta
 from zyx.result import Result
 
-Answer = Callable[[Callable[[Runnable[Any, Any], list[BaseMessage]], Awaitable[AIMessage]]],
-                  Awaitable[tuple[Any, list[BaseMessage], dict[str, int]]]]
-_DONE = object()
+Invoke = Callable[[Runnable[Any, Any], list[BaseMessage]], Awaitable[AIMessage]]
+Answer = Callable[[Invoke], Awaitable[tuple[Any, list[BaseMessage], dict[str, int]]]]
+_NONE: tuple[RunEvent, ...] = ()
 
 
 def _merge(chunks: list[AIMessageChunk]) -> AIMessage:
     """One message from a model's streamed chunks, merged once (not re-parsed per chunk)."""
+    if not chunks:
+        return AIMessage(content="")
     merged = add_ai_message_chunks(chunks[0], *chunks[1:]) if len(chunks) > 1 else chunks[0]
     return AIMessage(content=merged.content, tool_calls=merged.tool_calls, invalid_tool_calls=merged.invalid_tool_calls,
                      usage_metadata=merged.usage_metadata, response_metadata=merged.response_metadata, id=merged.id)
 
 
-async def make_events(answer: Answer, target: Target, model: str) -> AsyncIterator[RunEvent]:
-    """Run make()'s answer loop with streamed model calls, yielding text, partial values and the result."""
-    from zyx.make import ANSWER_TOOL
+class MakeEvents:
+    """One streamed make(), as an event source for `RunStream`."""
 
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    partials = ResultPartials(target, ANSWER_TOOL, None if target.schema.get("type") == "object" else "result")
-    plain = target.type is str
+    def __init__(self, answer: Answer, target: Target, model: str) -> None:
+        from zyx.make import ANSWER_TOOL
 
-    turns = 0
+        self.answer, self.target, self.model = answer, target, model
+        self.plain = target.type is str  # the answer is the reply's text
+        field = None if target.schema.get("type") == "object" else "result"
+        self.partials = None if self.plain else ResultPartials(target, ANSWER_TOOL, field)
+        self._text = ""
 
-    async def invoke(bound: Runnable[Any, Any], messages: list[BaseMessage]) -> AIMessage:
-        nonlocal turns
-        turns += 1
-        queue.put_nowait(ModelTurnStarted(turn=turns))
-        chunks: list[AIMessageChunk] = []
-        async for chunk in bound.astream(messages):
-            chunks.append(chunk)
-            queue.put_nowait(chunk)
-        return _merge(chunks)
+    async def run(self, emit: Callable[[Any], None]) -> None:
+        turns = 0
 
-    task = asyncio.ensure_future(answer(invoke))
-    task.add_done_callback(lambda _: queue.put_nowait(_DONE))
-    text = ""
-    try:
-        while (item := await queue.get()) is not _DONE:
-            if isinstance(item, ModelTurnStarted):
-                text = ""
-                yield item
-                continue
-            if item.text:
-                text += item.text
-                yield TextDelta(item.text)
-                if plain:
-                    yield PartialOutput(text)
-            if not plain and (value := partials.feed(item)) is not NOTHING:
-                yield PartialOutput(value)
-        output, messages, usage = task.result()
-        yield RunFinished(Result(output=output, messages=messages, usage=usage, model=model))
-    finally:
-        task.cancel()
+        async def invoke(bound: Runnable[Any, Any], messages: list[BaseMessage]) -> AIMessage:
+            nonlocal turns
+            turns += 1
+            emit(ModelTurnStarted(turn=turns))
+            chunks: list[AIMessageChunk] = []
+            async for chunk in bound.astream(messages):
+                chunks.append(chunk)
+                emit(chunk)
+            return _merge(chunks)
+
+        output, messages, usage = await self.answer(invoke)
+        emit(RunFinished(Result(output=output, messages=messages, usage=usage, model=self.model)))
+
+    def translate(self, item: Any) -> Sequence[RunEvent]:
+        if type(item) is not AIMessageChunk:
+            if type(item) is ModelTurnStarted:
+                self._text = ""  # a str answer restarts with each reply
+            return (item,)
+        content = item.content
+        text = content if type(content) is str else item.text
+        if self.plain:
+            if not text:
+                return _NONE
+            self._text += text
+            return (TextDelta(text), PartialOutput(self._text))
+        value = self.partials.feed(item) if self.partials is not None else NOTHING
+        if value is NOTHING:
+            return (TextDelta(text),) if text else _NONE
+        return (TextDelta(text), PartialOutput(value)) if text else (PartialOutput(value),)
+
+
+def make_events(answer: Answer, target: Target, model: str) -> MakeEvents:
+    """The event source of a streamed make() (see `MakeEvents`)."""
+    return MakeEvents(answer, target, model)

@@ -1,10 +1,19 @@
-"""Streamed tool-call chunks -> partial targets: the `result` of `complete_task` (or `final_result`) as it grows."""
+"""Streamed tool-call chunks -> partial targets: the `result` of `complete_task` (or `final_result`) as it grows.
+
+Each argument chunk is fed once to an incremental JSON parser (`PartialJSONParser`), and the
+partial `result` is converted to the target's partial shape by `PartialTarget`, which keeps
+live outputs and converts only what changed. Both work in time proportional to the chunk, so
+the whole stream costs time linear in its length; `Changes` keeps it that way when deciding
+whether a partial differs from the one last handed out.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from langchain_core.messages import AIMessageChunk
+from langchain_core.messages import AIMessage
+from pydantic import BaseModel
 
 from zyx._partial import PartialTarget
 from zyx._partial_json import PartialJSONError, PartialJSONParser
@@ -14,18 +23,88 @@ NOTHING: Any = object()
 """Returned by `feed` when the chunk did not change the partial result."""
 
 
+def _mark(value: Any) -> Any:
+    """A cheap fingerprint of a live partial value, for telling whether it changed in place.
+
+    Partial values only change at their growing end (finished items are converted once and
+    never touched again), so the fingerprint follows the last item of lists and dicts and every
+    field of records: its cost depends on the target's schema, not on the size of the value.
+    """
+    t = type(value)
+    if t is str:
+        return (len(value),)  # a tuple: never equal to a scalar's fingerprint
+    if t is list:
+        return (len(value), _mark(value[-1])) if value else ()
+    if t is dict:
+        if not value:
+            return ()
+        key = next(reversed(value))
+        return (len(value), key, _mark(value[key]))
+    if value is None or t is int or t is float or t is bool:
+        return value
+    if isinstance(value, BaseModel) or hasattr(value, "__dataclass_fields__"):
+        return tuple(_mark(v) for v in value.__dict__.values())
+    return value  # any other finished value: replaced, never changed in place
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two partial values show the same thing (a partial model and the validated
+    target model with the same fields do); a full comparison, used only when the value is a
+    new object rather than the live one updated in place."""
+    if a is b:
+        return True
+    if (isinstance(a, BaseModel) and isinstance(b, BaseModel)) or (
+            hasattr(a, "__dataclass_fields__") and hasattr(b, "__dataclass_fields__")):
+        da, db = a.__dict__, b.__dict__
+        return da.keys() == db.keys() and all(_same(v, db[k]) for k, v in da.items())
+    ta, tb = type(a), type(b)
+    if ta in (list, tuple) and tb in (list, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if ta is dict and tb is dict:
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    try:
+        return bool(ta is tb and a == b)
+    except Exception:  # an odd __eq__: count it as a change
+        return False
+
+
+class Changes:
+    """Tells whether a partial value differs from the one seen last, without a deep comparison
+    per chunk: the live object updated in place is compared by fingerprint (`_mark`); a new
+    object (the first value, the validated one at the end, a str) is compared in full once."""
+
+    __slots__ = ("_value", "_mark")
+
+    def __init__(self) -> None:
+        self._value: Any = NOTHING
+        self._mark: Any = None
+
+    def changed(self, value: Any) -> bool:
+        mark = _mark(value)
+        if value is self._value:
+            if mark == self._mark:
+                return False
+        elif self._value is not NOTHING and _same(value, self._value):
+            self._value, self._mark = value, mark  # follow the new object from now on
+            return False
+        self._value, self._mark = value, mark
+        return True
+
+
 class ResultPartials:
     """Follows one tool's streamed arguments per model turn and yields its partial `result`.
 
     `field` is the argument holding the target (`"result"`), or None when the whole arguments
-    object is the target (make()'s object targets). A new message id starts a new attempt.
+    object is the target (make()'s object targets). A new message id starts a new attempt;
+    partials equal to the one returned last are not returned again.
     """
 
     def __init__(self, target: Target, tool_name: str, field: str | None = "result") -> None:
         self.target = target
         self.tool_name = tool_name
         self.field = field
-        self._message_id: str | None = None
+        self._message_id: Any = NOTHING
+        self._changes = Changes()
         self._reset()
 
     def _reset(self) -> None:
@@ -34,42 +113,62 @@ class ResultPartials:
         self._names: dict[Any, str] = {}
         self._index: Any = NOTHING
         self._seen = -1
+        self._finished: Any = NOTHING  # the raw `result` once a later argument followed it
 
-    def feed(self, chunk: AIMessageChunk) -> Any:
-        """The new partial result after `chunk`, or `NOTHING` when it did not change."""
+    def feed(self, chunk: AIMessage) -> Any:
+        """The new partial result after streamed `chunk`, or `NOTHING` when it did not change.
+
+        A whole (not streamed) message is taken as one chunk holding all of its arguments.
+        """
         if chunk.id != self._message_id:
             self._message_id = chunk.id
             self._reset()
+        pieces = getattr(chunk, "tool_call_chunks", None)
+        if pieces is None:  # a model that does not stream: the complete message at once
+            pieces = [{"index": i, "name": c["name"], "args": json.dumps(c["args"])}
+                      for i, c in enumerate(chunk.tool_calls)]
+        parser = self._parser
+        if parser is None or not pieces:
+            return NOTHING
         fed = False
-        for piece in chunk.tool_call_chunks:
+        names = self._names
+        for piece in pieces:
             index = piece.get("index")
-            if piece.get("name"):
-                self._names[index] = piece["name"]
-            if self._names.get(index) != self.tool_name or self._parser is None or not piece.get("args"):
+            name = piece.get("name")
+            if name:
+                names[index] = name
+            args = piece.get("args")
+            if not args or names.get(index) != self.tool_name:
                 continue
             if self._index is NOTHING:
                 self._index = index
-            if index == self._index:
-                try:
-                    self._parser.feed(piece["args"])
-                    fed = True
-                except PartialJSONError:
-                    self._parser = None  # malformed arguments: the completion node will reject them
-        return self._partial() if fed else NOTHING
+            elif index != self._index:
+                continue  # a second call of the tool: only the first one counts
+            try:
+                parser.feed(args)
+            except PartialJSONError:
+                self._parser = None  # malformed arguments: the run rejects them, the next attempt restarts
+                return NOTHING
+            fed = True
+        return self._partial(parser) if fed else NOTHING
 
-    def _partial(self) -> Any:
-        parser = self._parser
-        if parser is None or parser.value_version == self._seen:
+    def _partial(self, parser: PartialJSONParser) -> Any:
+        if parser.value_version == self._seen:
             return NOTHING
+        self._seen = parser.value_version
         document = parser.value
         if self.field is None:
             raw = document
-        elif isinstance(document, dict) and self.field in document:
+        elif type(document) is dict and self.field in document:
             raw = document[self.field]
+            if parser.done or next(reversed(document)) != self.field:
+                # `result` is finished (a later argument is streaming): convert it one last time
+                if raw is self._finished:
+                    return NOTHING
+                self._finished = raw
         else:
             return NOTHING
-        if self.field is not None and next(reversed(document)) != self.field:
-            return NOTHING  # the result is finished and a later argument is streaming
-        self._seen = parser.value_version
         value = self._converter.convert(raw, parser)
-        return NOTHING if value is None else value
+        if value is None or not self._changes.changed(value):
+            return NOTHING
+        return value

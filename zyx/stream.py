@@ -1,138 +1,276 @@
 """`RunStream[T]`: partial targets, text and progress events of a run while it happens, then its result.
 
-One driver task consumes the run's event source and queues events; the async API awaits the
-queue, and the sync API runs the same queue on a private event loop it owns (no thread), so
-a sync caller needs no loop of its own and nothing is left behind after `finish()` or `close()`.
+How it works: one driver task runs the run (the graph's `astream`, or make()'s answer loop)
+and appends what it emits to a buffer, waking the consumer. Progress events are emitted
+ready-made; the model's streamed chunks are emitted raw and turned into text and partial
+targets only when the consumer asks for the next item, by the consumer. That keeps the
+driver free of hand-offs (a chunk costs one append) while partial targets stay stable
+while the consumer holds them.
+
+Partial targets are live objects: the partial list / partial model you receive is updated in
+place when you ask for the next item (so a partial costs no copy, and a stream costs time
+linear in its length). Keep `copy.deepcopy(partial)` if you need a snapshot.
+
+The sync API runs the same code on the calling thread's event loop for sync calls (the one
+`run()` uses, so model clients keep their pooled connections on one loop): the caller needs
+no loop of its own, the run progresses only while the caller waits for the next item, and
+nothing is left behind: no task once the run ends or the stream is closed, no extra thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import Any, Generic, TypeVar
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
+from zyx._aio import thread_loop
+from zyx._result_stream import Changes
 from zyx._tools import tool_values
 from zyx.errors import RunError
 from zyx.events import PartialOutput, RunEvent, RunFinished, TextDelta
 from zyx.result import Result
 
-T = TypeVar("T")
-E = TypeVar("E")
+__all__ = ["EventSource", "RunStream", "sync_stream"]
 
-_END = object()
-EventSource = Callable[[], AsyncIterator[RunEvent]]
+T = TypeVar("T")
+
+_END: Any = object()  # the sequence is over
+_WAIT: Any = object()  # nothing buffered: the run must progress first
+_SKIP: Any = object()  # an event the iterator does not show
+CLOSED = "The stream was closed before the run finished."
+
+
+class EventSource(Protocol):
+    """What a stream consumes: `run` drives the run on the driver task, emitting items in
+    order (progress events, raw model chunks) and finally `RunFinished`, or raises the run's
+    error; `translate` turns one item into the events it shows, on the consumer's side.
+
+    Anything live (a partial value updated in place) must be made in `translate`, never in
+    `run`: the driver runs ahead of the consumer. A plain async iterator of events is accepted
+    too (each event shown as is), for sources without live values.
+    """
+
+    async def run(self, emit: Callable[[Any], None]) -> None: ...
+
+    def translate(self, item: Any) -> Sequence[RunEvent]: ...
+
+
+class _Events:
+    """An event source from a plain async iterator of run events."""
+
+    def __init__(self, events: AsyncIterator[RunEvent]) -> None:
+        self.events = events
+
+    async def run(self, emit: Callable[[Any], None]) -> None:
+        async for event in self.events:
+            emit(event)
+
+    @staticmethod
+    def translate(item: Any) -> Sequence[RunEvent]:
+        return (item,)
+
+
+def _identity(event: RunEvent) -> Any:
+    return event
+
+
+def _partial(event: RunEvent) -> Any:
+    return event.value if type(event) is PartialOutput else _SKIP
+
+
+def _text(event: RunEvent) -> Any:
+    return event.text if type(event) is TextDelta else _SKIP
+
+
+def _field(name: str) -> Callable[[RunEvent], Any]:
+    changes = Changes()
+
+    def pick(event: RunEvent) -> Any:
+        if type(event) is not PartialOutput:
+            return _SKIP
+        value = event.value
+        field = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+        return _SKIP if field is None or not changes.changed(field) else field
+
+    return pick
 
 
 class RunStream(Generic[T]):
-    """A run (or `make()`) in progress: iterate partials, text, fields or events; then `finish()`.
+    """A run (or `make()`) in progress: iterate partials, text, a field or events; then `finish()`.
 
-    Each stream is consumed once: iterators share one event sequence, so interleaving two of
-    them splits the events between them. Closing an iterator before the run ends (breaking
-    out of a sync loop, `aclose()`, cancelling the consuming task) cancels the run.
+    Async: `apartial()`, `atext()`, `afield(name)`, `aevents()`, `afinish()`, `aclose()`, or
+    `async with stream:`. Sync (from `run(..., stream=True)` / `make(..., stream=True)`):
+    `partial()`, `text()`, `field(name)`, `events()`, `finish()`, `close()`, or `with stream:`.
+
+    The stream is one sequence of events consumed once: the iterators share it, so starting a
+    second one continues where the first stopped. `finish()` drains what is left and returns
+    the result (a `RunResult` for runs, a `Result` for make()), or raises the run's error; it
+    works without iterating first. Closing an iterator before the run ends (breaking out of
+    a sync `for` loop, `aclose()`, cancelling the consuming task) cancels the run.
+
+    Partial values are live objects updated in place when the next item is requested; copy
+    one (`copy.deepcopy`) to keep it.
     """
 
-    def __init__(self, source: EventSource) -> None:
-        self._source = source
-        self._out: asyncio.Queue[Any] = None  # type: ignore[assignment]  # made on the driving loop
-        self._ack: asyncio.Queue[None] = None  # type: ignore[assignment]
-        self._awaiting_ack = False
+    def __init__(self, source: Callable[[], EventSource | AsyncIterator[RunEvent]]) -> None:
+        self._make_source = source
+        self._translate: Callable[[Any], Sequence[RunEvent]] = _Events.translate
+        self._items: deque[Any] = deque()  # emitted by the driver, not yet translated
+        self._ready: deque[RunEvent] = deque()  # translated, not yet handed out
         self._driver: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None  # the consumer waiting for an item
+        self._ended = False  # the driver is done (or the stream was closed)
+        self._failure: BaseException | None = None  # the run's error, raised after the items before it
+        self._error: BaseException | None = None  # the error the consumer got (or the stream closed)
         self._result: Result[T] | None = None
-        self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None  # owned by the sync API only
+        self._loop: asyncio.AbstractEventLoop | None = None  # the sync API's loop (this thread's)
 
-    # -- the one event sequence -------------------------------------------------------------
-    # The driver hands over one event at a time and resumes only when the next is asked for:
-    # partial values are live objects that the next parsed chunk updates in place.
-    async def _drive(self) -> None:
+    # -- the driver ---------------------------------------------------------------------------
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        source = self._make_source()
+        if not callable(getattr(source, "translate", None)):
+            source = _Events(source)  # type: ignore[arg-type]
+        self._translate = source.translate  # type: ignore[union-attr]
+        self._driver = loop.create_task(self._drive(source))  # type: ignore[arg-type]
+
+    async def _drive(self, source: EventSource) -> None:
         tool_values.set({})  # this task's own context: the run's Python tool outputs live here
         try:
-            async for event in self._source():
-                if isinstance(event, RunFinished):
-                    self._result = event.result  # type: ignore[assignment]
-                await self._handoff(event)
-        except Exception as exc:  # the run's own error, delivered to the consumer in order
-            await self._handoff(exc)
+            await source.run(self._push)
+        except asyncio.CancelledError:
+            self._failure = self._failure or RunError("The run was cancelled.", termination="cancelled")
+            raise
+        except Exception as exc:  # the run's own error, raised to the consumer in order
+            self._failure = exc
         finally:
-            self._out.put_nowait(_END)
+            self._ended = True
+            self._wakeup()
 
-    async def _handoff(self, item: Any) -> None:
-        await self._out.put(item)
-        await self._ack.get()
+    def _push(self, item: Any) -> None:
+        self._items.append(item)
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
-    async def _next(self) -> Any:
-        if self._driver is None:
-            self._out, self._ack = asyncio.Queue(), asyncio.Queue()
-            self._driver = asyncio.get_running_loop().create_task(self._drive())
-        elif self._awaiting_ack:
-            self._ack.put_nowait(None)
-        if self._error is not None or (self._driver.done() and self._out.empty()):
+    def _wakeup(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    # -- the consumer ---------------------------------------------------------------------------
+    def _poll(self, drain: bool = False) -> Any:
+        """The next event, `_END`, or `_WAIT` when nothing is buffered; raises the run's error.
+
+        `drain` skips translating (no partial values are built): for `finish()`.
+        """
+        if self._ready:
+            return self._ready.popleft()
+        if self._error is not None:
             return _END
-        item = await self._out.get()
-        self._awaiting_ack = item is not _END
-        if isinstance(item, BaseException):
-            self._error = item
-            raise item
-        return item
+        items = self._items
+        while items:
+            item = items.popleft()
+            if type(item) is RunFinished:
+                self._result = item.result
+            if drain:
+                continue
+            try:
+                events = self._translate(item)
+            except Exception as exc:  # a bug while parsing: the consumer gets it (finish() too), the run stops
+                self._error = exc
+                raise
+            if events:
+                if len(events) > 1:
+                    self._ready.extend(events[1:])
+                return events[0]
+        if not self._ended:
+            return _WAIT
+        if self._failure is not None:
+            self._error, self._failure = self._failure, None
+            raise self._error
+        return _END
 
-    async def aevents(self) -> AsyncIterator[RunEvent]:
-        """Typed progress events, ending with `RunFinished`; the run's error is raised here."""
+    def _outcome(self) -> Result[T]:
+        if self._error is not None:
+            raise self._error
+        if self._result is None:
+            raise RunError("The run ended without a result.", termination="cancelled")
+        return self._result
+
+    def _mark_closed(self) -> None:
+        """Closed before the run ended: drop what is buffered, `finish()` raises. (Closed after
+        it ended, `finish()` still returns its result.)"""
+        if not self._ended:
+            self._error = self._error or RunError(CLOSED, termination="cancelled")
+            self._ended = True
+            self._items.clear()
+            self._ready.clear()
+
+    # -- async API ------------------------------------------------------------------------------
+    async def _wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._driver is None:
+            self._start(loop)
+        wake = self._wake = loop.create_future()
+        try:
+            await wake
+        finally:
+            self._wake = None
+
+    async def _aiter(self, pick: Callable[[RunEvent], Any]) -> AsyncIterator[Any]:
         finished = False
         try:
-            while (event := await self._next()) is not _END:
-                yield event
+            while True:
+                event = self._poll()
+                if event is _WAIT:
+                    await self._wait()
+                elif event is _END:
+                    break
+                elif (value := pick(event)) is not _SKIP:
+                    yield value
             finished = True
         finally:
             if not finished:
-                await self._cancel()
+                await self.aclose()
 
-    async def _cancel(self) -> None:
-        if self._driver is not None and not self._driver.done():
-            self._driver.cancel()
-            await asyncio.gather(self._driver, return_exceptions=True)
-            self._error = self._error or RunError("The stream was closed before the run finished.",
-                                                  termination="cancelled")
-
-    async def _select(self, pick: Callable[[RunEvent], Any]) -> AsyncIterator[Any]:
-        async for event in self.aevents():
-            if (value := pick(event)) is not _END:
-                yield value
+    def aevents(self) -> AsyncIterator[RunEvent]:
+        """Typed progress events (`zyx.events`), ending with `RunFinished`; the run's error is raised here."""
+        return self._aiter(_identity)
 
     def apartial(self) -> AsyncIterator[T]:
-        """Partial targets as the `complete_task` result streams; restarts after a rejected attempt."""
-        return self._select(lambda e: e.value if isinstance(e, PartialOutput) else _END)
+        """Partial targets as the completion's `result` streams (live objects, see the class doc);
+        equal consecutive values are not repeated; after a rejected completion they restart."""
+        return self._aiter(_partial)
 
     def atext(self) -> AsyncIterator[str]:
         """The model's plain-text deltas."""
-        return self._select(lambda e: e.text if isinstance(e, TextDelta) else _END)
+        return self._aiter(_text)
 
     def afield(self, name: str) -> AsyncIterator[Any]:
-        """One top-level field of the partial target as it grows (equal values not repeated)."""
-        last: list[Any] = [_END]
-
-        def pick(event: RunEvent) -> Any:
-            if not isinstance(event, PartialOutput):
-                return _END
-            value = event.value.get(name) if isinstance(event.value, dict) else getattr(event.value, name, None)
-            if value is None or value == last[0]:
-                return _END
-            last[0] = value.copy() if isinstance(value, (list, dict)) else value
-            return value
-
-        return self._select(pick)
+        """One top-level field of the partial target as it grows (not repeated while unchanged, not None)."""
+        return self._aiter(_field(name))
 
     async def afinish(self) -> Result[T]:
-        """Drain the stream and return the result (a `RunResult` for runs); raises the run's error."""
-        async for _ in self.aevents():
-            pass
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
+        """Run to the end and return the result (a `RunResult` for runs); raises the run's error."""
+        finished = False
+        try:
+            while (event := self._poll(drain=True)) is not _END:
+                if event is _WAIT:
+                    await self._wait()
+            finished = True
+        finally:
+            if not finished:
+                await self.aclose()
+        return self._outcome()
 
     async def aclose(self) -> None:
-        """Cancel the run if it is still going."""
-        await self._cancel()
+        """Cancel the run if it is still going (and wait until it is cancelled)."""
+        self._mark_closed()
+        driver = self._driver
+        if driver is not None and not driver.done():
+            driver.cancel()
+            await asyncio.gather(driver, return_exceptions=True)
 
     async def __aenter__(self) -> RunStream[T]:
         return self
@@ -140,56 +278,78 @@ class RunStream(Generic[T]):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # -- the sync API: the same coroutines on a private loop ------------------------------------
-    def _run(self, coro: Coroutine[Any, Any, E]) -> E:
+    # -- sync API: the same consumer, the run on this thread's loop ------------------------------
+    def _check_sync(self) -> None:
         if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(coro)
+            raise RuntimeError("This stream came from arun()/amake(): use its async API (apartial(), afinish(), ...).")
 
-    def _iterate(self, source: AsyncIterator[E]) -> Iterator[E]:
-        done = False
+    def _sync_wait(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        if self._driver is None:
+            self._start(loop)
+        wake = self._wake = loop.create_future()
+        try:
+            loop.run_until_complete(wake)
+        finally:
+            self._wake = None
+
+    def _iter(self, pick: Callable[[RunEvent], Any]) -> Iterator[Any]:
+        self._check_sync()
+        finished = False
         try:
             while True:
-                try:
-                    item = self._run(source.__anext__())  # type: ignore[attr-defined]
-                except StopAsyncIteration:
-                    done = True
-                    return
-                yield item
+                event = self._poll()
+                if event is _WAIT:
+                    self._sync_wait()
+                elif event is _END:
+                    break
+                elif (value := pick(event)) is not _SKIP:
+                    yield value
+            finished = True
         finally:
-            if not done:
-                self._run(source.aclose())  # type: ignore[attr-defined]
+            if not finished:
+                self.close()
 
     def events(self) -> Iterator[RunEvent]:
         """Sync `aevents()`."""
-        return self._iterate(self.aevents())
+        return self._iter(_identity)
 
     def partial(self) -> Iterator[T]:
         """Sync `apartial()`."""
-        return self._iterate(self.apartial())
+        return self._iter(_partial)
 
     def text(self) -> Iterator[str]:
         """Sync `atext()`."""
-        return self._iterate(self.atext())
+        return self._iter(_text)
 
     def field(self, name: str) -> Iterator[Any]:
         """Sync `afield()`."""
-        return self._iterate(self.afield(name))
+        return self._iter(_field(name))
 
     def finish(self) -> Result[T]:
-        """Sync `afinish()`; closes the private loop."""
+        """Sync `afinish()`."""
+        self._check_sync()
+        finished = False
         try:
-            return self._run(self.afinish())
+            while (event := self._poll(drain=True)) is not _END:
+                if event is _WAIT:
+                    self._sync_wait()
+            finished = True
         finally:
-            self.close()
+            if not finished:
+                self.close()
+        return self._outcome()
 
     def close(self) -> None:
-        """Cancel the run if it is still going and release the private loop."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._run(self._cancel())
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.run_until_complete(self._loop.shutdown_default_executor())
-            self._loop.close()
+        """Cancel the run if it is still going, and wait until it has stopped (idempotent)."""
+        self._mark_closed()
+        driver, loop = self._driver, self._loop
+        if driver is None or driver.done():
+            return
+        driver.cancel()
+        if loop is not None and not loop.is_closed() and not loop.is_running():
+            loop.run_until_complete(_settled(driver))
 
     def __enter__(self) -> RunStream[T]:
         return self
@@ -198,18 +358,20 @@ class RunStream(Generic[T]):
         self.close()
 
     def __del__(self) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed() and not loop.is_running():
-            self.close()
+        driver = self._driver
+        if driver is not None and not driver.done():  # cancelled when its loop next runs
+            driver.cancel()
+
+
+async def _settled(task: asyncio.Task[Any]) -> None:
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def sync_stream(coro: Coroutine[Any, Any, RunStream[T]]) -> RunStream[T]:
-    """A stream for sync callers: argument checks run now (raising at once), the run on first use."""
-    loop = asyncio.new_event_loop()
-    try:
-        stream = loop.run_until_complete(coro)
-    except BaseException:
-        loop.close()
-        raise
+    """A stream for sync callers, on this thread's loop for sync calls (the one `run()` uses, so
+    the model's pooled connections stay on one loop): argument checks run now (raising at
+    once), the run on first use."""
+    loop = thread_loop()
+    stream = loop.run_until_complete(coro)
     stream._loop = loop
     return stream
