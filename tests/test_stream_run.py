@@ -341,8 +341,7 @@ async def test_amake_and_arun_without_task_stream() -> None:
 @pytest.mark.parametrize("options", [
     {"stream": True},  # no target
     {"stream": True, "target": list[str], "plan": True},
-    pytest.param({"stream": "yes", "target": list[str]}, marks=pytest.mark.xfail(
-        reason="run() passes stream=True to arun() instead of the value it got (run.py)")),
+    {"stream": "yes", "target": list[str]},
 ])
 def test_bad_stream_arguments_fail_before_any_model_call(options: dict[str, Any]) -> None:
     model = ScriptedChatModel(responses=[complete(result=["a"])])

@@ -24,6 +24,7 @@ from zyx.result import (
     ToolCallRecord,
 )
 from zyx.run import arun, run
+from zyx.stream import RunStream
 
 __all__ = [
     "ConfigurationError",
@@ -36,6 +37,7 @@ __all__ = [
     "RunCompletion",
     "RunError",
     "RunResult",
+    "RunStream",
     "RunTask",
     "RunTimeoutError",
     "RunVerificationContext",

@@ -164,6 +164,8 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
     tgt = make_target(str if target is None else target)
     if tgt is None:  # unreachable: make_target only returns None for None
         raise ConfigurationError("target", "expected a type")
+    if not isinstance(stream, bool):
+        raise ConfigurationError("stream", f"expected True or False, got {stream!r}")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError("max_retries", f"expected a non-negative integer, got {max_retries!r}")
     chat = resolve_model(model)

@@ -194,6 +194,7 @@ def run(task: MessageLike | Sequence[MessageLike] | None = None, target: Any = N
     """
     if in_running_loop():
         raise RuntimeError("zyx.run() cannot be called inside a running event loop; use `await zyx.arun(...)`")
+    check_stream(stream, target, options.get("plan"))
     if stream:
         from zyx.stream import sync_stream
 
