@@ -46,8 +46,9 @@ def floor_graph(steps: list[str], *, routed: bool = False) -> Any:
 
     Plain: a chain of `len(steps)` nodes joined by plain edges, the least LangGraph can do.
     `routed=True`: the same node names as zyx, joined by *sync* conditional-edge functions
-    as zyx/graph/routing.py has them; LangGraph traces each one (on_chain_start/end) and,
-    under `ainvoke`, runs it in a worker thread.
+    (how zyx routed before it moved to `Command(goto=...)`): LangGraph traces each one
+    (on_chain_start/end) and, under `ainvoke`, runs it in a worker thread. Kept to show what
+    that routing cost.
     """
     graph = StateGraph(_FloorState)
 
@@ -111,7 +112,7 @@ async def measure(cfg: Config) -> tuple[list[Section], dict[str, Any]]:
     floor = floor_graph(steps)
     floor_sync = floor_graph(steps, routed=True)
     floor_name = f"LangGraph floor ({len(steps)} supersteps, plain edges)"
-    floor_sync_name = "LangGraph floor + sync conditional edges (as zyx)"
+    floor_sync_name = "LangGraph floor + sync conditional edges (zyx's former routing)"
     components = await _components(zyx_run)
 
     calls_per_run: dict[str, float] = {}
@@ -161,24 +162,19 @@ async def measure(cfg: Config) -> tuple[list[Section], dict[str, Any]]:
 
     breakdown = Section("1b. Where a zyx run's time goes (parts timed alone, same rounds as above)",
                         ("part", "ms/run median (min–max)", "CPU ms/run", "share of zyx CPU"))
-    parts: list[tuple[str, Measurement | None]] = [
+    parts: list[tuple[str, Measurement]] = [
         (floor_name, results[floor_name]),
-        ("sync conditional edges (floor + edges − floor)", None),
         *((name, results[name]) for name in components),
     ]
-    explained_cpu = results[floor_sync_name].cpu.median
+    explained_cpu = results[floor_name].cpu.median
     for name, part in parts:
-        if part is None:
-            cpu = results[floor_sync_name].cpu.median - results[floor_name].cpu.median
-            breakdown.rows.append((name, f"{hop_ms:.2f}", f"{cpu:.2f}", f"{cpu / zyx.cpu.median:.0%}"))
-            continue
         if name in components:
             explained_cpu += part.cpu.median
         breakdown.rows.append((name, part.wall.fmt(), f"{part.cpu.median:.2f}",
                                f"{part.cpu.median / zyx.cpu.median:.0%}"))
     rest = zyx.cpu.median - explained_cpu
-    breakdown.rows.append(("remainder: 17-channel state + add_messages reducer, per-node callbacks and tasks, "
-                           "zyx node code, arun and the result", "–", f"{rest:.2f}", f"{rest / zyx.cpu.median:.0%}"))
+    breakdown.rows.append(("remainder: the run state's channels + add_messages reducer, per-node callbacks "
+                           "and tasks, Command routing, zyx node code, arun and the result", "–", f"{rest:.2f}", f"{rest / zyx.cpu.median:.0%}"))
     breakdown.rows.append(("zyx.arun (whole run)", zyx.wall.fmt(), f"{zyx.cpu.median:.2f}", "100%"))
     breakdown.notes.append("Model and tool calls replay one run's conversation outside the graph (no LangGraph "
                            "config, so their callback managers are emptier than inside a run).")
