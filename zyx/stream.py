@@ -111,6 +111,10 @@ class RunStream(Generic[T]):
 
     Partial values are live objects updated in place when the next item is requested; copy
     one (`copy.deepcopy`) to keep it.
+
+    Args:
+        source: Makes the run's event source when the stream is first consumed (built by
+            `arun()` / `amake()`; not meant to be called by users).
     """
 
     def __init__(self, source: Callable[[], EventSource | AsyncIterator[RunEvent]]) -> None:
@@ -248,7 +252,11 @@ class RunStream(Generic[T]):
         return self._aiter(_text)
 
     def afield(self, name: str) -> AsyncIterator[Any]:
-        """One top-level field of the partial target as it grows (not repeated while unchanged, not None)."""
+        """One top-level field of the partial target as it grows (not repeated while unchanged, not None).
+
+        Args:
+            name: The field (attribute of a model, key of a dict target).
+        """
         return self._aiter(_field(name))
 
     async def afinish(self) -> Result[T]:
@@ -324,7 +332,11 @@ class RunStream(Generic[T]):
         return self._iter(_text)
 
     def field(self, name: str) -> Iterator[Any]:
-        """Sync `afield()`."""
+        """Sync `afield()`.
+
+        Args:
+            name: The field (attribute of a model, key of a dict target).
+        """
         return self._iter(_field(name))
 
     def finish(self) -> Result[T]:
