@@ -70,3 +70,18 @@ def assert_valid_history(messages: Sequence[BaseMessage]) -> None:
 def answers(messages: Sequence[BaseMessage]) -> dict[str, ToolMessage]:
     """ToolMessages by tool_call_id."""
     return {m.tool_call_id: m for m in tool_messages(messages)}
+
+
+def local_model_unavailable() -> str | None:
+    """Why the embedded local model cannot run here (None when it can): the `[local]` extra or the model package."""
+    import importlib.util
+
+    if importlib.util.find_spec("xllamacpp") is None:
+        return 'xllamacpp is not installed (pip install "zyx[local]")'
+    from zyx._local import LocalModelUnavailable, resolve_local_model
+
+    try:
+        resolve_local_model("local")
+    except LocalModelUnavailable as exc:
+        return str(exc)
+    return None

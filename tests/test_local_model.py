@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import local_model_unavailable
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
 from openai_server import OpenAIServer, reply
@@ -205,17 +206,7 @@ def test_missing_runtime_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_pa
 # ---- the real bundled model ----
 
 
-def _local_unavailable() -> str | None:
-    if importlib.util.find_spec("xllamacpp") is None:
-        return 'xllamacpp is not installed (pip install "zyx[local]")'
-    try:
-        resolve_local_model("local")
-    except LocalModelUnavailable as exc:
-        return str(exc)
-    return None
-
-
-LOCAL_UNAVAILABLE = _local_unavailable()
+LOCAL_UNAVAILABLE = local_model_unavailable()
 requires_local = pytest.mark.skipif(LOCAL_UNAVAILABLE is not None, reason=LOCAL_UNAVAILABLE or "")
 
 

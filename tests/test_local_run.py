@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import assert_valid_history
+from helpers import assert_valid_history, local_model_unavailable
 from pydantic import BaseModel
 
 import zyx
@@ -40,19 +40,7 @@ def get_weather(city: str) -> str:
     return f"{city}: 72F and sunny"
 
 
-def _local_unavailable() -> str | None:
-    if importlib.util.find_spec("xllamacpp") is None:
-        return 'xllamacpp is not installed (pip install "zyx[local]")'
-    from zyx._local import LocalModelUnavailable, resolve_local_model
-
-    try:
-        resolve_local_model("local")
-    except LocalModelUnavailable as exc:
-        return str(exc)
-    return None
-
-
-LOCAL_UNAVAILABLE = _local_unavailable()
+LOCAL_UNAVAILABLE = local_model_unavailable()
 requires_local = pytest.mark.skipif(LOCAL_UNAVAILABLE is not None, reason=LOCAL_UNAVAILABLE or "")
 
 TASK = "Check the weather in Paris with get_weather, then report it as a Forecast."
