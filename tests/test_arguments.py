@@ -6,13 +6,12 @@ import dataclasses
 from typing import Any
 
 import pytest
+from helpers import scripted
 from langchain_core.tools import tool
 
 import zyx
 from zyx import ConfigurationError
 from zyx.testing import ScriptedChatModel, complete
-
-from helpers import scripted
 
 
 def get_weather(city: str) -> str:

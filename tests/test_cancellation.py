@@ -9,12 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from helpers import turn
 
 import zyx
 import zyx._faults
 from zyx.testing import ScriptedChatModel, call, calls, complete
-
-from helpers import turn
 
 events: list[str] = []
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from helpers import assert_valid_history, scripted, tool_messages, tool_schema, turn
 from langchain_core.messages import AIMessage, ToolMessage
 from pydantic import BaseModel
 
 import zyx
 from zyx import VerificationError
 from zyx.testing import ScriptedChatModel, call, calls, complete, last_tool_results
-
-from helpers import assert_valid_history, scripted, tool_messages, tool_schema, turn
 
 
 class Todo(BaseModel):

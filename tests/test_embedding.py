@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers import assert_valid_history, turn
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 
 from zyx.graph import build_run_graph
 from zyx.testing import ScriptedChatModel, call, complete, last_tool_results
-
-from helpers import assert_valid_history, turn
 
 
 def get_weather(city: str) -> str:

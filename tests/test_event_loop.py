@@ -6,11 +6,10 @@ import asyncio
 from typing import Any
 
 import pytest
+from helpers import scripted, turn
 
 import zyx
 from zyx.testing import ScriptedChatModel, call, complete, last_tool_results, text
-
-from helpers import scripted, turn
 
 
 async def test_run_inside_a_running_loop_points_to_arun() -> None:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from helpers import answers, assert_valid_history, nudges, tool_messages
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel
 
@@ -14,8 +15,6 @@ import zyx
 import zyx._faults
 from zyx import ModelError, TaskNotCompletedError, VerificationError
 from zyx.testing import ScriptedChatModel, call, calls, complete, text
-
-from helpers import answers, assert_valid_history, nudges, tool_messages
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from helpers import assert_valid_history, scripted
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph.state import CompiledStateGraph
@@ -15,8 +16,6 @@ import zyx
 import zyx.graph._cache as graph_cache
 from zyx.graph import build_run_graph, compile_run_graph
 from zyx.testing import call, complete
-
-from helpers import assert_valid_history, scripted
 
 NODES = {"planner", "tool_executor", "completion", "verifier"}
 

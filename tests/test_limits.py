@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from helpers import assert_valid_history, nudges, tool_messages
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel
 
@@ -29,8 +30,6 @@ from zyx import (
 )
 from zyx.graph.limits import WRAP_UP_GRACE_MAX
 from zyx.testing import ScriptedChatModel, call, calls, complete, text
-
-from helpers import assert_valid_history, nudges, tool_messages
 
 WRAP_UP_TOOLS = ["complete_task"]
 TERMINATIONS = {"completed", "max_steps", "max_model_calls", "tool_limit", "max_tokens", "timeout", "no_completion"}

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from helpers import scripted, tool_schema
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 
 import zyx
 from zyx import ConfigurationError, Result, RunResult, VerificationError
 from zyx.testing import ScriptedChatModel, call, calls, text
-
-from helpers import scripted, tool_schema
 
 
 class Todo(BaseModel):
@@ -164,9 +163,8 @@ def test_run_without_task_refuses_task_only_options(option: str, value: Any) -> 
 
 
 def test_make_two_answers_in_one_turn_leave_a_valid_history() -> None:
-    from langchain_core.messages import SystemMessage as System
-
     from helpers import assert_valid_history
+    from langchain_core.messages import SystemMessage as System
 
     model = scripted(calls(answer(result=1), answer(result=2)))
     result = zyx.make(int, "a number", model=model)

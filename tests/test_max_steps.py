@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from helpers import assert_valid_history, nudges, scripted, tool_messages, tool_names
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.errors import GraphRecursionError
 
 import zyx
 from zyx import MaxStepsExceededError, RunError
 from zyx.testing import ScriptedChatModel, call, calls, complete, text
-
-from helpers import assert_valid_history, nudges, scripted, tool_messages, tool_names
 
 executed: list[int] = []
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
-import pytest
+from helpers import assert_valid_history
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -25,8 +25,6 @@ import zyx
 import zyx._faults
 from zyx import RunResult, ZyxError
 from zyx.testing import ScriptedChatModel
-
-from helpers import assert_valid_history
 
 RUN_DEADLINE = 5.0
 """Seconds a run may take before it counts as a hang (runs here take milliseconds)."""

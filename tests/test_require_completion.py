@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from helpers import assert_valid_history, nudges, scripted
 from langchain_core.messages import AIMessage, HumanMessage
 
 import zyx
 from zyx import TaskNotCompletedError
 from zyx.testing import complete, text
-
-from helpers import assert_valid_history, nudges, scripted
 
 
 def test_plain_text_is_nudged_and_the_model_asked_again() -> None:

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any, Literal
 
 import pytest
+from helpers import ai_messages, assert_valid_history, scripted, turn
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 from typing_extensions import TypedDict
@@ -13,8 +14,6 @@ from typing_extensions import TypedDict
 import zyx
 from zyx import RunCompletion, RunResult, RunTask, ToolCallRecord
 from zyx.testing import ScriptedChatModel, call, complete, last_tool_results
-
-from helpers import ai_messages, assert_valid_history, scripted, turn
 
 
 def get_weather(city: str) -> str:

@@ -8,13 +8,12 @@ import json
 import time
 from typing import Any
 
+from helpers import answers, assert_valid_history, scripted, tool_messages, turn
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 
 import zyx
 from zyx.testing import ScriptedChatModel, call, calls, complete, last_tool_results
-
-from helpers import answers, assert_valid_history, scripted, tool_messages, turn
 
 
 def add(a: int, b: int) -> int:

@@ -6,13 +6,12 @@ import asyncio
 from typing import Any
 
 import pytest
+from helpers import assert_valid_history, scripted, tool_messages
 from langchain_core.messages import ToolMessage
 
 import zyx
 from zyx import RunCompletion, RunTask, RunVerificationContext, VerificationError
 from zyx.testing import call, complete
-
-from helpers import assert_valid_history, scripted, tool_messages
 
 
 def add(a: int, b: int) -> int:

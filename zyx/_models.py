@@ -64,7 +64,11 @@ def _openai_model(name: str, api_key: str | None, base_url: str | None) -> BaseC
         )
     from langchain_openai import ChatOpenAI
 
-    kwargs: dict[str, Any] = {"model": name, "api_key": api_key, "stream_usage": True}
+    from zyx._http import chat_openai_clients
+
+    # The model is cached, so its async HTTP client must serve whichever event loop calls it.
+    clients = chat_openai_clients(os.environ.get("OPENAI_PROXY"))
+    kwargs: dict[str, Any] = {"model": name, "api_key": api_key, "stream_usage": True, **clients}
     if base_url:
         kwargs["base_url"] = base_url
     return ChatOpenAI(**kwargs)
