@@ -9,7 +9,8 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ class Config:
     overhead_warmup: int = 30
     # section 3: concurrency
     concurrency_sizes: tuple[int, ...] = (200, 1000)
-    concurrency_reps: int = 3
+    concurrency_reps: int = 5
     concurrency_latency: float = 0.05
     # section 4: streaming
     stream_sizes_kb: tuple[int, ...] = (1, 10, 100)
@@ -120,6 +121,39 @@ def time_sync(fn: Callable[[], Any], *, n: int, reps: int, collect: bool = True)
             fn()
         values.append((time.perf_counter() - t0) * 1000 / n)
     return Stats(values)
+
+
+@dataclass
+class GCTime:
+    """Time spent in Python's cyclic garbage collector while a `gc_time()` block ran."""
+
+    seconds: float = 0.0
+    collections: list[int] = field(default_factory=lambda: [0, 0, 0])
+    """Collections per generation (0, 1, 2)."""
+    _started: float | None = None
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self.collections[info["generation"]] += 1
+            self._started = None
+
+
+@contextmanager
+def gc_time() -> Iterator[GCTime]:
+    """Measure the cyclic GC's time (wall clock between its start and stop callbacks) in the block.
+
+    A collection runs on whichever thread allocated, holding the GIL, so its wall time is CPU
+    time taken from everything else. Explicit `gc.collect()` calls in the block count too.
+    """
+    acc = GCTime()
+    gc.callbacks.append(acc._callback)
+    try:
+        yield acc
+    finally:
+        gc.callbacks.remove(acc._callback)
 
 
 @dataclass

@@ -7,6 +7,8 @@ run of the task, with trivial async nodes.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypedDict
 
 from langchain_core.messages import HumanMessage
@@ -41,7 +43,7 @@ class _FloorState(TypedDict):
     i: int
 
 
-def floor_graph(steps: list[str], *, routed: bool = False) -> Any:
+def floor_graph(steps: list[str], *, routed: bool = False, sleep: Mapping[str, float] | None = None) -> Any:
     """A bare StateGraph with one trivial async node per superstep of `steps`.
 
     Plain: a chain of `len(steps)` nodes joined by plain edges, the least LangGraph can do.
@@ -49,16 +51,26 @@ def floor_graph(steps: list[str], *, routed: bool = False) -> Any:
     (how zyx routed before it moved to `Command(goto=...)`): LangGraph traces each one
     (on_chain_start/end) and, under `ainvoke`, runs it in a worker thread. Kept to show what
     that routing cost.
+    `sleep`: seconds that each superstep of a given name awaits `asyncio.sleep` for (e.g.
+    `{"planner": 0.05}`: a model call's latency, for the concurrency section), else nothing.
     """
     graph = StateGraph(_FloorState)
+    sleep = sleep or {}
 
-    async def node(state: _FloorState) -> dict[str, int]:
-        return {"i": state["i"] + 1}
+    def node_for(name: str) -> Callable[[_FloorState], Coroutine[Any, Any, dict[str, int]]]:
+        seconds = sleep.get(name, 0.0)
+
+        async def node(state: _FloorState) -> dict[str, int]:
+            if seconds:
+                await asyncio.sleep(seconds)
+            return {"i": state["i"] + 1}
+
+        return node
 
     if not routed:
         chain = [f"step_{i}" for i in range(len(steps))]
-        for name in chain:
-            graph.add_node(name, node)
+        for name, step in zip(chain, steps, strict=True):
+            graph.add_node(name, node_for(step))
         for a, b in zip([START, *chain], [*chain, END]):
             graph.add_edge(a, b)
         return graph.compile()
@@ -69,7 +81,7 @@ def floor_graph(steps: list[str], *, routed: bool = False) -> Any:
         return steps[state["i"]] if state["i"] < len(steps) else END
 
     for name in names:
-        graph.add_node(name, node)
+        graph.add_node(name, node_for(name))
         graph.add_conditional_edges(name, route, [*names, END])
     graph.add_edge(START, steps[0])
     return graph.compile()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import json
 import time
 from typing import Any
 
+import pytest
 from helpers import answers, assert_valid_history, scripted, tool_messages, turn
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
@@ -272,3 +274,54 @@ def test_same_turn_tool_messages_match_ids() -> None:
     by_id = answers(result.messages)
     assert [by_id[c["id"]].content for c in turn_one.tool_calls] == ["2", "4"]
     assert [r.id for r in result.tool_calls] == [c["id"] for c in turn_one.tool_calls]
+
+
+# -- functools.partial ---------------------------------------------------------------------
+
+
+def convert(amount: float, rate: float, currency: str = "EUR") -> str:
+    """Convert an amount of USD.
+
+    Args:
+        amount: How many US dollars.
+        rate: The exchange rate (bound by the caller, not chosen by the model).
+        currency: The currency to convert to.
+    """
+    return f"{amount * rate:.2f} {currency}"
+
+
+async def alookup(key: str, table: dict[str, int]) -> int:
+    """Look a key up in a table."""
+    await asyncio.sleep(0)
+    return table[key]
+
+
+def test_partial_tools_hide_bound_arguments_and_run() -> None:
+    """A `functools.partial` is a tool named and described after its function; the model sees only
+    what is left to fill, and the bound values are used (sync in a thread, async awaited)."""
+    captured: list[dict[str, Any]] = []
+
+    def policy(messages: list[Any], tools: list[dict[str, Any]]) -> Any:
+        if turn(messages) == 0:
+            captured.extend(t["function"] for t in tools)
+            return calls(call("convert", amount=10, rate=99.0), call("alookup", key="b"))
+        return complete()
+
+    result = zyx.run("x", tools=[functools.partial(convert, rate=0.5), functools.partial(alookup, table={"b": 2})],
+                     model=ScriptedChatModel(policy=policy))
+    schemas = {f["name"]: f for f in captured}
+    assert schemas["convert"]["description"].startswith("Convert an amount of USD.")
+    assert set(schemas["convert"]["parameters"]["properties"]) == {"amount", "currency"}
+    assert schemas["convert"]["parameters"]["properties"]["amount"]["description"] == "How many US dollars."
+    assert set(schemas["alookup"]["parameters"]["properties"]) == {"key"}
+    # the bound rate wins over one the model slipped in
+    assert [(r.name, r.output) for r in result.tool_calls] == [("convert", "5.00 EUR"), ("alookup", 2)]
+
+
+def test_partial_of_a_nameless_callable_is_refused() -> None:
+    class Adder:
+        def __call__(self, a: int, b: int) -> int:
+            return a + b
+
+    with pytest.raises(zyx.ConfigurationError, match="tools"):
+        zyx.run("x", tools=[functools.partial(Adder(), b=1)], model=ScriptedChatModel(responses=[complete()]))

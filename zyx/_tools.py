@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
+import typing
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -32,6 +34,8 @@ def to_tool(obj: Any) -> BaseTool:
         return obj
     if not callable(obj) or isinstance(obj, type):
         raise ConfigurationError("tools", f"expected functions or LangChain tools, got {obj!r}")
+    if isinstance(obj, functools.partial):
+        obj = _from_partial(obj)
     name = getattr(obj, "__name__", None)
     if not name or name == "<lambda>":
         raise ConfigurationError("tools", f"a tool needs a name: use a `def` function, not {obj!r}")
@@ -39,6 +43,31 @@ def to_tool(obj: Any) -> BaseTool:
         return _function_tool(obj, name)
     except TypeError:  # an unhashable callable object: convert it uncached
         return _function_tool.__wrapped__(obj, name)
+
+
+def _from_partial(bound: functools.partial[Any]) -> Callable[..., Any]:
+    """A function standing for `bound`: the wrapped function's name, docstring and type hints, with
+    only the parameters left to fill in its signature (those bound by keyword are not shown to the model)."""
+    func = bound.func
+    if not callable(func) or not hasattr(func, "__name__"):
+        raise ConfigurationError("tools", f"a tool needs a name: cannot name {bound!r}")
+    try:
+        signature = inspect.signature(bound)
+        hints = typing.get_type_hints(func, include_extras=True)
+    except (TypeError, ValueError, NameError) as exc:
+        raise ConfigurationError("tools", f"cannot turn {bound!r} into a tool: {exc}") from None
+    params = [p for name, p in signature.parameters.items() if name not in bound.keywords]
+    if inspect.iscoroutinefunction(func):
+        async def tool(**kwargs: Any) -> Any:
+            return await bound(**kwargs)
+    else:
+        def tool(**kwargs: Any) -> Any:
+            return bound(**kwargs)
+    tool.__name__ = tool.__qualname__ = func.__name__
+    tool.__doc__, tool.__module__ = func.__doc__, getattr(func, "__module__", None) or __name__
+    tool.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    tool.__annotations__ = hints  # all of them: the docstring may describe a bound parameter too
+    return tool
 
 
 @lru_cache(maxsize=512)
