@@ -45,13 +45,19 @@ _PARTIAL_CONFIG = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=
 class _Ctx:
     """One conversion call: the parser's open path, plus the stream's conversion states."""
 
-    __slots__ = ("stack", "str_open", "dups", "states")
+    __slots__ = ("stack", "str_open", "dups", "states", "tail")
 
     def __init__(self, stack: Any, str_open: bool, dups: bool, states: dict[int, Any]) -> None:
         self.stack, self.str_open, self.dups, self.states = stack, str_open, dups, states
+        self.tail: tuple[Callable[[Any, Any, Any], None], Any, Any] | None = None
+        """Where the open string sits in the output, when it is shown as is: (put, output, slot)."""
 
     # Every item of an open container but the last is finished; the last item of
     # stack[depth] is open iff depth + 1 < len(stack) (the next open container) or str_open.
+
+    def open_string_in(self, depth: int) -> bool:
+        """Whether the open string is the last item of stack[depth] (the innermost container)."""
+        return self.str_open and depth + 1 == len(self.stack)
 
 
 _CLOSED = _Ctx((), False, False, {})  # for values known to be finished
@@ -63,6 +69,7 @@ class _Node:
 
     ptype: Any = Any
     literals: tuple[Any, ...] | None = None
+    plain_str = False  # converts a str to itself, unvalidated (so an open one can be updated in place)
 
     def conv(self, raw: Any, ctx: _Ctx, depth: int | None) -> Any:
         return raw  # Any/object: the raw value itself
@@ -76,6 +83,7 @@ class _Scalar(_Node):
         self.open_ok = base is str if open_ok is None else open_ok  # may show a string still open
         self.literals = get_args(base) if get_origin(base) is Literal else None
         self.adapter: TypeAdapter[Any] | None = None
+        self.plain_str = tp is str
 
     def conv(self, raw: Any, ctx: _Ctx, depth: int | None) -> Any:
         if depth is not None and not (self.open_ok and type(raw) is str):
@@ -145,7 +153,13 @@ class _List(_Container):
             if v is not _MISSING:
                 out.append(v)
                 state[2] = True
+                if self.item.plain_str and ctx.open_string_in(depth):  # type: ignore[arg-type]
+                    ctx.tail = (_put_last, out, None)
         return out
+
+
+def _put_last(out: list[Any], slot: Any, v: Any) -> None:
+    out[-1] = v
 
 
 def _put_item(out: dict[Any, Any], slot: Any, v: Any) -> None:
@@ -193,6 +207,8 @@ class _Mapping(_Container):
             e = lookup(k)
             if e is not None:
                 put(out, e[0], e[1].conv(raw[k], ctx, depth + 1 if open_tail and i == last else None))  # type: ignore[operator]
+        if open_tail and e is not None and e[1].plain_str and ctx.open_string_in(depth):  # type: ignore[arg-type]
+            ctx.tail = (put, out, e[0])
         state[1] = n - 1 if open_tail else n
         return out
 
@@ -245,6 +261,7 @@ class _Union(_Node):
         self.ptype = Optional[inner] if nullable else inner  # noqa: UP007
         if self.single is not None:
             self.literals = self.single.literals
+            self.plain_str = self.single.plain_str
 
     def conv(self, raw: Any, ctx: _Ctx, depth: int | None) -> Any:
         if raw is None:
@@ -418,6 +435,7 @@ class PartialTarget:
             parser.value  # noqa: B018  # stores the open string's latest text in its container
             ctx = self._ctx
             ctx.stack, ctx.str_open, ctx.dups = parser.open_containers, parser.string_open, parser.duplicate_keys > 0
+            ctx.tail = None
             depth = _locate(raw, ctx)
             if depth is None and self._closed is not None and self._closed[0] is raw:
                 return self._closed[1]
@@ -432,3 +450,15 @@ class PartialTarget:
         if parser is not None:
             self._closed = (raw, value)
         return value
+
+    def grow_open_text(self, text: str) -> bool:
+        """After a chunk that only added text to the open string (the parser's `shape_version`
+        unchanged since the last `convert`): show `text` in that string's slot of the live
+        output, as `convert` would, and return True; False when `convert` is needed (the open
+        string is not shown as is, e.g. it is validated, or it is the whole value)."""
+        tail = self._ctx.tail
+        if tail is None:
+            return False
+        put, out, slot = tail
+        put(out, slot, text)
+        return True

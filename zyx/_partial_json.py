@@ -50,11 +50,14 @@ class PartialJSONParser:
     half an escape), numbers and `true/false/null` only once terminated, object keys only
     once their value has started. `value` returns live objects that later feeds keep
     mutating; copy them to keep a snapshot. `value_version` grows whenever the value or the
-    openness of any part of it changes, so an unchanged version means nothing to convert.
+    openness of any part of it changes, so an unchanged version means nothing to convert;
+    `shape_version` grows on every change but one: more text for the open string. While it
+    stays the same, that string's slot is the only thing that changed.
     """
 
     def __init__(self) -> None:
         self.value_version = 0
+        self.shape_version = 0
         self.done = False  # the top-level value is complete
         self.duplicate_keys = 0  # a repeated key moves to the end of its object
         self._buf = ""  # unconsumed tail: an incomplete token, a few characters at most
@@ -72,11 +75,21 @@ class PartialJSONParser:
     def value(self) -> Any:
         """The partial document (None before its first value starts); live, see class doc."""
         if self._dirty:
-            self._text += "".join(self._pieces)
-            self._pieces.clear()
-            self._set_open(self._text)
-            self._dirty = False
+            self._store_text()
         return self._root
+
+    @property
+    def open_text(self) -> str:
+        """The text so far of the open string value (stored in its container, as `value` does)."""
+        if self._dirty:
+            self._store_text()
+        return self._text
+
+    def _store_text(self) -> None:
+        self._text += "".join(self._pieces)
+        self._pieces.clear()
+        self._set_open(self._text)
+        self._dirty = False
 
     @property
     def open_containers(self) -> list[dict[str, Any] | list[Any]]:
@@ -258,6 +271,7 @@ class PartialJSONParser:
             self._set_open(text)
             self._dirty = False
             self.value_version += 1
+            self.shape_version += 1
             self._value_closed()
 
     def _set_open(self, text: str) -> None:
@@ -284,6 +298,7 @@ class PartialJSONParser:
         else:
             self._root = value
         self.value_version += 1
+        self.shape_version += 1
         if finished:
             self._value_closed()
 
@@ -291,6 +306,7 @@ class PartialJSONParser:
         self._stack.pop()
         self._keys.pop()
         self.value_version += 1
+        self.shape_version += 1
         self._value_closed()
 
     def _value_closed(self) -> None:

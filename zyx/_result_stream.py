@@ -113,6 +113,8 @@ class ResultPartials:
         self._names: dict[Any, str] = {}
         self._index: Any = NOTHING
         self._seen = -1
+        self._shape = -1  # the parser's shape_version at the last conversion
+        self._live: Any = None  # the partial result made by that conversion (updated in place)
         self._finished: Any = NOTHING  # the raw `result` once a later argument followed it
 
     def feed(self, chunk: AIMessage) -> Any:
@@ -156,6 +158,11 @@ class ResultPartials:
         if parser.value_version == self._seen:
             return NOTHING
         self._seen = parser.value_version
+        live = self._live
+        if parser.shape_version == self._shape and live is not None and self._converter.grow_open_text(parser.open_text):
+            # the common chunk: more text for the open string, whose slot is all that changes
+            return live if self._changes.changed(live) else NOTHING
+        self._shape, self._live = parser.shape_version, None
         document = parser.value
         if self.field is None:
             raw = document
@@ -169,6 +176,7 @@ class ResultPartials:
         else:
             return NOTHING
         value = self._converter.convert(raw, parser)
-        if value is None or not self._changes.changed(value):
+        if value is None:
             return NOTHING
-        return value
+        self._live = value
+        return value if self._changes.changed(value) else NOTHING

@@ -57,12 +57,13 @@ def _from_partial(bound: functools.partial[Any]) -> Callable[..., Any]:
     except (TypeError, ValueError, NameError) as exc:
         raise ConfigurationError("tools", f"cannot turn {bound!r} into a tool: {exc}") from None
     params = [p for name, p in signature.parameters.items() if name not in bound.keywords]
-    if inspect.iscoroutinefunction(func):
-        async def tool(**kwargs: Any) -> Any:
-            return await bound(**kwargs)
-    else:
-        def tool(**kwargs: Any) -> Any:
-            return bound(**kwargs)
+    async def call_async(**kwargs: Any) -> Any:
+        return await bound(**kwargs)
+
+    def call(**kwargs: Any) -> Any:
+        return bound(**kwargs)
+
+    tool: Callable[..., Any] = call_async if inspect.iscoroutinefunction(func) else call
     tool.__name__ = tool.__qualname__ = func.__name__
     tool.__doc__, tool.__module__ = func.__doc__, getattr(func, "__module__", None) or __name__
     tool.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
