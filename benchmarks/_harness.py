@@ -34,6 +34,8 @@ class Config:
     stream_sizes_kb: tuple[int, ...] = (1, 10, 100)
     stream_chunk: int = 20
     stream_reps: int = 5
+    stream_batch_chunks: int = 6000
+    """Each rep runs every contender enough times to stream at least this many chunks (small results)."""
     # section 5: graph build
     build_reps: int = 5
     build_n: int = 20
@@ -46,7 +48,8 @@ class Config:
         if not quick:
             return cls()
         return cls(quick=True, overhead_reps=2, overhead_runs=3, overhead_warmup=1,
-                   concurrency_sizes=(5, 10), concurrency_reps=1, stream_sizes_kb=(1,), stream_reps=1,
+                   concurrency_sizes=(5, 10), concurrency_reps=1,
+                   stream_sizes_kb=(1,), stream_reps=1, stream_batch_chunks=1,
                    build_reps=2, build_n=1, cache_hit_n=50, collect=False)
 
 
@@ -130,14 +133,18 @@ class GCTime:
     seconds: float = 0.0
     collections: list[int] = field(default_factory=lambda: [0, 0, 0])
     """Collections per generation (0, 1, 2)."""
+    by_generation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    """Seconds per generation collected (a collection of generation 2 is a full one)."""
     _started: float | None = None
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         elif self._started is not None:
-            self.seconds += time.perf_counter() - self._started
+            spent = time.perf_counter() - self._started
+            self.seconds += spent
             self.collections[info["generation"]] += 1
+            self.by_generation[info["generation"]] += spent
             self._started = None
 
 

@@ -52,6 +52,8 @@ class Burst:
     """Seconds in the cyclic GC."""
     gen2: int
     """Full (generation 2) collections."""
+    gen2_seconds: float
+    """Seconds in full collections."""
 
 
 async def _burst(contender: Any, n: int, collect: bool = True) -> Burst:
@@ -62,7 +64,7 @@ async def _burst(contender: Any, n: int, collect: bool = True) -> Burst:
         await asyncio.gather(*(contender() for _ in range(n)))
         t1, c1 = time.perf_counter(), time.process_time()
     contender.reset()
-    return Burst(t1 - t0, c1 - c0, spent.seconds, spent.collections[2])
+    return Burst(t1 - t0, c1 - c0, spent.seconds, spent.collections[2], spent.by_generation[2])
 
 
 async def measure(cfg: Config) -> tuple[Section, dict[str, Any]]:
@@ -95,12 +97,14 @@ async def measure(cfg: Config) -> tuple[Section, dict[str, Any]]:
             gcs = Stats([b.gc * 1000 / n for b in runs])
             share = Stats([b.gc / b.cpu for b in runs if b.cpu])
             gen2 = Stats([float(b.gen2) for b in runs])
+            full_share = Stats([b.gen2_seconds / b.gc for b in runs if b.gc])
             rw, rc = ratio(zyx_wall, ws), ratio(zyx_cpu, Stats([b.cpu for b in runs]))
             section.rows.append((str(n), name, ws.fmt(3), f"{n / ws.median:.0f}", cs.fmt(2),
                                  f"{gcs.median:.2f} ({share.median:.0%})", f"{gen2.median:g}",
                                  "1" if name == ZYX else f"{rw.median:.2f}, {rc.median:.2f}"))
             data[(n, name)] = {"wall_s": ws.median, "runs_per_s": n / ws.median, "cpu_ms_per_run": cs.median,
-                               "gc_ms_per_run": gcs.median, "gc_share": share.median, "full_gcs": gen2.median}
+                               "gc_ms_per_run": gcs.median, "gc_share": share.median, "full_gcs": gen2.median,
+                               "full_gc_share": full_share.median if full_share.values else 0.0}
 
     sleeps = 2 * latency
     section.notes.append(
@@ -116,15 +120,19 @@ async def measure(cfg: Config) -> tuple[Section, dict[str, Any]]:
         "per run; full GCs: generation-2 collections per burst (each one traverses every tracked object "
         "alive at the time, including all runs in flight).")
     n = max(cfg.concurrency_sizes)
-    shares = ", ".join(f"{name} {data[(n, name)]['gc_share']:.0%}" for name in contenders)
+    shares = ", ".join(f"{name} {data[(n, name)]['gc_share']:.0%} ({data[(n, name)]['full_gc_share']:.0%} of it in "
+                       "full collections)" for name in contenders)
     section.notes.append(f"Share of CPU in the cyclic GC at {n} concurrent runs: {shares}.")
     floor = data[(n, floor_name)]
     if AGENT in contenders:
         budget = 1000 / (TARGET * data[(n, AGENT)]["runs_per_s"])
         zyx = data[(n, ZYX)]
+        busy = zyx["cpu_ms_per_run"] * n / 1000 / zyx["wall_s"]
+        bound = (f"the burst is CPU-bound: CPU {busy:.0%} of wall" if busy > 0.8 else
+                 f"a wall-time budget: at this size the burst is not CPU-bound, CPU {busy:.0%} of wall")
         section.notes.append(
-            f"{TARGET:g}× create_agent's runs/s at {n} would need ≤ {budget:.2f} ms CPU per zyx run (the burst is "
-            f"CPU-bound: wall ≈ CPU); zyx uses {zyx['cpu_ms_per_run']:.2f} ms "
+            f"{TARGET:g}× create_agent's runs/s at {n} would need ≤ {budget:.2f} ms CPU per zyx run ({bound}); "
+            f"zyx uses {zyx['cpu_ms_per_run']:.2f} ms "
             f"({zyx['cpu_ms_per_run'] - zyx['gc_ms_per_run']:.2f} ms outside the GC), and the bare LangGraph graph "
             f"of the same supersteps costs {floor['cpu_ms_per_run']:.2f} ms ({floor['gc_share']:.0%} of it in GC, "
             f"{floor['cpu_ms_per_run'] - floor['gc_ms_per_run']:.2f} ms outside).")

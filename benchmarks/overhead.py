@@ -8,7 +8,7 @@ run of the task, with trivial async nodes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from langchain_core.messages import HumanMessage
@@ -57,7 +57,7 @@ def floor_graph(steps: list[str], *, routed: bool = False, sleep: Mapping[str, f
     graph = StateGraph(_FloorState)
     sleep = sleep or {}
 
-    def node_for(name: str) -> Callable[[_FloorState], Coroutine[Any, Any, dict[str, int]]]:
+    def node_for(name: str) -> Any:
         seconds = sleep.get(name, 0.0)
 
         async def node(state: _FloorState) -> dict[str, int]:

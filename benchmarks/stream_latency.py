@@ -17,6 +17,10 @@ Per-chunk overhead is (streamed run - raw astream) / chunks, split into LangGrap
 (graph astream - plain - raw) and zyx's share (zyx stream - graph astream).
 
     python -m benchmarks.stream_latency [--chunks 2000] [--reps 15] [--scripted] [--profile]
+
+Section 4 of the suite (`benchmarks/streaming.py`) reuses these pieces with `model_for`,
+`make_result` and `SHAPES`: results of 1 / 10 / 100 KB in 20-byte chunks, as a `list[str]` and
+as one long `str` field (the model's `target`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
+from pydantic import BaseModel
 
 import zyx
 from zyx.graph._cache import cached_run_graph
@@ -54,6 +59,8 @@ class TimedModel(ScriptedChatModel):
     result_offset: int = 0
     first_result_at: float | None = None
     prebuilt: list[Any] | None = None
+    target: Any = list[str]
+    """The run's target type, matching the scripted `result`."""
 
     async def _astream(self, messages: Any, stop: Any = None, run_manager: Any = None,
                        **kwargs: Any) -> AsyncIterator[Any]:
@@ -74,13 +81,36 @@ class TimedModel(ScriptedChatModel):
             await asyncio.sleep(0)  # like a network stream: one chunk per event-loop turn
 
 
-def make_model(chunks: int, prebuilt: bool = True) -> tuple[TimedModel, int]:
-    """A model whose reply streams in about `chunks` chunks, and the exact chunk count."""
-    items = max(1, (chunks * CHUNK - 60) // 20)
-    reply = complete(summary="done", result=[f"release step {i:05d}" for i in range(items)])
+class Text(BaseModel):
+    """One long string field: every partial carries the whole text received so far."""
+
+    text: str
+
+
+SHAPES: dict[str, Any] = {"list": list[str], "text": Text}
+"""Result shapes by name, with the target type each streams as."""
+
+
+def make_result(shape: str, chars: int) -> Any:
+    """A `result` whose JSON is about `chars` characters: `"list"`, 20-character strings; `"text"`,
+    `{"text": ...}` with one long string."""
+    if shape == "list":
+        return [f"release step {i:05d}.." for i in range(max(1, round(chars / 24)))]  # '"release step 00000..", '
+    if shape == "text":
+        words = "".join(f"release note {i:06d}. " for i in range(chars // 21 + 1))
+        return {"text": words[:max(1, chars - len('{"text": ""}'))]}
+    raise ValueError(f"unknown shape {shape!r} (expected one of {', '.join(SHAPES)})")
+
+
+def model_for(result: Any, target: Any = list[str], *, chunk_size: int = CHUNK,
+              prebuilt: bool = True) -> tuple[TimedModel, int]:
+    """A model streaming a `complete_task` call with this `result` for `target`, in `chunk_size`
+    characters of arguments JSON per chunk; and the exact chunk count."""
+    reply = complete(summary="done", result=result)
     args = json.dumps(reply["args"])
     offset = args.index('"result": ') + len('"result": ')
-    model = TimedModel(policy=lambda messages, tools: reply, chunk_size=CHUNK, result_offset=offset)
+    model = TimedModel(policy=lambda messages, tools: reply, chunk_size=chunk_size, result_offset=offset,
+                       target=target)
     built = [ChatGenerationChunk(message=c) for c in model.stream(TASK)]
     for c in built:
         c.message.id = "lc_run--prebuilt"
@@ -88,6 +118,12 @@ def make_model(chunks: int, prebuilt: bool = True) -> tuple[TimedModel, int]:
         model.prebuilt = built
     model._calls.clear()
     return model, len(built)
+
+
+def make_model(chunks: int, prebuilt: bool = True) -> tuple[TimedModel, int]:
+    """A model whose reply (a `list[str]`) streams in about `chunks` chunks, and the exact chunk count."""
+    items = max(1, (chunks * CHUNK - 60) // 20)
+    return model_for([f"release step {i:05d}" for i in range(items)], prebuilt=prebuilt)
 
 
 async def raw_astream(model: TimedModel) -> float:
@@ -99,7 +135,7 @@ async def raw_astream(model: TimedModel) -> float:
 
 async def plain_run(model: TimedModel) -> float:
     t0 = clock()
-    await zyx.arun(TASK, list[str], model=model)
+    await zyx.arun(TASK, model.target, model=model)
     return clock() - t0
 
 
@@ -108,7 +144,7 @@ async def graph_astream(model: TimedModel, latencies: list[float]) -> float:
     the first chunk holding a byte of `result` arrives."""
     model.first_result_at = None
     t0 = clock()
-    _, graph = cached_run_graph({"model": model, "target": list[str]})
+    _, graph = cached_run_graph({"model": model, "target": model.target})
     received, first = 0, None
     async for mode, payload in graph.astream({"messages": [("user", TASK)], "task": TASK},
                                              stream_mode=["messages", "tasks", "values"]):
@@ -122,24 +158,30 @@ async def graph_astream(model: TimedModel, latencies: list[float]) -> float:
     return elapsed
 
 
-async def zyx_async(model: TimedModel, latencies: list[float]) -> float:
+async def zyx_async(model: TimedModel, latencies: list[float], partials: list[int] | None = None) -> float:
+    """CPU seconds of one streamed run, every partial consumed; notes the first partial's latency
+    (and, with `partials`, how many partials the run yielded)."""
     model.first_result_at = None
     t0 = clock()
-    stream: RunStream[list[str]] = await zyx.arun(TASK, list[str], model=model, stream=True)
+    stream: RunStream[Any] = await zyx.arun(TASK, model.target, model=model, stream=True)
     first: float | None = None
+    count = 0
     async for _ in stream.apartial():
         if first is None:
             first = time.perf_counter()
+        count += 1
     await stream.afinish()
     elapsed = clock() - t0
     if first is not None and model.first_result_at is not None:
         latencies.append(first - model.first_result_at)
+    if partials is not None:
+        partials.append(count)
     return elapsed
 
 
 def zyx_sync(model: TimedModel) -> float:
     t0 = clock()
-    stream: RunStream[list[str]] = zyx.run(TASK, list[str], model=model, stream=True)
+    stream: RunStream[Any] = zyx.run(TASK, model.target, model=model, stream=True)
     for _ in stream.partial():
         pass
     stream.finish()

@@ -1,140 +1,139 @@
-"""Section 4: streaming partial targets (`zyx.arun(..., stream=True)`).
+"""Section 4: streaming partial targets (`zyx.arun(..., stream=True)` + `apartial()`).
 
-For a completion whose `result` holds 1 / 10 / 100 KB of text, streamed in 20-byte chunks:
-- latency: from the model emitting the first byte of `result` to zyx yielding the first partial;
-- parse cost: CPU of the streamed run minus CPU of the same run not streamed (alternating).
+A scripted model streams a `complete_task` call whose `result` is 1 / 10 / 100 KB of JSON, in
+20-byte chunks of arguments JSON built once and replayed (so producing a chunk costs the model
+next to nothing). Two target shapes: `list[str]` of 20-character items (the typical case), and
+a model with one long `str` field (the worst case: every partial carries the whole text so far).
 
-Kept on its own so it can be finished when `zyx.stream` lands: until then the section prints
-"n/a (streaming not built)". It assumes `RunStream` is async-iterable over partial targets
-(`RunStream.apartial()` / `afinish()`, else plain async iteration); if the API differs, the
-section says so instead of failing the suite.
+Contenders per rep, alternating (the pieces of `benchmarks.stream_latency`), CPU time each:
+- raw: the model's own `astream()` of the chunks (LangChain's callbacks and chunk merging);
+- plain: the same run not streamed (the graph's fixed cost);
+- graph: the run graph driven with `astream(stream_mode=["messages","tasks","values"])`,
+  nothing done with what it yields (what LangGraph's streaming of the run costs);
+- zyx: `arun(..., stream=True)`, every partial consumed with `apartial()`, then `afinish()`.
+
+Per chunk: the model's stream = raw; LangGraph's share = graph - plain - raw; zyx's share =
+zyx - graph (partial parsing and the hand-off to the consumer). Latency (wall clock): from the
+model emitting the chunk with `result`'s first byte to LangGraph's astream yielding it, and to
+`apartial()` yielding the first partial.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib.util
-import json
-import time
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import BaseModel
+from benchmarks._harness import Config, Section, Stats, gc_time
+from benchmarks.stream_latency import (
+    SHAPES,
+    TimedModel,
+    graph_astream,
+    make_result,
+    model_for,
+    plain_run,
+    raw_astream,
+    zyx_async,
+)
 
-import zyx
-from benchmarks._harness import Config, Section, Stats
-from zyx.testing import ScriptedChatModel, complete
-
-NA = "n/a (streaming not built)"
-
-
-class Doc(BaseModel):
-    """A document to stream."""
-
-    title: str
-    body: str
-
-
-def available() -> bool:
-    return importlib.util.find_spec("zyx.stream") is not None
+SHAPE_LABELS = {"list": "list[str], 20-char items", "text": "one long str field"}
 
 
-class _TimedModel(ScriptedChatModel):
-    """Records when the chunk carrying the first byte of `complete_task`'s `result` is emitted."""
-
-    result_offset: int = 0
-    """Where `result`'s value starts in the streamed arguments JSON."""
-    args_chars: int = 0
-    """Length of the streamed arguments JSON."""
-    first_result_at: float | None = None
-
-    async def _astream(self, messages: Any, stop: Any = None, run_manager: Any = None,
-                       **kwargs: Any) -> AsyncIterator[Any]:
-        sent = 0
-        async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
-            sent += sum(len(part.get("args") or "") for part in getattr(chunk.message, "tool_call_chunks", ()))
-            if self.first_result_at is None and sent > self.result_offset:
-                self.first_result_at = time.perf_counter()
-            yield chunk
-
-
-def _model(size_kb: int, chunk: int) -> _TimedModel:
-    result = {"title": "t", "body": "x" * (size_kb * 1024)}
-    reply = complete(summary="done", result=result)
-    args = json.dumps(reply["args"])  # what ScriptedChatModel streams
-    offset = args.index('"result": ') + len('"result": ')
-    return _TimedModel(policy=lambda messages, tools: reply, chunk_size=chunk, result_offset=offset,
-                       args_chars=len(args))
-
-
-async def _partials(stream: Any) -> AsyncIterator[Any]:
-    """The stream's partial targets: `apartial()` (zyx.stream's API), else iterating the stream."""
-    source = stream.apartial() if hasattr(stream, "apartial") else stream
-    async for partial in source:
-        yield partial
-
-
-async def _streamed(model: _TimedModel, collect: bool = True) -> tuple[float | None, float]:
-    """(seconds from first result byte to first non-empty partial, CPU seconds) of one streamed run."""
-    model.first_result_at = None
-    if collect:
-        gc.collect()
-    c0 = time.process_time()
-    stream: Any = await zyx.arun("Write the document.", Doc, stream=True, model=model)
-    first: float | None = None
-    async for partial in _partials(stream):
-        body = partial.get("body") if isinstance(partial, dict) else getattr(partial, "body", None)
-        if first is None and body:
-            first = time.perf_counter()
-    finish = getattr(stream, "afinish", None)
-    if finish is not None:
-        await finish()
-    cpu = time.process_time() - c0
-    latency = first - model.first_result_at if first is not None and model.first_result_at is not None else None
-    return latency, cpu
+async def _measure_size(model: TimedModel, reps: int, runs: int, collect: bool) -> dict[str, list[Any]]:
+    """CPU seconds per run of each contender (per rep: `runs` rounds of one run of each contender),
+    the latencies in seconds and the partials per streamed run."""
+    partial_at: list[float] = []
+    delivered_at: list[float] = []
+    partials: list[int] = []
+    gc_spent: list[float] = []
+    contenders: dict[str, Callable[[], Awaitable[float]]] = {
+        "raw": lambda: raw_astream(model),
+        "plain": lambda: plain_run(model),
+        "graph": lambda: graph_astream(model, delivered_at),
+        "zyx": lambda: zyx_async(model, partial_at, partials),
+    }
+    for run in contenders.values():  # warm up
+        await run()
+    model._calls.clear()
+    for kept in (partial_at, delivered_at, partials):
+        kept.clear()
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(reps):
+        if collect:
+            gc.collect()
+        spent = dict.fromkeys(contenders, 0.0)
+        with gc_time() as collector:
+            for _ in range(runs):  # rounds of one run each, so drift hits every contender alike
+                for name, run in contenders.items():
+                    spent[name] += await run()
+                model._calls.clear()
+        gc_spent.append(collector.seconds)
+        for name in contenders:
+            times[name].append(spent[name] / runs)
+    return {**times, "partial": partial_at, "delivered": delivered_at, "partials": partials, "gc": gc_spent}
 
 
-async def _plain(model: _TimedModel, collect: bool = True) -> float:
-    if collect:
-        gc.collect()
-    c0 = time.process_time()
-    await zyx.arun("Write the document.", Doc, model=model)
-    return time.process_time() - c0
+def _latency(values: list[float]) -> str:
+    return Stats([v * 1000 for v in values]).fmt() if values else "none"
 
 
 async def measure(cfg: Config) -> tuple[Section, dict[str, Any]]:
-    title = f"4. Streaming ({cfg.stream_chunk}-byte chunks)"
-    if not available():
-        return Section(title, notes=[NA]), {}
-    section = Section(title, ("result size", "first result byte → first partial, ms", "parse cost, ms CPU",
-                              "parse cost per chunk, µs", "plain run, ms CPU"))
+    section = Section(
+        f"4. Streaming ({cfg.stream_chunk}-byte chunks, prebuilt and replayed)",
+        ("target", "result", "chunks (partials)", "first result byte → first partial, ms",
+         "→ LangGraph yields it, ms", "model's stream, µs/chunk", "LangGraph's share, µs/chunk",
+         "zyx's share, µs/chunk", "zyx's share, ms/run"),
+    )
     data: dict[Any, Any] = {}
-    try:
+    gc_ms = 0.0
+    for shape, target in SHAPES.items():
         for kb in cfg.stream_sizes_kb:
-            model = _model(kb, cfg.stream_chunk)
-            await _streamed(model, cfg.collect)  # warm up
-            await _plain(model, cfg.collect)
-            latencies, extra, plain = [], [], []
-            for _ in range(cfg.stream_reps):
-                latency, cpu = await _streamed(model, cfg.collect)
-                base = await _plain(model, cfg.collect)
-                model._calls.clear()
-                if latency is not None:
-                    latencies.append(latency * 1000)
-                extra.append((cpu - base) * 1000)
-                plain.append(base * 1000)
-            lat = Stats(latencies).fmt() if latencies else "no partial with text"
-            chunks = -(-model.args_chars // cfg.stream_chunk)
-            per_chunk = f"{Stats(extra).median * 1000 / chunks:.0f}"
-            section.rows.append((f"{kb} KB", lat, Stats(extra).fmt(), per_chunk, Stats(plain).fmt()))
-            data[kb] = {"latency_ms": Stats(latencies).median if latencies else None,
-                        "parse_ms": Stats(extra).median}
-    except Exception as exc:  # the stream API is still moving: report, don't sink the suite
-        section.notes.append(f"n/a (streaming API not as expected: {type(exc).__name__}: {str(exc)[:160]})")
-        if not section.rows:
-            section.header = ()
-        return section, data
+            model, chunks = model_for(make_result(shape, kb * 1024), target, chunk_size=cfg.stream_chunk)
+            runs = -(-cfg.stream_batch_chunks // chunks)  # small results: a batch of runs per rep
+            t = await _measure_size(model, cfg.stream_reps, runs, cfg.collect)
+            gc_ms += sum(t["gc"]) * 1000
+            per_rep = list(zip(t["raw"], t["plain"], t["graph"], t["zyx"], strict=True))
+            raw = Stats([r / chunks * 1e6 for r, _, _, _ in per_rep])
+            langgraph = Stats([(g - p - r) / chunks * 1e6 for r, p, g, _ in per_rep])
+            zyx = Stats([(z - g) / chunks * 1e6 for _, _, g, z in per_rep])
+            zyx_ms = Stats([(z - g) * 1000 for _, _, g, z in per_rep])
+            partials = f"{Stats(t['partials']).median:.0f}" if t["partials"] else "–"
+            section.rows.append((SHAPE_LABELS[shape], f"{kb} KB", f"{chunks} ({partials})", _latency(t["partial"]),
+                                 _latency(t["delivered"]), f"{raw.median:.1f}", langgraph.fmt(1), zyx.fmt(1),
+                                 zyx_ms.fmt(2)))
+            data[(shape, kb)] = {"chunks": chunks, "runs_per_rep": runs, "zyx_ms": zyx_ms.median, "zyx_us_per_chunk": zyx.median,
+                                 "langgraph_us_per_chunk": langgraph.median, "raw_us_per_chunk": raw.median,
+                                 "latency_ms": Stats(t["partial"]).median * 1000 if t["partial"] else None}
+
     section.notes.append(
-        f"{cfg.stream_reps} reps, streamed and plain runs alternating; parse cost = CPU of the streamed run minus "
-        "CPU of the same run not streamed (includes LangGraph's message streaming, not only JSON parsing).")
+        f"{cfg.stream_reps} rep(s) per row after one warm-up, contenders alternating (model astream, plain run, "
+        f"graph astream, zyx stream) run after run; a rep is enough rounds to stream ≥ {cfg.stream_batch_chunks} "
+        f"chunks per contender ({', '.join(str(data[('list', kb)]['runs_per_rep']) for kb in cfg.stream_sizes_kb)} "
+        f"for {' / '.join(f'{kb} KB' for kb in cfg.stream_sizes_kb)}), gc.collect() before each rep outside the "
+        f"timing ({gc_ms:.1f} ms in the cyclic GC within the timed runs, all rows together); "
+        "medians (min–max) over reps; partials: how many `apartial()` yielded per run. "
+        "Per chunk: model's stream = raw astream CPU; LangGraph's share = graph astream − plain run − raw "
+        "astream; zyx's share = zyx apartial + afinish − graph astream (partial parsing, hand-off to the consumer "
+        "and arun's own fixed cost).")
+    sizes = sorted(cfg.stream_sizes_kb)
+    for shape in SHAPES:
+        steps = []
+        for small, big in zip(sizes, sizes[1:]):
+            a, b = data[(shape, small)], data[(shape, big)]
+            if a["zyx_ms"] > 0:
+                steps.append(f"{big} KB / {small} KB {b['zyx_ms'] / a['zyx_ms']:.1f} "
+                             f"(chunks ×{b['chunks'] / a['chunks']:.1f})")
+        if steps:
+            section.notes.append(f"zyx's share, {SHAPE_LABELS[shape]}: {'; '.join(steps)}.")
+    worst = ("The long-str target is the worst case by nature: each partial carries the whole text so far, so each "
+             "chunk costs O(size so far) (at the least a copy of the string) and the total is quadratic in the size.")
+    if len(sizes) > 1:
+        small, big = sizes[-2], sizes[-1]
+        a, b = data[("text", small)], data[("text", big)]
+        if a["zyx_ms"] > 0:
+            grow, more = b["zyx_ms"] / a["zyx_ms"], b["chunks"] / a["chunks"]
+            seen = ("the copying is still small next to the fixed per-chunk cost" if grow < 1.3 * more
+                    else "the copying shows")
+            worst += f" Here {big} KB / {small} KB is {grow:.1f} for ×{more:.1f} chunks: {seen}."
+    section.notes.append(worst)
     return section, data

@@ -30,6 +30,8 @@ def test_quick_suite_prints_table_and_writes_results(tmp_path: Path) -> None:
         assert heading in proc.stdout, f"missing {heading!r} in:\n{proc.stdout}"
     assert "| zyx.arun |" in proc.stdout
     assert "LangGraph floor" in proc.stdout
+    assert "GC ms/run" in proc.stdout and "LangGraph floor (4 supersteps)" in proc.stdout  # section 3
+    assert "zyx's share, µs/chunk" in proc.stdout and "one long str field" in proc.stdout  # section 4
     written = out.read_text(encoding="utf-8")
     for heading in SECTIONS:
         assert heading in written
