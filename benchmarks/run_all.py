@@ -1,6 +1,6 @@
 """Run the zyx benchmark suite, print the table, and write it (with the machine) to a results file.
 
-    python -m benchmarks                # full run (~4 min on 2 cores), writes benchmarks/RESULTS.md
+    python -m benchmarks                # full run (~5 min on 2 cores), writes benchmarks/RESULTS.md
     python -m benchmarks --quick --out /tmp/r.md    # tiny sizes, for the smoke test
     python benchmarks/run_all.py --only overhead,build
 

@@ -16,7 +16,7 @@ import secrets
 import threading
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.tool import ToolCallChunk, invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from zyx._http import chat_openai_clients
 
@@ -135,7 +136,7 @@ def _flatten_tool_turns(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     out: list[BaseMessage] = []
     for message in messages:
         if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
-            lines = [message.text] if message.text else []
+            lines: list[str] = [message.text] if message.text else []
             lines += [f"Called tool {tc['name']} with {json.dumps(tc['args'])}" for tc in message.tool_calls]
             lines += [f"Made a malformed tool call: {tc['args']}" for tc in message.invalid_tool_calls]
             message = AIMessage(content="\n".join(lines), id=message.id)
@@ -241,7 +242,7 @@ def _tool_message(message: AIMessage) -> AIMessage:
 def _tool_chunk(chunk: ChatGenerationChunk, calls: list[ToolCallChunk]) -> ChatGenerationChunk:
     """Replace a streamed envelope text chunk by its tool-call chunks, keeping its metadata."""
     message = AIMessageChunk(
-        "",
+        content="",
         tool_call_chunks=calls,
         id=chunk.message.id,
         usage_metadata=getattr(chunk.message, "usage_metadata", None),
@@ -269,7 +270,15 @@ class ChatLocal(ChatOpenAI):
         """Count with the model's own tokenizer; tiktoken would try to download encodings."""
         return self.local_server.tokenize(text)
 
-    get_num_tokens_from_messages = BaseChatModel.get_num_tokens_from_messages  # tokenizer-agnostic version
+    def get_num_tokens_from_messages(
+        self,
+        messages: Sequence[BaseMessage],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
+        *,
+        allow_fetching_images: bool = True,
+    ) -> int:
+        """`BaseChatModel`'s tokenizer-agnostic count (OpenAI's needs tiktoken); no images are fetched."""
+        return BaseChatModel.get_num_tokens_from_messages(self, list(messages), tools)
 
     def _prepare(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> tuple[list[BaseMessage], bool]:
         """Flatten tool turns and swap bound `tools` for the envelope (in `kwargs`); True if tools apply."""
@@ -355,7 +364,7 @@ def make_local_chat_model(spec: str = "local") -> ChatLocal:
             _chat_models[path] = ChatLocal(
                 model=path.stem,
                 base_url=server.start(),
-                api_key=server.api_key,
+                api_key=SecretStr(server.api_key),
                 temperature=0.0,
                 seed=server.seed,
                 stream_usage=True,

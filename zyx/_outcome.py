@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import BaseMessage, HumanMessage
 
@@ -21,7 +21,7 @@ from zyx.errors import (
 from zyx.graph.approval import pending_calls
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
-from zyx.result import PendingToolCall, RunCompletion, RunResult, RunTask, ToolCallRecord
+from zyx.result import PendingToolCall, RunCompletion, RunResult, RunTask, Termination, ToolCallRecord
 
 ERRORS: dict[str, type[RunError]] = {
     "not_completed": TaskNotCompletedError,
@@ -31,6 +31,12 @@ ERRORS: dict[str, type[RunError]] = {
     "timeout": RunTimeoutError,
     "plan": PlanError,
 }
+
+
+def _termination(state: RunState, default: Termination) -> Termination:
+    """How the run ended, else `default`. The state keeps it as a plain str (JSON, checkpoints); the
+    graph's nodes only write `Termination` values."""
+    return cast(Termination, state.get("termination") or default)
 
 
 def goal_text(state: RunState) -> str:
@@ -79,7 +85,7 @@ def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()
     that is paused for a human decision on `interrupts`' pending tool calls."""
     pending = [PendingToolCall(id=p["id"], name=p["name"], args=p["args"]) for p in pending_calls(interrupts)]
     if pending:
-        state = {**state, "completion": None, "termination": "interrupted"}  # type: ignore[typeddict-item]
+        state = {**state, "completion": None, "termination": "interrupted"}
     completion = _completion(state.get("completion"), spec)
     messages: list[BaseMessage] = list(state.get("messages", []))
     return RunResult(
@@ -92,7 +98,7 @@ def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()
         verification_error=state.get("verification_error"),
         task=RunTask(goal=goal_text(state), target=spec.target.type if spec.target else None),
         tool_calls=tool_records(state),
-        termination=state.get("termination") or "completed",  # type: ignore[typeddict-item]
+        termination=_termination(state, "completed"),
         plans=plan_records(state),
         interrupted=bool(pending),
         pending=pending,

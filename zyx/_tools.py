@@ -75,10 +75,11 @@ def _from_partial(bound: functools.partial[Any]) -> Callable[..., Any]:
 def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
     """A function's tool, built once: pydantic builds a model per tool, the costliest part of a new spec."""
     description = inspect.getdoc(obj) or name.replace("_", " ")
-    kind = "coroutine" if inspect.iscoroutinefunction(obj) else "func"
+    is_async = inspect.iscoroutinefunction(obj)
     try:
         return StructuredTool.from_function(
-            **{kind: obj},
+            func=None if is_async else obj,
+            coroutine=obj if is_async else None,
             name=name,
             description=description,
             parse_docstring=True,

@@ -217,10 +217,10 @@ def make(target: Any = str, context: MessageLike | Sequence[MessageLike] | None 
     """
     if in_running_loop():
         raise RuntimeError("zyx.make() cannot be called inside a running event loop; use `await zyx.amake(...)`")
-    coro = amake(target, context, model=model, instructions=instructions, tools=tools,
-                 max_retries=max_retries, stream=stream)
-    if stream:
+    if stream:  # `stream` is forwarded as is (amake checks it), typed Literal[True] / Literal[False] per branch
         from zyx.stream import sync_stream
 
-        return sync_stream(coro)
-    return run_sync(coro)
+        return sync_stream(amake(target, context, model=model, instructions=instructions, tools=tools,
+                                 max_retries=max_retries, stream=stream))
+    return run_sync(amake(target, context, model=model, instructions=instructions, tools=tools,
+                          max_retries=max_retries, stream=stream))

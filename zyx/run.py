@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from langchain_core.runnables import RunnableConfig
 from typing_extensions import Unpack
@@ -20,6 +20,9 @@ from zyx.make import amake
 from zyx.result import Result, RunResult
 
 if TYPE_CHECKING:
+    from langgraph.types import Command
+
+    from zyx.graph.state import RunState
     from zyx.stream import RunStream
 
 T = TypeVar("T")
@@ -94,7 +97,7 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         return await _make_fallback(target, context, stream, dict(options))
     graph_options = {k: v for k, v in options.items() if k in GRAPH_OPTIONS}
     if config is None:
-        run_input: dict[str, Any] | None = _run_input(task, context)
+        run_input: dict[str, Any] | Command[Any] | None = _run_input(task, context)
         spec, graph = cached_run_graph({**graph_options, "target": target})
         config = _config(options.get("config"))
     else:
@@ -107,14 +110,16 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         from zyx._graph_events import graph_events
         from zyx.stream import RunStream
 
-        return RunStream(lambda: graph_events(graph, spec, run_input, config))  # type: ignore[arg-type]
+        return RunStream(lambda: graph_events(graph, spec, run_input, config))
     token = tool_values.set({})
     try:
-        state = await graph.ainvoke(run_input, config, durability=DURABILITY if checkpointer is not None else None)
+        output: dict[str, Any] = await graph.ainvoke(run_input, config,
+                                                     durability=DURABILITY if checkpointer is not None else None)
+        state = cast("RunState", output)  # the graph's output: its RunState, plus "__interrupt__" when paused
         error = run_error(state, spec)
         if error is not None:
             raise error
-        return to_run_result(state, spec, interrupts=state.get("__interrupt__", ()))
+        return to_run_result(state, spec, interrupts=output.get("__interrupt__", ()))
     finally:
         tool_values.reset(token)
 
@@ -149,7 +154,10 @@ async def _make_fallback(target: Any, context: Any, stream: bool, options: dict[
     for name in options:
         if name not in MAKE_OPTIONS:
             raise ConfigurationError(name, "only applies when a task is given (task=None runs make())")
-    return await amake(str if target is None else target, context, stream=stream, **options)
+    target = str if target is None else target
+    if stream:  # a checked bool (`check_stream`): Literal[True] / Literal[False] per branch for amake's overloads
+        return await amake(target, context, stream=stream, **options)
+    return await amake(target, context, stream=stream, **options)
 
 
 @overload

@@ -255,7 +255,7 @@ class ScriptedChatModel(BaseChatModel):
             message = reply.model_copy(deep=True)
         elif isinstance(reply, Mapping):
             message = AIMessage(content="", tool_calls=[_as_tool_call(reply)])
-        elif isinstance(reply, Sequence):
+        elif isinstance(reply, Sequence) and not isinstance(reply, str):  # str is handled above; mypy needs it here
             message = AIMessage(content="", tool_calls=[_as_tool_call(tc) for tc in reply])
         else:
             raise TypeError(f"Unsupported scripted reply of type {type(reply).__name__}: {reply!r}")

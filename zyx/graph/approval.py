@@ -65,7 +65,7 @@ def ask(calls: Sequence[ToolCall]) -> dict[str, Any]:
     """Pause the run for a decision on each call (a no-op for none); returns the checked decisions."""
     if not calls:
         return {}
-    pending = [{"id": c["id"] or "", "name": c["name"], "args": c["args"]} for c in calls]
+    pending: list[dict[str, Any]] = [{"id": c["id"] or "", "name": c["name"], "args": c["args"]} for c in calls]
     return check_decisions(interrupt({"pending": pending}), [p["id"] for p in pending])
 
 

@@ -45,8 +45,9 @@ def limit_failure(limit: str, errors: list[str] | None = None) -> dict[str, Any]
 def rejection_end(state: RunState, kind: str, count: int, max_retries: int, message: str,
                   errors: list[str]) -> dict[str, Any]:
     """After a rejected completion: end the run if this was the wrap-up turn or retries are spent."""
-    if state.get("limit"):
-        return limit_failure(state["limit"], errors)
+    limit = state.get("limit")
+    if limit:
+        return limit_failure(limit, errors)
     if count > max_retries:
         return fail(kind, message, errors)
     return {}
@@ -60,7 +61,7 @@ def wrap_up_message(limit: str) -> HumanMessage:
 def _last_call_tokens(state: RunState) -> int:
     for message in reversed(state.get("messages", [])):
         if isinstance(message, AIMessage):
-            return (message.usage_metadata or {}).get("total_tokens", 0)
+            return message.usage_metadata.get("total_tokens", 0) if message.usage_metadata else 0
     return 0
 
 

@@ -13,7 +13,7 @@ import re
 import textwrap
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, ValidationError
@@ -141,9 +141,17 @@ def resolve(value: Any, outputs: Mapping[str, Any]) -> Any:
     return value
 
 
+def _call_schema(tool: BaseTool) -> dict[str, Any] | type[BaseModel]:
+    """The tool's model-facing schema: a JSON-schema dict or a pydantic (v2) model.
+
+    langchain-core also allows `pydantic.v1` models, which plan mode does not support.
+    """
+    return cast("dict[str, Any] | type[BaseModel]", tool.tool_call_schema)
+
+
 def _key_problems(tool: BaseTool, args: Mapping[str, Any], *, check_required: bool) -> list[str]:
     """Missing required keys and keys the schema does not know (unless it allows extra keys)."""
-    schema = tool.tool_call_schema
+    schema = _call_schema(tool)
     if isinstance(schema, dict):
         known, required = list(schema.get("properties") or {}), schema.get("required", [])
         extra = bool(schema.get("additionalProperties"))
@@ -160,7 +168,7 @@ def _key_problems(tool: BaseTool, args: Mapping[str, Any], *, check_required: bo
 
 def validate_args(tool: BaseTool, args: Mapping[str, Any]) -> str | None:
     """Check fully resolved ``args`` against the tool's model-facing schema; the problem text or None."""
-    schema = tool.tool_call_schema
+    schema = _call_schema(tool)
     problems = _key_problems(tool, args, check_required=isinstance(schema, dict))
     if not isinstance(schema, dict):
         try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.graph import END
 
 from zyx._prompts import COMPLETE_TASK
 from zyx.graph.state import RunState, pending_plan_completion
+
+_END = cast(Literal["__end__"], END)
+"""LangGraph's END node, whose value is "__end__" (LangGraph types it as a plain str)."""
 
 
 def _unanswered(state: RunState) -> tuple[bool, bool]:
@@ -37,7 +40,7 @@ def _ended(state: RunState) -> bool:
 def after_planner(state: RunState) -> Literal["tool_executor", "completion", "planner", "__end__"]:
     """Tools first, then the completion; a nudged plain-text turn goes back to the planner."""
     if _ended(state):
-        return END
+        return _END
     tools, completion = _unanswered(state)
     if tools:
         return "tool_executor"
@@ -47,17 +50,17 @@ def after_planner(state: RunState) -> Literal["tool_executor", "completion", "pl
 def after_tools(state: RunState) -> Literal["completion", "planner", "__end__"]:
     """A `complete_task` in the same turn (or a plan's completion step) is handled once the tools have run."""
     if _ended(state):
-        return END
+        return _END
     return "completion" if _unanswered(state)[1] or pending_plan_completion(state) else "planner"
 
 
 def after_completion(state: RunState) -> Literal["verifier", "planner", "__end__"]:
     """A valid completion with checks goes to the verifier; a rejected one back to the model."""
     if _ended(state):
-        return END
+        return _END
     return "verifier" if state.get("completion") else "planner"
 
 
 def after_verifier(state: RunState) -> Literal["planner", "__end__"]:
     """Accepted ends the run; rejected goes back to the model."""
-    return END if _ended(state) else "planner"
+    return _END if _ended(state) else "planner"
