@@ -33,7 +33,7 @@ class Config:
     # section 4: streaming
     stream_sizes_kb: tuple[int, ...] = (1, 10, 100)
     stream_chunk: int = 20
-    stream_reps: int = 5
+    stream_reps: int = 9
     stream_batch_chunks: int = 6000
     """Each rep runs every contender enough times to stream at least this many chunks (small results)."""
     # section 5: graph build
