@@ -325,3 +325,11 @@ def test_partial_of_a_nameless_callable_is_refused() -> None:
 
     with pytest.raises(zyx.ConfigurationError, match="tools"):
         zyx.run("x", tools=[functools.partial(Adder(), b=1)], model=ScriptedChatModel(responses=[complete()]))
+
+
+def test_a_partial_tool_is_built_once() -> None:
+    """Like a function, the same partial object maps to one cached tool (and so one cached graph)."""
+    from zyx._tools import to_tool
+
+    bound = functools.partial(convert, rate=0.5)
+    assert to_tool(bound) is to_tool(bound)

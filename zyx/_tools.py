@@ -34,9 +34,7 @@ def to_tool(obj: Any) -> BaseTool:
         return obj
     if not callable(obj) or isinstance(obj, type):
         raise ConfigurationError("tools", f"expected functions or LangChain tools, got {obj!r}")
-    if isinstance(obj, functools.partial):
-        obj = _from_partial(obj)
-    name = getattr(obj, "__name__", None)
+    name = getattr(obj.func if isinstance(obj, functools.partial) else obj, "__name__", None)
     if not name or name == "<lambda>":
         raise ConfigurationError("tools", f"a tool needs a name: use a `def` function, not {obj!r}")
     try:
@@ -49,14 +47,13 @@ def _from_partial(bound: functools.partial[Any]) -> Callable[..., Any]:
     """A function standing for `bound`: the wrapped function's name, docstring and type hints, with
     only the parameters left to fill in its signature (those bound by keyword are not shown to the model)."""
     func = bound.func
-    if not callable(func) or not hasattr(func, "__name__"):
-        raise ConfigurationError("tools", f"a tool needs a name: cannot name {bound!r}")
     try:
         signature = inspect.signature(bound)
         hints = typing.get_type_hints(func, include_extras=True)
     except (TypeError, ValueError, NameError) as exc:
         raise ConfigurationError("tools", f"cannot turn {bound!r} into a tool: {exc}") from None
     params = [p for name, p in signature.parameters.items() if name not in bound.keywords]
+
     async def call_async(**kwargs: Any) -> Any:
         return await bound(**kwargs)
 
@@ -73,7 +70,10 @@ def _from_partial(bound: functools.partial[Any]) -> Callable[..., Any]:
 
 @lru_cache(maxsize=512)
 def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
-    """A function's tool, built once: pydantic builds a model per tool, the costliest part of a new spec."""
+    """A function's (or a `functools.partial`'s) tool, built once: pydantic builds a model per
+    tool, the costliest part of a new spec."""
+    if isinstance(obj, functools.partial):
+        obj = _from_partial(obj)
     description = inspect.getdoc(obj) or name.replace("_", " ")
     is_async = inspect.iscoroutinefunction(obj)
     try:
