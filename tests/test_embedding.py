@@ -97,3 +97,25 @@ def test_embedded_run_after_an_earlier_run_in_the_same_conversation() -> None:
     assert messages[-1].content == "Completion accepted."
     assert_valid_history(messages)
     assert len(model.calls) == 4
+
+
+def test_a_long_embedded_run_is_not_cut_by_the_recursion_limit() -> None:
+    """40 tool turns (over 80 supersteps) inside a parent that sets no recursion limit: the run
+    graph's own limit applies and zyx's counters end the run, not GraphRecursionError."""
+
+    def ping(i: int) -> int:
+        """Ping."""
+        return i
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        done = sum(isinstance(m, ToolMessage) for m in messages)
+        return call("ping", i=done) if done < 40 else complete(summary="pinged")
+
+    run_graph = build_run_graph(model=ScriptedChatModel(policy=policy), tools=[ping])
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", run_graph)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    out = builder.compile().invoke({"messages": [HumanMessage("ping 40 times")]})
+    assert sum(isinstance(m, ToolMessage) for m in out["messages"]) == 41  # 40 pings + complete_task's answer
+    assert run_graph.config["recursion_limit"] > 80
