@@ -65,7 +65,7 @@ CASES: list[tuple[Any, st.SearchStrategy[Any]]] = [
 ]
 
 
-def chunk(args: str, piece: int) -> AIMessageChunk:
+def chunk(args: str) -> AIMessageChunk:
     return AIMessageChunk(content="", id="m1", tool_call_chunks=[
         {"name": None, "args": args, "id": None, "index": 0, "type": "tool_call_chunk"}])
 
@@ -102,7 +102,7 @@ def test_partials_equal_a_fresh_conversion_of_each_prefix(data: st.DataObject) -
     assert partials.feed(first) is NOTHING
     got, start = [], 0
     for end in cuts:
-        value = partials.feed(chunk(document[start:end], end))
+        value = partials.feed(chunk(document[start:end]))
         start = end
         if value is not NOTHING:
             got.append(copy.deepcopy(value))

@@ -195,6 +195,16 @@ class RunStream(Generic[T]):
             raise self._error
         return _END
 
+    def _next(self, pick: Callable[[RunEvent], Any]) -> Any:
+        """The next value `pick` shows, `_END`, or `_WAIT` when the run must progress first
+        (shared by the async and sync iterators, which differ only in how they wait)."""
+        while True:
+            event = self._poll()
+            if event is _WAIT or event is _END:
+                return event
+            if (value := pick(event)) is not _SKIP:
+                return value
+
     def _outcome(self) -> Result[T]:
         if self._error is not None:
             raise self._error
@@ -225,13 +235,10 @@ class RunStream(Generic[T]):
     async def _aiter(self, pick: Callable[[RunEvent], Any]) -> AsyncIterator[Any]:
         finished = False
         try:
-            while True:
-                event = self._poll()
-                if event is _WAIT:
+            while (value := self._next(pick)) is not _END:
+                if value is _WAIT:
                     await self._wait()
-                elif event is _END:
-                    break
-                elif (value := pick(event)) is not _SKIP:
+                else:
                     yield value
             finished = True
         finally:
@@ -306,13 +313,10 @@ class RunStream(Generic[T]):
         self._check_sync()
         finished = False
         try:
-            while True:
-                event = self._poll()
-                if event is _WAIT:
+            while (value := self._next(pick)) is not _END:
+                if value is _WAIT:
                     self._sync_wait()
-                elif event is _END:
-                    break
-                elif (value := pick(event)) is not _SKIP:
+                else:
                     yield value
             finished = True
         finally:
