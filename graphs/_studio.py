@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import keyword
-import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
@@ -25,32 +25,37 @@ from typing_extensions import TypedDict
 
 from graphs.tools import TOOLS
 from zyx._models import default_model_spec
-from zyx.errors import ConfigurationError
+from zyx._options import RunOptions, declared, studio_form_type
+from zyx.errors import ConfigurationError, describe
 from zyx.graph._cache import cached_run_graph
 from zyx.testing import ScriptedChatModel
 
 
-class StudioSettings(TypedDict, total=False):
-    """Per-run settings of the zyx run graph (all optional)."""
+def _default_note(default: Any) -> str:
+    return "" if default is None else f" (default: {str(default).lower() if isinstance(default, bool) else default})"
 
-    model: Annotated[str, Field(description='"provider:name", e.g. "openai:gpt-4o-mini"; default: $ZYX_MODEL')]
-    instructions: Annotated[str, Field(description="Extra system instructions for the model.")]
-    target_schema: Annotated[dict[str, Any], Field(
+
+STUDIO_OWN: dict[str, Any] = {
+    "model": Annotated[str, Field(description='"provider:name", e.g. "openai:gpt-4o-mini"; default: $ZYX_MODEL')],
+    "target_schema": Annotated[dict[str, Any], Field(
         description='JSON Schema of the result, e.g. {"type": "object", "properties": {"answer": '
-                    '{"type": "number"}}, "required": ["answer"]}; none: no typed result.')]
-    tools: Annotated[list[str], Field(description=f"Tools to offer, of {sorted(TOOLS)}; default: all.")]
-    max_steps: Annotated[int, Field(description="Most tool calls in the run (default 50).")]
-    max_retries: Annotated[int, Field(description="Retries per kind of rejection (default 2).")]
-    max_model_calls: Annotated[int, Field(description="Most model calls in the run.")]
-    max_tokens_total: Annotated[int, Field(description="Most tokens in the run.")]
-    timeout: Annotated[float, Field(description="Seconds the whole run may take.")]
-    tool_timeout: Annotated[float, Field(description="Seconds one tool call may take.")]
-    require_completion: Annotated[bool, Field(description="False: a plain-text answer ends the run (default true).")]
-    planning_interval: Annotated[int, Field(description="Plan graph only: most tool steps per plan.")]
+                    '{"type": "number"}}, "required": ["answer"]}; none: no typed result.')],
+    "tools": Annotated[list[str], Field(description=f"Tools to offer, of {sorted(TOOLS)}; default: all.")],
+}
+"""Studio's own settings: the model by name, the target as a JSON Schema, the example tools by name."""
 
+RUN_OPTIONS = tuple(name for name, option in declared(RunOptions).items() if option.studio)
+"""The run options offered in Studio (declared with `studio=True`), typed and described as declared."""
+
+StudioSettings: Any = cast(Any, TypedDict)("StudioSettings", {
+    **STUDIO_OWN,
+    **{name: Annotated[studio_form_type(name), Field(
+        description=declared(RunOptions)[name].doc + _default_note(declared(RunOptions)[name].default))]
+       for name in RUN_OPTIONS},
+}, total=False)
+StudioSettings.__doc__ = "Per-run settings of the zyx run graph (all optional)."
 
 SETTINGS = frozenset(StudioSettings.__annotations__)
-RUN_OPTIONS = SETTINGS - {"model", "target_schema", "tools"}
 
 PLACEHOLDER_MODEL = ScriptedChatModel(responses=[], model_name="zyx-studio-placeholder")
 """Stands in for the model when the server only draws the graph or reads state (no model call happens)."""
@@ -82,23 +87,16 @@ def studio_graph(settings: Mapping[str, Any], *, plan: bool, execute: bool = Tru
     if names is None:
         names = list(TOOLS)
     if isinstance(names, str) or not all(isinstance(n, str) and n in TOOLS for n in names):
-        raise ConfigurationError("tools", f"expected a list of tool names from {sorted(TOOLS)}, got {names!r}")
+        raise ConfigurationError("tools", f"expected a list of tool names from {sorted(TOOLS)}, got {describe(names)}")
     options: dict[str, Any] = {k: v for k, v in settings.items() if k in RUN_OPTIONS}
     options.update(
-        model=(settings.get("model") or _default_model(os.environ.get("ZYX_MODEL"), bool(os.environ.get(
-            "OPENAI_API_KEY")))) if execute else PLACEHOLDER_MODEL,
+        model=(settings.get("model") or default_model_spec()) if execute else PLACEHOLDER_MODEL,
         tools=[TOOLS[n] for n in dict.fromkeys(names)],
         target=schema_type(settings.get("target_schema")),
         plan=plan,
     )
     _, graph = cached_run_graph(options)
     return _with_context_schema(graph, "zyx_run_plan" if plan else "zyx_run")
-
-
-@lru_cache(maxsize=8)
-def _default_model(zyx_model: str | None, has_openai_key: bool) -> str:
-    """zyx's default model spec for this environment (its notice printed once, not per run)."""
-    return default_model_spec()
 
 
 _declared: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
@@ -150,8 +148,30 @@ def schema_type(schema: Any) -> Any:
         except json.JSONDecodeError as exc:
             raise ConfigurationError("target_schema", f"not valid JSON: {exc}") from None
     if not isinstance(schema, dict):
-        raise ConfigurationError("target_schema", f"expected a JSON Schema object, got {schema!r}")
-    return _cached_type(json.dumps(schema, sort_keys=True))
+        raise ConfigurationError("target_schema", f"expected a JSON Schema object, got {describe(schema)}")
+    if _depth(schema) > MAX_SCHEMA_DEPTH:
+        raise ConfigurationError("target_schema", f"nested more than {MAX_SCHEMA_DEPTH} levels deep")
+    try:
+        text = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError("target_schema", f"not JSON: {exc}") from None
+    return _cached_type(text)
+
+
+MAX_SCHEMA_DEPTH = 32
+"""How deeply a Studio target schema may nest (objects and lists): deeper ones are refused, not recursed into."""
+
+
+def _depth(value: Any) -> int:
+    """How deeply dicts and lists nest in `value`, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_SCHEMA_DEPTH:
+                stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 @lru_cache(maxsize=128)
@@ -163,7 +183,7 @@ def _cached_type(text: str) -> Any:
 
 def _to_type(schema: Any, name: str, where: str) -> Any:
     if not isinstance(schema, dict):
-        raise ConfigurationError("target_schema", f"{where}: expected a schema object, got {schema!r}")
+        raise ConfigurationError("target_schema", f"{where}: expected a schema object, got {describe(schema)}")
     unsupported = set(schema) - _STRUCTURE - _NOTES - set(_CONSTRAINTS)
     if unsupported:
         raise ConfigurationError("target_schema", f"{where}: unsupported keyword(s) {sorted(unsupported)}; "
@@ -175,6 +195,8 @@ def _to_type(schema: Any, name: str, where: str) -> Any:
             raise ConfigurationError("target_schema", f"{where}: enum must be a non-empty list")
         return Literal[tuple(values)]  # type: ignore[valid-type,misc]
     kind = schema.get("type", "object" if "properties" in schema else None)
+    if isinstance(kind, list) and (not kind or not all(isinstance(k, str) for k in kind)):
+        raise ConfigurationError("target_schema", f"{where}: type must be a name or a non-empty list of names")
     if isinstance(kind, list):
         return Union[tuple(_to_type({**schema, "type": k}, name, where) for k in kind)]  # type: ignore[return-value]  # noqa: UP007
     if kind in _SCALARS:
@@ -184,22 +206,41 @@ def _to_type(schema: Any, name: str, where: str) -> Any:
         return list[_to_type(items, f"{name}Item", f"{where}.items")] if items else list[Any]  # type: ignore[misc]
     if kind == "object":
         return _object_type(schema, name, where)
-    raise ConfigurationError("target_schema", f"{where}: unsupported or missing type {kind!r}")
+    raise ConfigurationError("target_schema", f"{where}: unsupported or missing type {describe(kind)}")
+
+
+def _constraint(where: str, key: str, value: Any) -> Any:
+    """A constraint's value, checked for its kind (a bound, a count or a regular expression)."""
+    if key == "pattern":
+        try:
+            re.compile(value)
+        except (TypeError, re.error) as exc:
+            raise ConfigurationError("target_schema", f"{where}: pattern is not a regular expression: {exc}") from None
+    elif key.startswith(("min", "max")) and key[3:] in ("Length", "Items"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigurationError("target_schema", f"{where}: {key} must be a non-negative integer, "
+                                     f"got {describe(value)}")
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError("target_schema", f"{where}: {key} must be a number, got {describe(value)}")
+    return value
 
 
 def _object_type(schema: dict[str, Any], name: str, where: str) -> Any:
     properties = schema.get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        raise ConfigurationError("target_schema", f"{where}: properties must be an object, got {describe(properties)}")
     if not properties:
         return dict[str, Any]
     required = schema.get("required", [])
-    if not isinstance(required, list) or set(required) - set(properties):
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required) \
+            or set(required) - set(properties):
         raise ConfigurationError("target_schema", f"{where}: required must list some of the properties")
     fields: dict[str, Any] = {}
     for key, sub in properties.items():
         if not key.isidentifier() or keyword.iskeyword(key) or key.startswith("_"):
             raise ConfigurationError("target_schema", f"{where}: property name {key!r} must be an identifier")
         tp = _to_type(sub, f"{name}{key.title().replace('_', '')}", f"{where}.{key}")
-        constraints = {_CONSTRAINTS[k]: v for k, v in sub.items() if k in _CONSTRAINTS}
+        constraints = {_CONSTRAINTS[k]: _constraint(f"{where}.{key}", k, v) for k, v in sub.items() if k in _CONSTRAINTS}
         for name_ in (k for k in sub if k in _CONSTRAINTS):
             if sub.get("type") not in _CONSTRAINED[name_]:
                 raise ConfigurationError("target_schema", f"{where}.{key}: {name_} applies to "

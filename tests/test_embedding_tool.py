@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 import zyx
 from zyx.graph import build_run_graph
-from zyx.graph.embed import as_tool
+from zyx.embed import as_tool
 from zyx.testing import ScriptedChatModel, call, complete, last_tool_results
 
 

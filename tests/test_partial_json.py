@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zyx._partial_json import PartialJSONError, PartialJSONParser
+from zyx.stream._json import PartialJSONError, PartialJSONParser
 
 json_values = st.recursive(
     st.none()

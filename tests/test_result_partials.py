@@ -18,9 +18,9 @@ from langchain_core.messages import AIMessageChunk
 from pydantic import AfterValidator, BaseModel
 from typing_extensions import TypedDict
 
-from zyx._partial import PartialTarget
-from zyx._partial_json import PartialJSONParser
-from zyx._result_stream import NOTHING, ResultPartials, _same
+from zyx.stream._partial import PartialTarget
+from zyx.stream._json import PartialJSONParser
+from zyx.stream._results import NOTHING, ResultPartials, _same
 from zyx._target import make_target
 
 

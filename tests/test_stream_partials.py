@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel
 
 import zyx
-import zyx._result_stream as result_stream
+import zyx.stream._results as result_stream
 from zyx.events import PartialOutput, TextDelta
 from zyx.testing import ScriptedChatModel, complete
 

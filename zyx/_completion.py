@@ -17,21 +17,21 @@ STATUSES = ("success", "failed", "skipped")
 def completion_tool(target: Target | None) -> dict[str, Any]:
     """The `complete_task` tool in OpenAI format; `result` is typed by the target's JSON schema."""
     if target is None:
-        result_schema: dict[str, Any] = {"type": "null", "description": "Leave null: this task has no typed result."}
+        result_schema: dict[str, Any] = {"type": "null", "description": _prompts.NO_RESULT}
         defs: dict[str, Any] = {}
     else:
         result_schema = dict(target.schema)
         defs = result_schema.pop("$defs", {})
-        result_schema.setdefault("description", f"The final result, a {target.name}.")
+        result_schema.setdefault("description", _prompts.RESULT_OF_TYPE.format(name=target.name))
     parameters: dict[str, Any] = {
         "type": "object",
         "properties": {
-            "summary": {"type": "string", "description": "What was done and found, in a few sentences."},
+            "summary": {"type": "string", "description": _prompts.COMPLETION_FIELDS["summary"]},
             "status": {"type": "string", "enum": list(STATUSES), "default": "success",
-                       "description": "success: done; failed: cannot be done; skipped: should not be done."},
+                       "description": _prompts.COMPLETION_FIELDS["status"]},
             "result": result_schema,
-            "evidence": {"description": "Optional: what supports the result."},
-            "verification": {"description": "Optional: how the result was checked."},
+            "evidence": {"description": _prompts.COMPLETION_FIELDS["evidence"]},
+            "verification": {"description": _prompts.COMPLETION_FIELDS["verification"]},
         },
         "required": ["summary", "result"] if target is not None else ["summary"],
     }

@@ -34,7 +34,7 @@ from langgraph.checkpoint.base import (
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from zyx.errors import ConfigurationError
+from zyx.errors import ConfigurationError, describe
 from zyx.graph.approval import check_decisions, pending_calls
 
 T = TypeVar("T")
@@ -148,15 +148,15 @@ def durable_config(checkpointer: Any, thread_id: Any, config: RunnableConfig | N
         raise ConfigurationError("thread_id", "a thread id needs a checkpointer to keep the thread: "
                                  "pass checkpointer=... (e.g. langgraph's InMemorySaver or SqliteSaver)")
     if not isinstance(checkpointer, BaseCheckpointSaver):
-        raise ConfigurationError("checkpointer", f"expected a LangGraph BaseCheckpointSaver, got {checkpointer!r}")
+        raise ConfigurationError("checkpointer", f"expected a LangGraph BaseCheckpointSaver, got {describe(checkpointer)}")
     if thread_id is None:
         raise ConfigurationError("checkpointer", "a checkpointer needs thread_id=... to know which run to "
                                  "persist and resume")
     if isinstance(thread_id, bool) or not isinstance(thread_id, (str, int)) or thread_id == "":
-        raise ConfigurationError("thread_id", f"expected a non-empty string, got {thread_id!r}")
+        raise ConfigurationError("thread_id", f"expected a non-empty string, got {describe(thread_id)}")
     if configured is not None and str(configured) != str(thread_id):
-        raise ConfigurationError("thread_id", f"thread_id={thread_id!r} differs from config's "
-                                 f"configurable thread_id {configured!r}")
+        raise ConfigurationError("thread_id", f"thread_id={describe(thread_id)} differs from config's "
+                                 f"configurable thread_id {describe(configured)}")
     configurable = {**((config or {}).get("configurable") or {}), "thread_id": str(thread_id)}
     return {**(config or {}), "configurable": configurable}
 

@@ -7,7 +7,7 @@ from typing import Any, Union
 
 from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
 
-from zyx.errors import ConfigurationError
+from zyx.errors import ConfigurationError, describe
 
 MessageLike = Union[str, BaseMessage, dict[str, Any]]
 """A string (a user message), a LangChain message, or an OpenAI-style `{"role", "content"}` dict."""
@@ -19,7 +19,7 @@ def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str
         return []
     items = [value] if isinstance(value, (str, BaseMessage, dict)) else value
     if not isinstance(items, Sequence):
-        raise ConfigurationError(argument, f"expected a string, a message, a dict or a list of those, got {value!r}")
+        raise ConfigurationError(argument, f"expected a string, a message, a dict or a list of those, got {describe(value)}")
     messages: list[BaseMessage] = []
     for item in items:
         if isinstance(item, str):
@@ -29,10 +29,11 @@ def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str
         elif isinstance(item, dict):
             try:
                 messages.extend(convert_to_messages([item]))
-            except (ValueError, KeyError, NotImplementedError) as exc:
-                raise ConfigurationError(argument, f"cannot read {item!r} as a message ({exc})") from None
+            except (ValueError, KeyError, NotImplementedError):
+                raise ConfigurationError(argument, f"cannot read {describe(item)} as a message: expected "
+                                         '{"role": "user" | "assistant" | "system" | "tool", "content": ...}') from None
         else:
-            raise ConfigurationError(argument, f"expected strings, messages or role/content dicts, got {item!r}")
+            raise ConfigurationError(argument, f"expected strings, messages or role/content dicts, got {describe(item)}")
     return messages
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-import sys
+import warnings
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import Runnable
 
-from zyx.errors import ConfigurationError
+from zyx.errors import ConfigurationError, describe
 
 DEFAULT_OPENAI_MODEL = "openai:gpt-4o-mini"
 LOCAL_NOTICE = (
@@ -24,7 +27,7 @@ def default_model_spec() -> str:
         return env
     if os.environ.get("OPENAI_API_KEY"):
         return DEFAULT_OPENAI_MODEL
-    print(LOCAL_NOTICE, file=sys.stderr)
+    warnings.warn(LOCAL_NOTICE, UserWarning, stacklevel=3)  # shown once per calling place, as warnings are
     return "local"
 
 
@@ -35,12 +38,12 @@ def resolve_model(model: str | BaseChatModel | None) -> BaseChatModel:
     if model is None:
         model = default_model_spec()
     if not isinstance(model, str):
-        raise ConfigurationError("model", f"expected a LangChain BaseChatModel or a 'provider:name' string, got {model!r}")
+        raise ConfigurationError("model", f"expected a LangChain BaseChatModel or a 'provider:name' string, got {describe(model)}")
     if model == "local" or model.startswith("local:"):
         return _local_model(model)
     provider, sep, name = model.partition(":")
     if not sep or not provider or not name:
-        raise ConfigurationError("model", f"expected 'provider:name' (e.g. 'openai:gpt-4o-mini'), got {model!r}")
+        raise ConfigurationError("model", f"expected 'provider:name' (e.g. 'openai:gpt-4o-mini'), got {describe(model)}")
     if provider == "openai":
         return _openai_model(name, os.environ.get("OPENAI_API_KEY"), os.environ.get("OPENAI_BASE_URL"))
     return _other_model(provider, name)
@@ -102,3 +105,20 @@ def _local_model(spec: str) -> BaseChatModel:
         raise ConfigurationError("model", str(exc)) from None
     except (ValueError, FileNotFoundError, RuntimeError) as exc:  # unknown name, missing or broken .gguf
         raise ConfigurationError("model", f"cannot start the local model {spec!r}: {exc}") from None
+
+
+def bind(model: BaseChatModel, tools: Sequence[dict[str, Any]]) -> Runnable[Any, Any]:
+    """Bind tool schemas to a chat model, with a zyx error if the model cannot call tools."""
+    try:
+        return model.bind_tools(tools)
+    except NotImplementedError:
+        raise ConfigurationError("model", f"{type(model).__name__} does not support tool calling") from None
+
+
+def add_usage(total: dict[str, int] | None, reply: AIMessage) -> dict[str, int]:
+    """Summed token usage after one more model reply."""
+    summed = dict(total or {})
+    for key, value in (reply.usage_metadata or {}).items():
+        if isinstance(value, int):
+            summed[key] = summed.get(key, 0) + value
+    return summed

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 
 from zyx._completion import to_run_completion
-from zyx._tools import tool_values
+from zyx._target import Target
 from zyx.errors import (
     LimitExceededError,
     MaxStepsExceededError,
@@ -19,9 +19,10 @@ from zyx.errors import (
     VerificationError,
 )
 from zyx.graph.approval import pending_calls
+from zyx.graph.records import goal_text, plan_records, tool_records
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
-from zyx.result import PendingToolCall, RunCompletion, RunResult, RunTask, Termination, ToolCallRecord
+from zyx.result import PendingToolCall, RunCompletion, RunResult, RunTask, Termination
 
 ERRORS: dict[str, type[RunError]] = {
     "not_completed": TaskNotCompletedError,
@@ -37,37 +38,6 @@ def _termination(state: RunState, default: Termination) -> Termination:
     """How the run ended, else `default`. The state keeps it as a plain str (JSON, checkpoints); the
     graph's nodes only write `Termination` values."""
     return cast(Termination, state.get("termination") or default)
-
-
-def goal_text(state: RunState) -> str:
-    """The run's goal: the `task` field, else the latest human message."""
-    if state.get("task"):
-        return state["task"]
-    for message in reversed(state.get("messages", [])):
-        if isinstance(message, HumanMessage) and message.name != "zyx":
-            return message.text
-    return ""
-
-
-def tool_records(state: RunState) -> list[ToolCallRecord]:
-    """The tool-call log, with Python outputs where this process still has them."""
-    values = tool_values.get() or {}
-    return [
-        ToolCallRecord(id=e["id"], name=e["name"], args=e["args"], output=values.get(e["id"], e["output"]),
-                       error=e["error"], duration=e["duration"])
-        for e in state.get("tool_calls", [])
-    ]
-
-
-def plan_records(state: RunState) -> list[dict[str, Any]]:
-    """The run's plans (JSON form from state), with step outputs as Python values where this process has them."""
-    values = tool_values.get() or {}
-    plans = []
-    for plan in state.get("plans") or []:
-        steps = [{**step, "output": values.get(f"{plan['call_id']}/{step['id']}", step["output"])}
-                 if isinstance(step, dict) and step.get("status") == "ok" else step for step in plan["steps"]]
-        plans.append({**plan, "steps": steps})
-    return plans
 
 
 def _completion(data: dict[str, Any] | None, spec: RunSpec) -> RunCompletion[Any] | None:
@@ -105,14 +75,14 @@ def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()
     )
 
 
-def run_error(state: RunState, spec: RunSpec) -> RunError | None:
+def run_error(state: RunState, target: Target | None) -> RunError | None:
     """The zyx error for a run that failed, carrying everything that happened; None if it did not."""
     error = state.get("error")
     if not error:
         return None
     rejected = state.get("rejected_completion")
     try:
-        completion = _completion(rejected, spec)
+        completion = to_run_completion(rejected, target) if rejected else None
     except (ValueError, KeyError):  # an invalid completion cannot be typed: keep it as the model sent it
         completion = _raw_completion(rejected or {})
     return ERRORS[error["kind"]](
@@ -124,11 +94,3 @@ def run_error(state: RunState, spec: RunSpec) -> RunError | None:
         completion=completion,
         errors=error.get("errors", []),
     )
-
-
-def with_history(error: RunError, state: RunState) -> RunError:
-    """Attach what the run did so far to an error raised mid-run (e.g. a `ModelError`)."""
-    error.messages = list(state.get("messages", []))
-    error.tool_calls = tool_records(state)
-    error.usage = dict(state.get("usage") or {})
-    return error

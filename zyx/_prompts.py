@@ -1,8 +1,15 @@
-"""Prompt text as data: what the model is told, in one place."""
+"""Prompt text as data: everything the model is told, and the names of the tools zyx adds, in one place."""
 
 from __future__ import annotations
 
 COMPLETE_TASK = "complete_task"
+"""The tool a run's model must call to finish."""
+SUBMIT_PLAN = "submit_plan"
+"""Plan mode's tool: a whole plan of tool calls in one call."""
+FINAL_RESULT = "final_result"
+"""make()'s answer tool."""
+RESERVED_TOOL_NAMES = frozenset({COMPLETE_TASK, SUBMIT_PLAN})
+"""Names a user tool may not take in a run."""
 
 SYSTEM = """\
 You are an agent that carries out a task with the tools you are given.
@@ -69,6 +76,60 @@ PLAN_COMPLETION_SKIPPED = (
 PLAN_COMPLETION_IGNORED = (
     "The plan's complete_task step was ignored: `complete_task` was also called directly in this turn."
 )
+
+# -- the complete_task tool's arguments ----------------------------------------------------------------
+COMPLETION_FIELDS = {
+    "summary": "What was done and found, in a few sentences.",
+    "status": "success: done; failed: cannot be done; skipped: should not be done.",
+    "evidence": "Optional: what supports the result.",
+    "verification": "Optional: how the result was checked.",
+}
+NO_RESULT = "Leave null: this task has no typed result."
+RESULT_OF_TYPE = "The final result, a {name}."
+
+# -- tool execution ------------------------------------------------------------------------------------
+TOOL_TIMED_OUT = "Error: the tool did not finish within {seconds:g} s and was cancelled."
+RUN_TIMED_OUT = "Error: cut off: the run's timeout was reached."
+TOOL_BAD_ARGS = "Error: invalid arguments:\n{errors}"
+TOOL_FAILED = "Error: {kind}: {error}"
+HUMAN_REJECTED = "Rejected by a human reviewer: {reason}"
+
+# -- plan mode: the submit_plan tool and its report -----------------------------------------------------
+SUBMIT_PLAN_DESCRIPTION = (
+    "Submit a plan: a list of tool calls that is executed for you without further input; you then get "
+    "every step's result (ok / error / skipped) at once.\n"
+    '- Each step has a unique "id", a "tool" and that tool\'s "args".\n'
+    '- Use another step\'s output as an argument: a value that is exactly "$s1" is replaced by the output '
+    'of step s1 as-is (objects and lists stay structured); "${{s1}}" inside a longer string is replaced by the '
+    "output as text (JSON for non-strings). References work at any depth inside args.\n"
+    '- A literal string starting with "$" must be written with "$$" ("$$HOME" passes "$HOME"); "$$" inside '
+    'a longer string is also a literal "$".\n'
+    "- A step starts as soon as every step it references has succeeded; steps that do not reference each "
+    "other run concurrently, in no guaranteed order. If a step depends on another's side effect without "
+    "using its output, put it in a later plan. A step whose referenced step failed is skipped.\n"
+    '- If the plan finishes the task, end it with one "{completion_tool}" step (must be last); its args '
+    "may reference any step. Leave it out if you need to see the results first.\n"
+    "The whole plan is checked before anything runs; if it is rejected you get every problem at once."
+)
+PLAN_MAX_STEPS = "\nA plan may hold at most {max_tool_steps} tool steps (plus the {completion_tool} step)."
+PLAN_NO_TOOLS = "Tools available as steps: none (a plan can only hold the final completion step)."
+PLAN_TOOLS_HEADER = "Tools available as steps (name: description; args JSON schema):"
+PLAN_REPORT_HEADER = "Plan executed: {ok} ok, {error} error, {skipped} skipped."
+
+# -- make(): one structured answer ------------------------------------------------------------------------
+MAKE_SYSTEM = (
+    "Answer with a value of type {name} by calling the `final_result` tool. Use the other tools first if you need them."
+)
+MAKE_DEFAULT_PROMPT = "Generate a {name}."
+MAKE_ANSWER_DESCRIPTION = "Answer with a {name}."
+MAKE_DUPLICATE_ANSWER = "Ignored: only one `final_result` call is handled per turn."
+MAKE_RETRY = "Invalid answer:\n{errors}\nCall `final_result` again with a valid value."
+MAKE_ACCEPTED = "Answer accepted."
+MAKE_PLAIN_TEXT = "- answered in plain text instead of calling `final_result`"
+
+# -- as_tool: a sub-run's outcome, as the calling model reads it --------------------------------------------
+SUB_RUN_NO_COMPLETION = "The sub-run ended without a completion."
+SUB_RUN_NOT_DONE = "Task {status}: {summary}"
 
 
 def system_prompt(*, has_target: bool, instructions: str | None, plan: bool) -> str:

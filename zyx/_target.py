@@ -9,7 +9,7 @@ from typing import Any, get_origin
 from pydantic import TypeAdapter, ValidationError
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
-from zyx.errors import ConfigurationError
+from zyx.errors import ConfigurationError, describe
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +51,7 @@ def _build_target(tp: Any) -> Target:
     except (PydanticSchemaGenerationError, PydanticUserError, TypeError, AttributeError, NameError) as exc:
         raise ConfigurationError(
             "target", f"expected a type pydantic can validate (a BaseModel, TypedDict, dataclass, "
-            f"int, str, list[str], ...), got {tp!r} ({exc.__class__.__name__}: {str(exc).splitlines()[0]})"
+            f"int, str, list[str], ...), got {describe(tp)} ({exc.__class__.__name__}: {str(exc).splitlines()[0]})"
         ) from None
     return Target(type=tp, adapter=adapter, schema=schema, name=_type_name(tp))
 
@@ -67,7 +67,7 @@ def make_target(tp: Any) -> Target | None:
         return None
     if not _is_type_like(tp):
         raise ConfigurationError("target", f"expected a type (a BaseModel, TypedDict, dataclass, int, str, "
-                                 f"list[str], ...), got {tp!r}, which is not a type")
+                                 f"list[str], ...), got {describe(tp)}, which is not a type")
     try:
         return _cached_target(tp)
     except TypeError:  # unhashable target (e.g. an Annotated with a dict): build uncached

@@ -18,11 +18,11 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ValidationError
 from pydantic_core import to_json, to_jsonable_python
 
-from zyx._prompts import COMPLETE_TASK
+from zyx import _prompts
 from zyx._target import format_validation_error
-from zyx.errors import ConfigurationError
+from zyx.errors import ConfigurationError, describe
 
-RESERVED_NAMES = frozenset({COMPLETE_TASK, "submit_plan"})
+RESERVED_NAMES = _prompts.RESERVED_TOOL_NAMES
 
 tool_values: ContextVar[dict[str, Any] | None] = ContextVar("zyx_tool_values", default=None)
 """Per-run side channel: tool outputs as Python values, by call id (graph state keeps their JSON form)."""
@@ -33,10 +33,10 @@ def to_tool(obj: Any) -> BaseTool:
     if isinstance(obj, BaseTool):
         return obj
     if not callable(obj) or isinstance(obj, type):
-        raise ConfigurationError("tools", f"expected functions or LangChain tools, got {obj!r}")
+        raise ConfigurationError("tools", f"expected functions or LangChain tools, got {describe(obj)}")
     name = getattr(obj.func if isinstance(obj, functools.partial) else obj, "__name__", None)
     if not name or name == "<lambda>":
-        raise ConfigurationError("tools", f"a tool needs a name: use a `def` function, not {obj!r}")
+        raise ConfigurationError("tools", f"a tool needs a name: use a `def` function, not {describe(obj)}")
     try:
         return _function_tool(obj, name)
     except TypeError:  # an unhashable callable object: convert it uncached
@@ -51,7 +51,7 @@ def _from_partial(bound: functools.partial[Any]) -> Callable[..., Any]:
         signature = inspect.signature(bound)
         hints = typing.get_type_hints(func, include_extras=True)
     except (TypeError, ValueError, NameError) as exc:
-        raise ConfigurationError("tools", f"cannot turn {bound!r} into a tool: {exc}") from None
+        raise ConfigurationError("tools", f"cannot turn {describe(bound)} into a tool: {exc}") from None
     params = [p for name, p in signature.parameters.items() if name not in bound.keywords]
 
     async def call_async(**kwargs: Any) -> Any:
@@ -94,7 +94,7 @@ def to_tools(tools: Sequence[Any] | None) -> tuple[BaseTool, ...]:
     if tools is None:
         return ()
     if isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
-        raise ConfigurationError("tools", f"expected a list of functions or LangChain tools, got {tools!r}")
+        raise ConfigurationError("tools", f"expected a list of functions or LangChain tools, got {describe(tools)}")
     converted = tuple(to_tool(t) for t in tools)
     seen: set[str] = set()
     for tool in converted:
@@ -141,8 +141,8 @@ class ToolOutcome:
 def describe_error(exc: BaseException) -> str:
     """Model-readable text for a failed tool call."""
     if isinstance(exc, ValidationError):
-        return "Error: invalid arguments:\n" + format_validation_error(exc)
-    return f"Error: {type(exc).__name__}: {exc}"
+        return _prompts.TOOL_BAD_ARGS.format(errors=format_validation_error(exc))
+    return _prompts.TOOL_FAILED.format(kind=type(exc).__name__, error=exc)
 
 
 async def execute_tool(

@@ -19,7 +19,8 @@ usage, the last rejected completion), so nothing is lost when a run fails.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -57,7 +58,11 @@ class ConfigurationError(ZyxError, ValueError):
 
     def __init__(self, argument: str, message: str) -> None:
         self.argument = argument
+        self.message = message
         super().__init__(f"{argument}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.argument, self.message), self.__dict__)
 
 
 class RunError(ZyxError):
@@ -137,3 +142,36 @@ class RunTimeoutError(RunError, ValueError):
 
 class PlanError(RunError, ValueError):
     """Plan mode: the model's plans were rejected more than `max_retries` times in a row."""
+
+
+_SECRET = re.compile(r"(?i)(key|token|secret|passw|bearer|auth|credential|dsn|://[^/\s]*@)")
+_RANDOM = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-+/=.]{20,}$")
+
+
+def describe(value: Any) -> str:
+    """A bad value as an error message shows it: by type and shape, never a full repr (it may hold secrets).
+
+    Numbers, booleans and None are shown as they are; a short string that does not look like a
+    key, token or URL with credentials is quoted; anything else is described, e.g. "a dict with
+    keys 'api_key', 'model'" or "a str of 51 characters (hidden)".
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        text = repr(value)
+        return text if len(text) <= 40 else f"an {type(value).__name__} of {len(text)} digits"
+    if isinstance(value, str):
+        if len(value) <= 40 and not _SECRET.search(value) and not _RANDOM.match(value):
+            return repr(value)
+        return f"a str of {len(value)} characters (hidden)"
+    if isinstance(value, type):
+        return f"the type {value.__qualname__}"
+    if isinstance(value, Mapping):
+        keys = [k if isinstance(k, str) and len(k) <= 30 else "…" for k in list(value)[:6]]
+        shown = ", ".join(repr(k) for k in keys) + (", …" if len(value) > 6 else "")
+        return f"a {type(value).__name__} with keys {shown}" if value else f"an empty {type(value).__name__}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        kinds = sorted({type(v).__name__ for v in value})
+        return f"a {type(value).__name__} of {len(value)} item(s) ({', '.join(kinds[:4])})" if value else \
+            f"an empty {type(value).__name__}"
+    if callable(value):
+        return f"the callable {getattr(value, '__qualname__', type(value).__name__)}"
+    return f"a {type(value).__name__} object"

@@ -11,10 +11,10 @@ from typing_extensions import Unpack
 from zyx._aio import in_running_loop, run_sync
 from zyx._durable import DURABILITY, async_saver, durable_config, thread_input
 from zyx._messages import MessageLike, task_messages, to_messages
-from zyx._options import GRAPH_OPTIONS, RunOptions
+from zyx._options import GRAPH_OPTIONS, MAKE_OPTIONS, RUN_OPTIONS, RunOptions, check_keywords, declared
 from zyx._outcome import run_error, to_run_result
 from zyx._tools import tool_values
-from zyx.errors import ConfigurationError
+from zyx.errors import ConfigurationError, describe
 from zyx.graph._cache import cached_run_graph
 from zyx.make import amake
 from zyx.result import Result, RunResult
@@ -27,20 +27,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-MAKE_OPTIONS = frozenset({"model", "instructions", "tools", "max_retries"})
-
-
-def check_options(options: dict[str, Any], allowed: frozenset[str], caller: str) -> None:
-    """Unknown keyword arguments are a configuration error naming them."""
-    for name in options:
-        if name not in allowed:
-            raise ConfigurationError(name, f"{caller}() got an unexpected keyword argument")
-
-
 def check_stream(stream: Any, target: Any, plan: Any) -> None:
     """Streaming needs a target to stream, and is not available in plan mode."""
     if not isinstance(stream, bool):
-        raise ConfigurationError("stream", f"expected True or False, got {stream!r}")
+        raise ConfigurationError("stream", f"expected True or False, got {describe(stream)}")
     if stream and target is None:
         raise ConfigurationError("stream", "streaming yields partial targets, so it needs target=...")
     if stream and plan:
@@ -67,11 +57,8 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         context: Conversation before the task: a string, a message, an OpenAI-style dict, or a list.
         stream: Return a `RunStream` of partial targets instead of waiting (needs `target`; not
             with `plan=True`); the run's errors are then raised while it is consumed.
-        **options: The keyword options of `RunOptions`: model, instructions, tools, verifier,
-            final_answer_checks, require_completion, plan, planning_interval, max_steps,
-            max_retries, max_model_calls, tool_limits, max_tokens_total, timeout, tool_timeout,
-            approve, approve_plan and config (see `docs/run.md`); checkpointer, thread_id and
-            decisions make the run durable and resumable (see `docs/studio.md`).
+        **options: The options of `RunOptions` (the options table in docs/run.md); checkpointer,
+            thread_id and decisions make the run durable and resumable (see docs/studio.md).
 
     Returns:
         A `RunResult` with the accepted completion and the validated `output` (or, for a run
@@ -88,10 +75,11 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
             `LimitExceededError`, `RunTimeoutError`, `PlanError`), and it carries the messages,
             tool calls and usage so far.
     """
-    check_options(dict(options), frozenset(RunOptions.__annotations__), "arun")
+    check_keywords(options, RUN_OPTIONS, "arun")
     check_stream(stream, target, options.get("plan"))
-    checkpointer = options.get("checkpointer")
-    config = durable_config(checkpointer, options.get("thread_id"), _config(options.get("config")))
+    call = {name: declared(RunOptions)[name].check(name, options.get(name)) for name in ("config", "checkpointer")}
+    checkpointer = call["checkpointer"]
+    config = durable_config(checkpointer, options.get("thread_id"), call["config"])
     _check_approvals(options, config, stream)
     if task is None and config is None:
         return await _make_fallback(target, context, stream, dict(options))
@@ -99,7 +87,7 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
     if config is None:
         run_input: dict[str, Any] | Command[Any] | None = _run_input(task, context)
         spec, graph = cached_run_graph({**graph_options, "target": target})
-        config = _config(options.get("config"))
+        config = call["config"]
     else:
         saver = await async_saver(checkpointer, config)  # type: ignore[arg-type]
         spec, graph = cached_run_graph({**graph_options, "target": target}, checkpointer=saver)
@@ -107,8 +95,8 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         run_input = await thread_input(graph, config, None if task is None else lambda: _run_input(task, context),
                                        goal, options.get("decisions"))
     if stream:
-        from zyx._graph_events import graph_events
         from zyx.stream import RunStream
+        from zyx.stream._graph import graph_events
 
         return RunStream(lambda: graph_events(graph, spec, run_input, config))
     token = tool_values.set({})
@@ -116,7 +104,7 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         output: dict[str, Any] = await graph.ainvoke(run_input, config,
                                                      durability=DURABILITY if checkpointer is not None else None)
         state = cast("RunState", output)  # the graph's output: its RunState, plus "__interrupt__" when paused
-        error = run_error(state, spec)
+        error = run_error(state, spec.target)
         if error is not None:
             raise error
         return to_run_result(state, spec, interrupts=output.get("__interrupt__", ()))
@@ -140,12 +128,6 @@ def _run_input(task: Any, context: Any) -> dict[str, Any]:
     """A new run's input: the context, then the task's messages, and the goal text."""
     messages, goal = task_messages(task)
     return {"messages": [*to_messages(context, "context"), *messages], "task": goal}
-
-
-def _config(config: RunnableConfig | None) -> RunnableConfig | None:
-    if config is not None and not isinstance(config, dict):
-        raise ConfigurationError("config", f"expected a LangChain RunnableConfig dict, got {config!r}")
-    return config
 
 
 async def _make_fallback(target: Any, context: Any, stream: bool, options: dict[str, Any]) -> Any:
@@ -180,11 +162,8 @@ def run(task: MessageLike | Sequence[MessageLike] | None = None, target: Any = N
         context: Conversation before the task: a string, a message, an OpenAI-style dict, or a list.
         stream: Return a `RunStream` of partial targets instead of waiting (needs `target`; not
             with `plan=True`); the run's errors are then raised while it is consumed.
-        **options: The keyword options of `RunOptions`: model, instructions, tools, verifier,
-            final_answer_checks, require_completion, plan, planning_interval, max_steps,
-            max_retries, max_model_calls, tool_limits, max_tokens_total, timeout, tool_timeout,
-            approve, approve_plan and config (see `docs/run.md`); checkpointer, thread_id and
-            decisions make the run durable and resumable (see `docs/studio.md`).
+        **options: The options of `RunOptions` (the options table in docs/run.md); checkpointer,
+            thread_id and decisions make the run durable and resumable (see docs/studio.md).
 
     Returns:
         What `arun()` returns; with `stream=True`, a `RunStream` to iterate synchronously.
@@ -204,7 +183,7 @@ def run(task: MessageLike | Sequence[MessageLike] | None = None, target: Any = N
         raise RuntimeError("zyx.run() cannot be called inside a running event loop; use `await zyx.arun(...)`")
     check_stream(stream, target, options.get("plan"))
     if stream:
-        from zyx.stream import sync_stream
+        from zyx.stream._run_stream import sync_stream
 
         return sync_stream(arun(task, target, context, stream=True, **options))
     return run_sync(arun(task, target, context, **options))

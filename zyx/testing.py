@@ -39,6 +39,8 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field, PrivateAttr, model_validator
 
+from zyx._prompts import COMPLETE_TASK
+
 __all__ = [
     "Policy", "Reply", "ScriptExhaustedError", "ScriptedCall", "ScriptedChatModel",
     "call", "calls", "complete", "last_tool_results", "text",
@@ -50,7 +52,7 @@ Reply: TypeAlias = AIMessage | str | Mapping[str, Any] | Sequence[Mapping[str, A
 Policy: TypeAlias = Callable[[list[BaseMessage], list[dict[str, Any]]], Reply | Awaitable[Reply]]
 """Decides the reply from the conversation and the bound tools (OpenAI tool dicts)."""
 
-COMPLETE_TOOL = "complete_task"
+COMPLETE_TOOL = COMPLETE_TASK
 _OMITTED: Any = object()
 
 

@@ -20,13 +20,14 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from typing_extensions import Unpack
 
-from zyx.errors import ConfigurationError
+from zyx._options import GRAPH_OPTIONS, GraphOptions, check_keywords
+from zyx.errors import ConfigurationError, describe
 from zyx.graph._node import AsyncNode
 from zyx.graph.completion import completion
 from zyx.graph.plan_executor import plan_executor
 from zyx.graph.planner import planner
 from zyx.graph.routing import after_completion, after_planner, after_tools, after_verifier
-from zyx.graph.spec import GraphOptions, RunSpec, build_spec
+from zyx.graph.spec import RunSpec, build_spec
 from zyx.graph.state import RunInput, RunState
 from zyx.graph.tool_executor import tool_executor
 from zyx.graph.verifier import verifier
@@ -44,10 +45,10 @@ def recursion_limit(spec: RunSpec) -> int:
     `max_retries + 1` before each plan that runs (one running a tool, at most `max_steps`; one
     with only a completion step, a rejection counted above), and before the last turn.
     """
-    retries = spec.max_retries + 1
-    turns = spec.max_steps + 4 * retries + 2
+    retries, steps = spec.max_retries + 1, spec.limits.max_steps
+    turns = steps + 4 * retries + 2
     if spec.plan:
-        turns += (spec.max_steps + 2 * retries + 2) * retries
+        turns += (steps + 2 * retries + 2) * retries
         return 4 * turns + 10
     return 3 * turns + 10
 
@@ -84,14 +85,13 @@ def build_run_graph(
         target: The type `complete_task`'s result must validate against (None: no typed result).
         checkpointer: A LangGraph checkpointer, for durable runs and approvals.
         name: The graph's name (shown in Studio and traces).
-        **options: model, tools, instructions, verifier, final_answer_checks, require_completion,
-            plan, planning_interval, max_steps, max_retries, max_model_calls, tool_limits,
-            max_tokens_total, timeout, tool_timeout, approve, approve_plan (see `docs/run.md`).
+        **options: The graph options (`GraphOptions`; the options table in docs/run.md).
 
     Raises:
         ConfigurationError: an option is invalid (the message names it).
     """
-    for option in options:
-        if option not in GraphOptions.__annotations__:
-            raise ConfigurationError(option, "build_run_graph() got an unexpected keyword argument")
+    check_keywords(options, GRAPH_OPTIONS, "build_run_graph")
+    if checkpointer is not None and not isinstance(checkpointer, (bool, BaseCheckpointSaver)):
+        raise ConfigurationError("checkpointer", f"expected a LangGraph BaseCheckpointSaver, True/False or None, "
+                                 f"got {describe(checkpointer)}")
     return compile_run_graph(build_spec(target=target, **options), checkpointer=checkpointer, name=name)

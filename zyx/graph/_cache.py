@@ -11,8 +11,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from zyx._models import resolve_model
+from zyx._target import make_target
 from zyx.graph import compile_run_graph
-from zyx.graph.spec import RunSpec, build_spec
+from zyx.graph.spec import RunSpec, check_graph_options, spec_from
 
 MAX_CACHED = 64
 _Entry = tuple[RunSpec, CompiledStateGraph[Any, Any, Any, Any], Mapping[str, Any], Any]
@@ -40,7 +41,12 @@ def cached_run_graph(
 
     The checkpointer is part of the key by identity: two savers never share a compiled graph.
     """
-    options = {**options, "model": resolve_model(options.get("model"))}
+    options = dict(options)
+    target = options.pop("target", None)
+    values = check_graph_options(options)  # before the model is resolved: a bad option never boots a model
+    model = resolve_model(values["model"])
+    options["model"] = model
+    options["target"] = target
     key = (tuple(sorted((name, _key(value)) for name, value in options.items())),
            None if checkpointer is None else ("id", id(checkpointer)))
     with _lock:
@@ -48,7 +54,7 @@ def cached_run_graph(
         if hit is not None:
             _cache.move_to_end(key)
             return hit[0], hit[1]
-    spec = build_spec(**options)
+    spec = spec_from(values, target=make_target(target), model=model)
     graph = compile_run_graph(spec, checkpointer=checkpointer)
     with _lock:
         _cache[key] = (spec, graph, options, checkpointer)

@@ -13,11 +13,11 @@ from typing import Any
 from langchain_core.messages import ToolCall
 from langgraph.types import interrupt
 
-from zyx.errors import ConfigurationError
+from zyx import _prompts
+from zyx.errors import ConfigurationError, describe
 from zyx.result import PendingToolCall
 
 Approve = bool | Sequence[str] | Callable[[PendingToolCall], bool] | None
-REJECTED = "Rejected by a human reviewer: {reason}"
 
 
 def approval_rule(approve: Approve, tool_names: Sequence[str]) -> Callable[[PendingToolCall], bool] | None:
@@ -29,7 +29,7 @@ def approval_rule(approve: Approve, tool_names: Sequence[str]) -> Callable[[Pend
     if callable(approve):
         return approve
     if isinstance(approve, (str, bytes)) or not isinstance(approve, Sequence):
-        raise ConfigurationError("approve", f"expected True, a list of tool names or a predicate, got {approve!r}")
+        raise ConfigurationError("approve", f"expected True, a list of tool names or a predicate, got {describe(approve)}")
     unknown = [name for name in approve if name not in tool_names]
     if unknown:
         raise ConfigurationError("approve", f"not tools of this run: {', '.join(map(repr, unknown))}")
@@ -46,7 +46,7 @@ def pending_calls(interrupts: Sequence[Any]) -> list[dict[str, Any]]:
 def check_decisions(decisions: Any, pending_ids: Sequence[str]) -> dict[str, Any]:
     """Every pending call needs exactly one well-formed decision; anything else is a clear error."""
     if not isinstance(decisions, Mapping):
-        raise ConfigurationError("decisions", f"expected a dict of tool_call_id -> decision, got {decisions!r}")
+        raise ConfigurationError("decisions", f"expected a dict of tool_call_id -> decision, got {describe(decisions)}")
     missing = [i for i in pending_ids if i not in decisions]
     unknown = [i for i in decisions if i not in pending_ids]
     if missing or unknown:
@@ -57,7 +57,7 @@ def check_decisions(decisions: Any, pending_ids: Sequence[str]) -> dict[str, Any
             isinstance(decision.get("reject"), str) or isinstance(decision.get("edit"), Mapping)))
         if not ok:
             raise ConfigurationError("decisions", f"{call_id}: expected \"approve\", {{\"reject\": reason}} or "
-                                     f"{{\"edit\": {{...args...}}}}, got {decision!r}")
+                                     f"{{\"edit\": {{...args...}}}}, got {describe(decision)}")
     return dict(decisions)
 
 
@@ -82,7 +82,7 @@ def review(calls: list[ToolCall], rule: Callable[[PendingToolCall], bool] | None
         if decision == "approve":
             to_run.append(call)
         elif "reject" in decision:
-            rejected[call["id"] or ""] = REJECTED.format(reason=decision["reject"])
+            rejected[call["id"] or ""] = _prompts.HUMAN_REJECTED.format(reason=decision["reject"])
         else:
             to_run.append(ToolCall(name=call["name"], args=dict(decision["edit"]), id=call["id"]))
     return to_run, rejected

@@ -76,7 +76,7 @@ async def completion(state: RunState, config: RunnableConfig, *, spec: RunSpec) 
             "messages": [call.answer(checked.feedback, error=True), *ignored],
             **call.settle(state, "rejected", checked.feedback),
         }
-        update.update(budget_spent(state, spec.max_steps))
+        update.update(budget_spent(state, spec.limits.max_steps))
         if call.args == state.get("rejected_completion"):
             update.update(fail("verification", _prompts.REPEATED_COMPLETION, [checked.feedback]))
         else:

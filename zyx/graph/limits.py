@@ -1,34 +1,120 @@
-"""Run limits in the units users mean, checked before the work they would exceed."""
+"""Run limits in the units users mean (`RunLimits`), each checked before the work it would exceed."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import typing
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolCall
 
 from zyx import _prompts
-from zyx.graph.spec import RunSpec
+from zyx._options import DEFAULT_MAX_STEPS
 from zyx.graph.state import RunState, fail
 
 WRAP_UP_GRACE_MAX = 30.0
 """Seconds past `timeout` a wrap-up turn may take (at most; a fifth of `timeout` when smaller)."""
 
+
+@dataclass(frozen=True)
+class RunLimits:
+    """A run's limits, grouped (like pydantic-ai's `UsageLimits`), with the checks that enforce them.
+
+    Built from the checked options of the same names (declared, with their docs, in `zyx._options`).
+    """
+
+    max_steps: int
+    max_model_calls: int | None
+    tool_limits: Mapping[str, int]
+    max_tokens_total: int | None
+    timeout: float | None
+    tool_timeout: float | None
+
+    @classmethod
+    def from_options(cls, values: Mapping[str, Any]) -> RunLimits:
+        """The limits among checked options; `max_steps=None` means the default budget."""
+        limits = {f.name: values[f.name] for f in dataclasses.fields(cls)}
+        if limits["max_steps"] is None:
+            limits["max_steps"] = DEFAULT_MAX_STEPS
+        return cls(**limits)
+
+    def before_model_call(self, state: RunState) -> str | None:
+        """The limit this model call must respect by being the wrap-up turn, if any.
+
+        Tokens cannot be known before a call, so a call that would likely cross `max_tokens_total`
+        (assuming it costs what the last one did) becomes the wrap-up turn.
+        """
+        if self.max_model_calls is not None and state.get("model_calls", 0) + 1 >= self.max_model_calls:
+            return "max_model_calls"
+        if self.max_tokens_total is not None:
+            used = (state.get("usage") or {}).get("total_tokens", 0)
+            if used + _last_call_tokens(state) >= self.max_tokens_total:
+                return "max_tokens"
+        deadline = state.get("deadline")
+        if deadline is not None and time.time() >= deadline:
+            return "timeout"
+        return None
+
+    def admit(self, calls: list[ToolCall], state: RunState) -> tuple[list[ToolCall], dict[str, str], str | None]:
+        """Which calls run now, which are refused (by id, with the reason), and the limit that refused them."""
+        used = Counter(entry["name"] for entry in state.get("tool_calls", []))
+        budget = max(self.max_steps - state.get("steps", 0), 0)
+        admitted: list[ToolCall] = []
+        refused: dict[str, str] = {}
+        limit: str | None = None
+        for call in calls:
+            cap = self.tool_limits.get(call["name"])
+            if len(admitted) >= budget:
+                refused[call["id"] or ""], limit = _prompts.BUDGET_SPENT.format(limit="max_steps"), limit or "max_steps"
+            elif cap is not None and used[call["name"]] >= cap:
+                refused[call["id"] or ""] = _prompts.BUDGET_SPENT.format(limit=f"{call['name']} tool")
+                limit = limit or "tool_limit"
+            else:
+                admitted.append(call)
+                used[call["name"]] += 1
+        return admitted, refused, limit
+
+    def steps_left(self, state: RunState) -> int:
+        """Tool calls the run may still make."""
+        return max(self.max_steps - state.get("steps", 0), 0)
+
+    def time_left(self, state: RunState, *, wrap_up: bool = False) -> float | None:
+        """Seconds the next piece of work may take before the run's deadline (plus grace for a wrap-up)."""
+        deadline = state.get("deadline")
+        if deadline is None or self.timeout is None:
+            return None
+        grace = min(WRAP_UP_GRACE_MAX, self.timeout / 5) if wrap_up else 0.0
+        return max(deadline + grace - time.time(), 0.0)
+
+    def tool_call_timeout(self, run_left: float | None) -> float | None:
+        """Seconds one tool call may take: `tool_timeout` or what is left of the run, whichever is less."""
+        bounds = [t for t in (self.tool_timeout, run_left) if t is not None]
+        return min(bounds) if bounds else None
+
+
+def _per_run_default(hint: Any) -> Any:
+    origin = typing.get_origin(hint) or hint
+    return [] if origin is list else {} if origin is dict else 0 if origin is int else None
+
+
+KEPT_FIELDS = frozenset({"messages", "task"})
+"""State a thread keeps from one run to the next (the conversation and its goal)."""
 PER_RUN_FIELDS: dict[str, Any] = {
-    "completion": None, "rejected_completion": None, "verified": None, "verification_error": None,
-    "tool_calls": [], "steps": 0, "model_calls": 0, "rejections": {}, "limit": None, "termination": None,
-    "error": None, "usage": {}, "deadline": None, "plan": None, "plans": [],
-}
-"""Fields that start afresh when a finished thread is given a new task."""
+    name: _per_run_default(hint) for name, hint in typing.get_type_hints(RunState).items() if name not in KEPT_FIELDS}
+"""Fields that start afresh when a finished thread is given a new task: every field of `RunState` but the kept."""
 
 
-def fresh_run(state: RunState, spec: RunSpec) -> dict[str, Any]:
+def fresh_run(state: RunState, limits: RunLimits) -> dict[str, Any]:
     """Start-of-run fields to reset (after a finished run on the same thread) and the deadline to set."""
     update: dict[str, Any] = {}
     if state.get("termination") or state.get("error"):
-        update.update(PER_RUN_FIELDS)
-    if spec.timeout is not None and (update or state.get("deadline") is None):
-        update["deadline"] = time.time() + spec.timeout
+        update.update({k: v.copy() if isinstance(v, (list, dict)) else v for k, v in PER_RUN_FIELDS.items()})
+    if limits.timeout is not None and (update or state.get("deadline") is None):
+        update["deadline"] = time.time() + limits.timeout
     return update
 
 
@@ -63,30 +149,3 @@ def _last_call_tokens(state: RunState) -> int:
         if isinstance(message, AIMessage):
             return message.usage_metadata.get("total_tokens", 0) if message.usage_metadata else 0
     return 0
-
-
-def limit_before_model_call(state: RunState, spec: RunSpec) -> str | None:
-    """The limit this model call must respect by being the wrap-up turn, if any.
-
-    Tokens cannot be known before a call, so a call that would likely cross `max_tokens_total`
-    (assuming it costs what the last one did) becomes the wrap-up turn.
-    """
-    if spec.max_model_calls is not None and state.get("model_calls", 0) + 1 >= spec.max_model_calls:
-        return "max_model_calls"
-    if spec.max_tokens_total is not None:
-        used = (state.get("usage") or {}).get("total_tokens", 0)
-        if used + _last_call_tokens(state) >= spec.max_tokens_total:
-            return "max_tokens"
-    deadline = state.get("deadline")
-    if deadline is not None and time.time() >= deadline:
-        return "timeout"
-    return None
-
-
-def time_left(state: RunState, spec: RunSpec, *, wrap_up: bool = False) -> float | None:
-    """Seconds the next piece of work may take before the run's deadline (plus grace for a wrap-up)."""
-    deadline = state.get("deadline")
-    if deadline is None or spec.timeout is None:
-        return None
-    grace = min(WRAP_UP_GRACE_MAX, spec.timeout / 5) if wrap_up else 0.0
-    return max(deadline + grace - time.time(), 0.0)

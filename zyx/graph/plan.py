@@ -1,7 +1,7 @@
 """Plan mode: the model submits a whole DAG of tool calls, zyx checks it and runs it without the model.
 
-References between steps: a value that is exactly ``"$id"`` becomes step ``id``'s output (the Python
-value), ``"${id}"`` inside a string becomes the output's text, and ``$$`` is a literal ``$``.
+References between steps: a value that is exactly `"$id"` becomes step `id`'s output (the Python
+value), `"${id}"` inside a string becomes the output's text, and `$$` is a literal `$`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import to_json
 
-SUBMIT_PLAN = "submit_plan"
+from zyx import _prompts
+from zyx._prompts import COMPLETE_TASK, SUBMIT_PLAN
 
 _TEMPLATE = re.compile(r"\$\$|\$\{([^{}]*)\}")
 
@@ -55,8 +56,8 @@ def describe_tools(tool_schemas: Sequence[Mapping[str, Any]]) -> str:
     In plan mode the user tools are not bound to the model, so this is how it learns them.
     """
     if not tool_schemas:
-        return "Tools available as steps: none (a plan can only hold the final completion step)."
-    lines = ["Tools available as steps (name: description; args JSON schema):"]
+        return _prompts.PLAN_NO_TOOLS
+    lines = [_prompts.PLAN_TOOLS_HEADER]
     for schema in tool_schemas:
         function = schema.get("function", schema)
         description = " ".join(str(function.get("description") or "").split()) or "(no description)"
@@ -65,31 +66,16 @@ def describe_tools(tool_schemas: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def submit_plan_tool(completion_tool: str = "complete_task", tool_schemas: Sequence[Mapping[str, Any]] | None = None,
+def submit_plan_tool(completion_tool: str = COMPLETE_TASK, tool_schemas: Sequence[Mapping[str, Any]] | None = None,
                      *, max_tool_steps: int | None = None) -> dict:
-    """OpenAI-style tool dict for ``submit_plan`` (what the model sees in plan mode).
+    """OpenAI-style tool dict for `submit_plan` (what the model sees in plan mode).
 
-    ``tool_schemas`` (OpenAI tool dicts) are listed in the description, since only ``submit_plan`` and
-    the completion tool are bound in plan mode; ``max_tool_steps`` (the planning interval) is stated too.
+    `tool_schemas` (OpenAI tool dicts) are listed in the description, since only `submit_plan` and
+    the completion tool are bound in plan mode; `max_tool_steps` (the planning interval) is stated too.
     """
-    description = (
-        "Submit a plan: a list of tool calls that is executed for you without further input; you then get "
-        "every step's result (ok / error / skipped) at once.\n"
-        '- Each step has a unique "id", a "tool" and that tool\'s "args".\n'
-        '- Use another step\'s output as an argument: a value that is exactly "$s1" is replaced by the output '
-        'of step s1 as-is (objects and lists stay structured); "${s1}" inside a longer string is replaced by the '
-        "output as text (JSON for non-strings). References work at any depth inside args.\n"
-        '- A literal string starting with "$" must be written with "$$" ("$$HOME" passes "$HOME"); "$$" inside '
-        'a longer string is also a literal "$".\n'
-        "- A step starts as soon as every step it references has succeeded; steps that do not reference each "
-        "other run concurrently, in no guaranteed order. If a step depends on another's side effect without "
-        "using its output, put it in a later plan. A step whose referenced step failed is skipped.\n"
-        f'- If the plan finishes the task, end it with one "{completion_tool}" step (must be last); its args '
-        "may reference any step. Leave it out if you need to see the results first.\n"
-        "The whole plan is checked before anything runs; if it is rejected you get every problem at once."
-    )
+    description = _prompts.SUBMIT_PLAN_DESCRIPTION.format(completion_tool=completion_tool)
     if max_tool_steps is not None:
-        description += f"\nA plan may hold at most {max_tool_steps} tool steps (plus the {completion_tool} step)."
+        description += _prompts.PLAN_MAX_STEPS.format(max_tool_steps=max_tool_steps, completion_tool=completion_tool)
     if tool_schemas is not None:
         description += "\n\n" + describe_tools(tool_schemas)
     function = {"name": SUBMIT_PLAN, "description": description, "parameters": Plan.model_json_schema()}
@@ -97,12 +83,12 @@ def submit_plan_tool(completion_tool: str = "complete_task", tool_schemas: Seque
 
 
 def _whole_ref(s: str) -> str | None:
-    """The id if ``s`` is a whole-value reference ``$id`` (not ``$$...`` or ``${...}``)."""
+    """The id if `s` is a whole-value reference `$id` (not `$$...` or `${...}`)."""
     return s[1:] if len(s) > 1 and s[0] == "$" and s[1] not in "${" else None
 
 
 def references(value: Any) -> set[str]:
-    """Step ids referenced anywhere inside ``value`` (dict values and list items, at any depth)."""
+    """Step ids referenced anywhere inside `value` (dict values and list items, at any depth)."""
     if isinstance(value, str):
         ref = _whole_ref(value)
         return {ref} if ref is not None else {m[1] for m in _TEMPLATE.finditer(value) if m[1] is not None}
@@ -114,7 +100,7 @@ def references(value: Any) -> set[str]:
 
 
 def as_text(value: Any) -> str:
-    """Text of an output: itself if a str, else compact JSON (pydantic's for non-JSON types), else ``str()``."""
+    """Text of an output: itself if a str, else compact JSON (pydantic's for non-JSON types), else `str()`."""
     if isinstance(value, str):
         return value
     try:
@@ -128,7 +114,7 @@ def as_text(value: Any) -> str:
 
 
 def resolve(value: Any, outputs: Mapping[str, Any]) -> Any:
-    """Substitute references in ``value`` with ``outputs`` and un-escape ``$$`` (pure, returns new containers)."""
+    """Substitute references in `value` with `outputs` and un-escape `$$` (pure, returns new containers)."""
     if isinstance(value, str):
         ref = _whole_ref(value)
         if ref is not None:
@@ -167,7 +153,7 @@ def _key_problems(tool: BaseTool, args: Mapping[str, Any], *, check_required: bo
 
 
 def validate_args(tool: BaseTool, args: Mapping[str, Any]) -> str | None:
-    """Check fully resolved ``args`` against the tool's model-facing schema; the problem text or None."""
+    """Check fully resolved `args` against the tool's model-facing schema; the problem text or None."""
     schema = _call_schema(tool)
     problems = _key_problems(tool, args, check_required=isinstance(schema, dict))
     if not isinstance(schema, dict):
@@ -180,7 +166,7 @@ def validate_args(tool: BaseTool, args: Mapping[str, Any]) -> str | None:
 
 
 def _cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
-    """Every distinct cycle reachable by DFS, as a closed path ``[a, b, a]``."""
+    """Every distinct cycle reachable by DFS, as a closed path `[a, b, a]`."""
     found: dict[frozenset[str], list[str]] = {}
     state: dict[str, int] = {}
     path: list[str] = []
@@ -221,7 +207,7 @@ def _parse_steps(raw_steps: list[Any]) -> tuple[list[tuple[str, PlanStep]], list
 
 
 def check_plan(
-    raw_args: Any, tools: Mapping[str, BaseTool], *, completion_tool: str = "complete_task",
+    raw_args: Any, tools: Mapping[str, BaseTool], *, completion_tool: str = COMPLETE_TASK,
     planning_interval: int | None, steps_left: int | None,
 ) -> Plan | list[str]:
     """Parse and check a submitted plan before anything runs; the Plan, or every problem found."""
@@ -276,7 +262,7 @@ def check_plan(
 
 @dataclasses.dataclass
 class StepResult:
-    """Outcome of one plan step; ``output`` is the raw Python value the tool returned."""
+    """Outcome of one plan step; `output` is the raw Python value the tool returned."""
 
     id: str
     tool: str
@@ -293,13 +279,13 @@ class StepResult:
 
 async def execute_plan(
     plan: Plan, run_tool: Callable[[PlanStep, dict], Awaitable[Any]], *,
-    completion_tool: str = "complete_task", tools: Mapping[str, BaseTool] | None = None,
+    completion_tool: str = COMPLETE_TASK, tools: Mapping[str, BaseTool] | None = None,
 ) -> tuple[list[StepResult], dict | None]:
-    """Run a plan accepted by ``check_plan`` as a DAG: each step starts once all steps it references succeeded.
+    """Run a plan accepted by `check_plan` as a DAG: each step starts once all steps it references succeeded.
 
-    ``run_tool(step, resolved_args)`` runs one tool; an exception becomes that step's error. If ``tools``
+    `run_tool(step, resolved_args)` runs one tool; an exception becomes that step's error. If `tools`
     is given, args that contained references are validated against the tool's schema after substitution
-    (a failure is the step's error); otherwise that is left to ``run_tool``. The completion step is not
+    (a failure is the step's error); otherwise that is left to `run_tool`. The completion step is not
     run: its resolved args are returned, or None if it is absent or a step it references did not succeed.
     """
     deps = {s.id: references(s.args) for s in plan.steps}
@@ -356,9 +342,9 @@ async def execute_plan(
 
 
 def format_results(results: list[StepResult], *, max_chars: int = 2000) -> str:
-    """Compact per-step report the model gets as the ``submit_plan`` result; long outputs are truncated."""
+    """Compact per-step report the model gets as the `submit_plan` result; long outputs are truncated."""
     counts = {k: sum(r.status == k for r in results) for k in ("ok", "error", "skipped")}
-    lines = [f"Plan executed: {counts['ok']} ok, {counts['error']} error, {counts['skipped']} skipped."]
+    lines = [_prompts.PLAN_REPORT_HEADER.format(**counts)]
     for r in results:
         text = (r.error or "") if r.status != "ok" else "" if r.output is None else as_text(r.output)
         if len(text) > max_chars:

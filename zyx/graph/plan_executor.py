@@ -1,7 +1,7 @@
 """The `tool_executor` node in plan mode: checks the model's `submit_plan` and runs its steps without the model.
 
 Each step goes through the normal tool-execution path (`run_call`: `tool_timeout`, the run's deadline;
-`admit`: `tool_limits`), and the turn is closed like a normal one (`close_turn`: step count, call log,
+`RunLimits.admit`: `tool_limits`), and the turn is closed like a normal one (`close_turn`: step count, call log,
 malformed calls, wrap-up turn). A plan that ends with `complete_task` leaves its submit_plan call
 unanswered: the `completion` and `verifier` nodes answer it with the step results and their verdict.
 """
@@ -15,14 +15,13 @@ from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._prompts import COMPLETE_TASK
+from zyx._prompts import COMPLETE_TASK, SUBMIT_PLAN
 from zyx._tools import ToolOutcome, to_state_value
-from zyx.graph.approval import REJECTED, ask
-from zyx.graph.limits import time_left
-from zyx.graph.plan import SUBMIT_PLAN, Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
+from zyx.graph.approval import ask
+from zyx.graph.plan import Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, fail, last_ai_message, plan_record, split_calls, store_plan
-from zyx.graph.tool_executor import admit, bad_arguments, close_turn, error_message, run_call
+from zyx.graph.tool_executor import bad_arguments, close_turn, error_message, run_call
 
 
 @dataclass
@@ -70,15 +69,15 @@ def _rejected(call: ToolCall, problems: list[str]) -> PlanRound:
 async def _run_steps(plan: Plan, call_id: str, state: RunState, config: RunnableConfig, spec: RunSpec) -> _Ran:
     """Run the plan's tool steps as a DAG, each through `run_call`, within the run's limits."""
     tool_steps = [s for s in plan.steps if s.tool != COMPLETE_TASK]
-    _, refused, limit = admit([ToolCall(name=s.tool, args=s.args, id=step_call_id(call_id, s.id))
-                               for s in tool_steps], state, spec)
+    _, refused, limit = spec.limits.admit([ToolCall(name=s.tool, args=s.args, id=step_call_id(call_id, s.id))
+                               for s in tool_steps], state)
     ran: dict[str, tuple[ToolCall, ToolOutcome]] = {}
 
     async def run_step(step: PlanStep, args: dict[str, Any]) -> Any:
         step_id = step_call_id(call_id, step.id)
         if step_id in refused:
             raise StepError(refused[step_id])
-        outcome = await run_call(ToolCall(name=step.tool, args=args, id=step_id), spec, config, time_left(state, spec))
+        outcome = await run_call(ToolCall(name=step.tool, args=args, id=step_id), spec, config, spec.limits.time_left(state))
         ran[step.id] = (ToolCall(name=step.tool, args=to_state_value(args), id=step_id), outcome)
         if outcome.error is not None:
             raise StepError(outcome.error.removeprefix("Error: "))
@@ -129,7 +128,7 @@ def _rejections(state: RunState, round_: PlanRound | None) -> dict[str, int]:
 def _check(call: ToolCall, state: RunState, spec: RunSpec) -> Plan | list[str]:
     return check_plan(call["args"], spec.tools_by_name, completion_tool=COMPLETE_TASK,
                       planning_interval=spec.planning_interval,
-                      steps_left=max(spec.max_steps - state.get("steps", 0), 0))
+                      steps_left=spec.limits.steps_left(state))
 
 
 async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, spec: RunSpec,
@@ -142,7 +141,7 @@ async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, s
     if spec.approve_plan:
         decision = ask([ToolCall(name=SUBMIT_PLAN, args=checked.model_dump(), id=call["id"])])[call["id"] or ""]
         if isinstance(decision, dict) and "reject" in decision:
-            return _rejected(call, [REJECTED.format(reason=decision["reject"])])
+            return _rejected(call, [_prompts.HUMAN_REJECTED.format(reason=decision["reject"])])
         if isinstance(decision, dict):  # an edited plan is checked like any other
             call = ToolCall(name=SUBMIT_PLAN, args=dict(decision["edit"]), id=call["id"])
             checked = _check(call, state, spec)

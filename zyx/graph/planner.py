@@ -10,20 +10,12 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._faults import call_with_retries
-from zyx._outcome import with_history
+from zyx._models import add_usage
 from zyx.errors import ModelError
-from zyx.graph.limits import fresh_run, limit_before_model_call, limit_failure, time_left, wrap_up_message
+from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
+from zyx.graph.records import with_history
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, split_calls
-
-
-def add_usage(total: dict[str, int] | None, reply: AIMessage) -> dict[str, int]:
-    """Summed token usage after one more model reply."""
-    summed = dict(total or {})
-    for key, value in (reply.usage_metadata or {}).items():
-        if isinstance(value, int):
-            summed[key] = summed.get(key, 0) + value
-    return summed
 
 
 def skipped_completion() -> dict[str, Any]:
@@ -52,7 +44,7 @@ async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, me
     call = call_with_retries(lambda: model.ainvoke([SystemMessage(spec.system_prompt), *messages], config),
                              model=spec.model, model_name=spec.model_name)
     try:
-        reply = await asyncio.wait_for(call, time_left(state, spec, wrap_up=limit is not None))
+        reply = await asyncio.wait_for(call, spec.limits.time_left(state, wrap_up=limit is not None))
     except ModelError as exc:
         raise with_history(exc, state)
     return reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
@@ -60,11 +52,11 @@ async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, me
 
 async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Ask the model for its next move: tool calls, `complete_task`, or (to be nudged) plain text."""
-    update = fresh_run(state, spec)
+    update = fresh_run(state, spec.limits)
     state = {**state, **update}  # type: ignore[typeddict-item]
     limit = state.get("limit")
     before: list[BaseMessage] = []
-    if limit is None and (limit := limit_before_model_call(state, spec)) is not None:
+    if limit is None and (limit := spec.limits.before_model_call(state)) is not None:
         update["limit"] = limit
         before.append(wrap_up_message(limit))
     try:

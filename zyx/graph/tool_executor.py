@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,24 +12,20 @@ from langchain_core.runnables import RunnableConfig
 from zyx import _prompts
 from zyx._tools import ToolOutcome, execute_tool, to_model_text, to_state_value, tool_values
 from zyx.graph.approval import review
-from zyx.graph.limits import time_left, wrap_up_message
+from zyx.graph.limits import wrap_up_message
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, last_ai_message, split_calls
-
-TOOL_TIMED_OUT = "Error: the tool did not finish within {seconds:g} s and was cancelled."
-RUN_TIMED_OUT = "Error: cut off: the run's timeout was reached."
 
 
 async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_left: float | None) -> ToolOutcome:
     """One call, cut by `tool_timeout` or by the run's deadline, whichever comes first."""
-    limits = [t for t in (spec.tool_timeout, run_left) if t is not None]
-    timeout = min(limits) if limits else None
+    timeout = spec.limits.tool_call_timeout(run_left)
     try:
         return await asyncio.wait_for(execute_tool(spec.tools_by_name[call["name"]], call["args"], config), timeout)
     except TimeoutError:
         if run_left is not None and timeout == run_left:
-            return ToolOutcome(error=RUN_TIMED_OUT, duration=timeout)
-        return ToolOutcome(error=TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
+            return ToolOutcome(error=_prompts.RUN_TIMED_OUT, duration=timeout)
+        return ToolOutcome(error=_prompts.TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
 
 
 def error_message(call: Mapping[str, Any], text: str) -> ToolMessage:
@@ -42,26 +37,6 @@ def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
     return {"id": call["id"], "name": call["name"], "args": call["args"],
             "output": to_state_value(outcome.output) if outcome.error is None else None,
             "error": outcome.error, "duration": round(outcome.duration, 6)}
-
-
-def admit(calls: list[ToolCall], state: RunState, spec: RunSpec) -> tuple[list[ToolCall], dict[str, str], str | None]:
-    """Which known calls run now, which are refused (by id, with the reason), and the limit that refused them."""
-    used = Counter(entry["name"] for entry in state.get("tool_calls", []))
-    budget = max(spec.max_steps - state.get("steps", 0), 0)
-    admitted: list[ToolCall] = []
-    refused: dict[str, str] = {}
-    limit: str | None = None
-    for call in calls:
-        cap = spec.tool_limits.get(call["name"])
-        if len(admitted) >= budget:
-            refused[call["id"] or ""], limit = _prompts.BUDGET_SPENT.format(limit="max_steps"), limit or "max_steps"
-        elif cap is not None and used[call["name"]] >= cap:
-            refused[call["id"] or ""] = _prompts.BUDGET_SPENT.format(limit=f"{call['name']} tool")
-            limit = limit or "tool_limit"
-        else:
-            admitted.append(call)
-            used[call["name"]] += 1
-    return admitted, refused, limit
 
 
 def bad_arguments(message: AIMessage | None) -> tuple[list[Any], list[ToolMessage]]:
@@ -76,10 +51,10 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
     message = last_ai_message(state["messages"])
     calls, completions = split_calls(message)
     known = [c for c in calls if c["name"] in spec.tools_by_name]
-    admitted, refused, limit = admit(known, state, spec)
+    admitted, refused, limit = spec.limits.admit(known, state)
     admitted, rejected = review(admitted, spec.approval)
     refused.update(rejected)
-    run_left = time_left(state, spec)
+    run_left = spec.limits.time_left(state)
     outcomes = dict(zip((c["id"] for c in admitted), await asyncio.gather(
         *(run_call(c, spec, config, run_left) for c in admitted))))
 
@@ -105,13 +80,13 @@ def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOut
     wrap-up turn when a limit was reached (unless a completion of this turn is still to be handled)."""
     if (values := tool_values.get()) is not None:
         values.update((c["id"], o.output) for c, o in ran if o.error is None)  # type: ignore[misc]
-    if any(o.error == RUN_TIMED_OUT for _, o in ran):
+    if any(o.error == _prompts.RUN_TIMED_OUT for _, o in ran):
         limit = "timeout"
     steps = state.get("steps", 0) + len(ran)
     update: dict[str, Any] = {"steps": steps, "tool_calls": [
         *state.get("tool_calls", []), *(_log_entry(c, o) for c, o in ran)]}
     update.update(_malformed(state, spec, invalid, unknown=unknown, completing=completing))
-    if limit is None and spec.max_steps and steps >= spec.max_steps:
+    if limit is None and spec.limits.max_steps and steps >= spec.limits.max_steps:
         limit = "max_steps"
     if limit and not state.get("limit") and not completing:
         update["limit"] = limit

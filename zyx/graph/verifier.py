@@ -8,9 +8,9 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._completion import to_run_completion
-from zyx._outcome import goal_text, tool_records
 from zyx.graph.completion import accept, pending_completion
 from zyx.graph.limits import rejection_end
+from zyx.graph.records import goal_text, tool_records
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, budget_spent, bump
 from zyx.result import RunTask, RunVerificationContext
@@ -37,7 +37,7 @@ async def verifier(state: RunState, config: RunnableConfig, *, spec: RunSpec) ->
         "verification_error": "\n".join(errors), "rejections": rejections,
         "messages": [pending.answer(feedback, error=True)], **pending.settle(state, "rejected", feedback),
     }
-    update.update(budget_spent(state, spec.max_steps))
+    update.update(budget_spent(state, spec.limits.max_steps))
     update.update(rejection_end(state, "verification", rejections["check"], spec.max_retries,
                                 f"The completion failed verification {rejections['check']} times.", errors))
     return update

@@ -1,6 +1,6 @@
 """The run graph as a tool of another agent: a supervisor delegates a task and gets the typed result.
 
-    from zyx.graph.embed import as_tool
+    from zyx.embed import as_tool
 
     researcher = as_tool(name="research", description="Research a city's weather.",
                          target=Weather, tools=[get_weather], model="openai:gpt-4o-mini")
@@ -30,13 +30,14 @@ from langgraph.pregel import Pregel
 from pydantic import BaseModel, Field
 from typing_extensions import Unpack
 
+from zyx import _prompts
 from zyx._aio import run_sync
 from zyx._completion import to_run_completion
-from zyx._options import GRAPH_OPTIONS, GraphOptions
-from zyx._outcome import ERRORS, tool_records
+from zyx._options import GRAPH_OPTIONS, GraphOptions, check_keywords
+from zyx._outcome import run_error
 from zyx._target import Target, make_target
 from zyx._tools import tool_values
-from zyx.errors import ConfigurationError
+from zyx.errors import ConfigurationError, describe
 from zyx.graph._cache import cached_run_graph
 from zyx.graph.state import RunState
 
@@ -62,22 +63,20 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
         description: What the tool does, for the calling model.
         target: The type of the sub-run's result (the same type the graph was built with, when a graph is given).
         config: A RunnableConfig for each sub-run (callbacks, tags...).
-        **options: With no graph: `run()`'s graph options (model, tools, instructions, max_steps, ...).
+        **options: With no graph: the graph options (`GraphOptions`; the options table in docs/run.md).
 
     Raises:
         ConfigurationError: a bad name, description or option (options are checked now, not at the first call).
     """
     if not isinstance(name, str) or not TOOL_NAME.match(name):
-        raise ConfigurationError("name", f"expected 1-64 letters, digits, '_' or '-', got {name!r}")
+        raise ConfigurationError("name", f"expected 1-64 letters, digits, '_' or '-', got {describe(name)}")
     if not isinstance(description, str) or not description.strip():
-        raise ConfigurationError("description", f"expected a non-empty string, got {description!r}")
-    for option in options:
-        if option not in GRAPH_OPTIONS:
-            raise ConfigurationError(option, "as_tool() got an unexpected keyword argument")
+        raise ConfigurationError("description", f"expected a non-empty string, got {describe(description)}")
+    check_keywords(options, GRAPH_OPTIONS, "as_tool")
     if graph is None:
         _, graph = cached_run_graph({**options, "target": target})
     elif not isinstance(graph, Pregel):
-        raise ConfigurationError("graph", f"expected a compiled run graph (build_run_graph(...)), got {graph!r}")
+        raise ConfigurationError("graph", f"expected a compiled run graph (build_run_graph(...)), got {describe(graph)}")
     elif options:
         raise ConfigurationError(next(iter(options)), "options apply when as_tool() builds the graph; "
                                  "pass them to build_run_graph() instead")
@@ -105,17 +104,14 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
 
 def _outcome(state: dict[str, Any], target: Target | None) -> Any:
     """The sub-run's typed result, its summary, or its zyx error."""
-    if error := state.get("error"):
-        raise ERRORS[error["kind"]](
-            error["message"] + "".join(f"\n{e}" for e in error.get("errors", [])),
-            termination=state.get("termination") or "no_completion", messages=state.get("messages", []),
-            tool_calls=tool_records(cast(RunState, state)), usage=state.get("usage"), errors=error.get("errors", []))
+    if (error := run_error(cast(RunState, state), target)) is not None:
+        raise error
     data = state.get("completion")
     if not data:
-        return "The sub-run ended without a completion."
+        return _prompts.SUB_RUN_NO_COMPLETION
     completion = to_run_completion(data, target)
     if completion.status != "success":
-        return f"Task {completion.status}: {completion.summary}"
+        return _prompts.SUB_RUN_NOT_DONE.format(status=completion.status, summary=completion.summary)
     if target is not None and completion.result is not None:
         return completion.result
     return completion.summary

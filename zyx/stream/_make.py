@@ -15,10 +15,11 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.runnables import Runnable
 
-from zyx._result_stream import NOTHING, ResultPartials
+from zyx._prompts import FINAL_RESULT
 from zyx._target import Target
 from zyx.events import ModelTurnStarted, PartialOutput, RunEvent, RunFinished, TextDelta
 from zyx.result import Result
+from zyx.stream._results import ResultPartials, chunk_events
 
 Invoke = Callable[[Runnable[Any, Any], list[BaseMessage]], Awaitable[AIMessage]]
 Answer = Callable[[Invoke], Awaitable[tuple[Any, list[BaseMessage], dict[str, int]]]]
@@ -38,12 +39,10 @@ class MakeEvents:
     """One streamed make(), as an event source for `RunStream`."""
 
     def __init__(self, answer: Answer, target: Target, model: str) -> None:
-        from zyx.make import ANSWER_TOOL
-
         self.answer, self.target, self.model = answer, target, model
         self.plain = target.type is str  # the answer is the reply's text
         field = None if target.schema.get("type") == "object" else "result"
-        self.partials = None if self.plain else ResultPartials(target, ANSWER_TOOL, field)
+        self.partials = None if self.plain else ResultPartials(target, FINAL_RESULT, field)
         self._text = ""
 
     async def run(self, emit: Callable[[Any], None]) -> None:
@@ -74,10 +73,7 @@ class MakeEvents:
                 return _NONE
             self._text += text
             return (TextDelta(text), PartialOutput(self._text))
-        value = self.partials.feed(item) if self.partials is not None else NOTHING
-        if value is NOTHING:
-            return (TextDelta(text),) if text else _NONE
-        return (TextDelta(text), PartialOutput(value)) if text else (PartialOutput(value),)
+        return chunk_events(item, self.partials)
 
 
 def make_events(answer: Answer, target: Target, model: str) -> MakeEvents:

@@ -20,20 +20,18 @@ from langgraph.types import StreamMode
 from zyx._durable import DURABILITY
 from zyx._outcome import run_error, to_run_result
 from zyx._prompts import COMPLETE_TASK
-from zyx._result_stream import NOTHING, ResultPartials
 from zyx.events import (
     CompletionRejected,
     ModelTurnStarted,
-    PartialOutput,
     RunEvent,
     RunFinished,
-    TextDelta,
     ToolCallFinished,
     ToolCallStarted,
     Verified,
 )
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import last_ai_message, split_calls
+from zyx.stream._results import ResultPartials, chunk_events
 
 STREAM_MODES: list[StreamMode] = ["messages", "tasks", "values"]
 _NONE: tuple[RunEvent, ...] = ()
@@ -73,7 +71,7 @@ class GraphEvents:
                     emit(event)
             else:
                 state = payload
-        error = run_error(state, self.spec)  # type: ignore[arg-type]
+        error = run_error(state, self.spec.target)  # type: ignore[arg-type]
         if error is not None:
             raise error
         emit(RunFinished(to_run_result(state, self.spec, interrupts=state.get("__interrupt__", ()))))  # type: ignore[arg-type]
@@ -86,12 +84,7 @@ class GraphEvents:
             return (item,)
         elif item.id == self._streamed:
             return _NONE  # the whole message after its chunks: already seen
-        content = item.content
-        text = content if type(content) is str else item.text
-        value = self.partials.feed(item) if self.partials is not None else NOTHING
-        if value is NOTHING:
-            return (TextDelta(text),) if text else _NONE
-        return (TextDelta(text), PartialOutput(value)) if text else (PartialOutput(value),)
+        return chunk_events(item, self.partials)
 
     def _task_started(self, task: dict[str, Any]) -> list[RunEvent]:
         if task["name"] == "planner":

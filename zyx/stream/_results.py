@@ -10,17 +10,30 @@ whether a partial differs from the one last handed out.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel
 
-from zyx._partial import PartialTarget
-from zyx._partial_json import PartialJSONError, PartialJSONParser
 from zyx._target import Target
+from zyx.events import PartialOutput, RunEvent, TextDelta
+from zyx.stream._json import PartialJSONError, PartialJSONParser
+from zyx.stream._partial import PartialTarget
 
 NOTHING: Any = object()
 """Returned by `feed` when the chunk did not change the partial result."""
+_NONE: tuple[RunEvent, ...] = ()
+
+
+def chunk_events(message: AIMessage, partials: ResultPartials | None) -> Sequence[RunEvent]:
+    """The events one model chunk (or unstreamed reply) shows: its text, then the partial result if it changed."""
+    content = message.content
+    text = content if type(content) is str else message.text
+    value = partials.feed(message) if partials is not None else NOTHING
+    if value is NOTHING:
+        return (TextDelta(text),) if text else _NONE
+    return (TextDelta(text), PartialOutput(value)) if text else (PartialOutput(value),)
 
 
 def _mark(value: Any) -> Any:

@@ -25,11 +25,11 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequen
 from typing import Any, Generic, Protocol, TypeVar
 
 from zyx._aio import thread_loop
-from zyx._result_stream import Changes
 from zyx._tools import tool_values
-from zyx.errors import RunError
+from zyx.errors import ConfigurationError, RunError, describe
 from zyx.events import PartialOutput, RunEvent, RunFinished, TextDelta
 from zyx.result import Result
+from zyx.stream._results import Changes
 
 __all__ = ["EventSource", "RunStream", "sync_stream"]
 
@@ -84,6 +84,8 @@ def _text(event: RunEvent) -> Any:
 
 
 def _field(name: str) -> Callable[[RunEvent], Any]:
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError("name", f"expected the name of a field of the target, got {describe(name)}")
     changes = Changes()
 
     def pick(event: RunEvent) -> Any:

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, Valid
 from typing_extensions import ReadOnly, TypedDict, is_typeddict
 
 if TYPE_CHECKING:
-    from ._partial_json import PartialJSONParser
+    from zyx.stream._json import PartialJSONParser
 
 __all__ = ["PartialTarget"]
 
