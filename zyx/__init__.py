@@ -13,6 +13,8 @@ from zyx.errors import (
     VerificationError,
     ZyxError,
 )
+from zyx._options import GraphOptions, MakeOptions, RunOptions
+from zyx.embed import as_tool
 from zyx.make import amake, make
 from zyx.result import (
     PendingToolCall,
@@ -28,7 +30,9 @@ from zyx.stream import RunStream
 
 __all__ = [
     "ConfigurationError",
+    "GraphOptions",
     "LimitExceededError",
+    "MakeOptions",
     "MaxStepsExceededError",
     "ModelError",
     "PendingToolCall",
@@ -36,6 +40,7 @@ __all__ = [
     "Result",
     "RunCompletion",
     "RunError",
+    "RunOptions",
     "RunResult",
     "RunStream",
     "RunTask",
@@ -46,6 +51,7 @@ __all__ = [
     "VerificationError",
     "ZyxError",
     "amake",
+    "as_tool",
     "arun",
     "graph",
     "make",
