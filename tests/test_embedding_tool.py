@@ -13,8 +13,8 @@ from langgraph.graph import START, MessagesState, StateGraph
 from pydantic import BaseModel
 
 import zyx
-from zyx.graph import build_run_graph
 from zyx.embed import as_tool
+from zyx.graph import build_run_graph
 from zyx.testing import ScriptedChatModel, call, complete, last_tool_results
 
 

@@ -12,8 +12,8 @@ import pytest
 from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
 from typing_extensions import TypedDict
 
-from zyx.stream._partial import PartialTarget
 from zyx.stream._json import PartialJSONParser
+from zyx.stream._partial import PartialTarget
 
 
 class Step(BaseModel):

@@ -18,10 +18,10 @@ from langchain_core.messages import AIMessageChunk
 from pydantic import AfterValidator, BaseModel
 from typing_extensions import TypedDict
 
-from zyx.stream._partial import PartialTarget
-from zyx.stream._json import PartialJSONParser
-from zyx.stream._results import NOTHING, ResultPartials, _same
 from zyx._target import make_target
+from zyx.stream._json import PartialJSONParser
+from zyx.stream._partial import PartialTarget
+from zyx.stream._results import NOTHING, ResultPartials, _same
 
 
 class Note(BaseModel):

@@ -1,6 +1,8 @@
 """zyx: an LLM agent carries out a task with tools and proves it finished, on LangGraph."""
 
 from zyx import graph
+from zyx._options import GraphOptions, MakeOptions, RunOptions
+from zyx.embed import as_tool
 from zyx.errors import (
     ConfigurationError,
     LimitExceededError,
@@ -13,8 +15,6 @@ from zyx.errors import (
     VerificationError,
     ZyxError,
 )
-from zyx._options import GraphOptions, MakeOptions, RunOptions
-from zyx.embed import as_tool
 from zyx.make import amake, make
 from zyx.result import (
     PendingToolCall,
