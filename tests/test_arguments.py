@@ -237,7 +237,8 @@ def test_context_of_wrong_type(context: Any) -> None:
 
 
 def test_instructions_of_wrong_type() -> None:
-    _fails("instructions", instructions=["be nice"])
+    _fails("instructions", instructions=5)
+    _fails("instructions", instructions=["be nice", 5])
 
 
 def test_unknown_option() -> None:

@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage
 
 import zyx
 from graphs._studio import STUDIO_OWN, StudioSettings, schema_type
-from zyx._options import GRAPH_OPTIONS, MAKE_OPTIONS, RUN_OPTIONS, GraphOptions, RunOptions, checked, declared
+from zyx._options import CALL_OPTIONS, GRAPH_OPTIONS, MAKE_OPTIONS, RUN_OPTIONS, GraphOptions, RunOptions, checked, declared
 from zyx.embed import as_tool
 from zyx.errors import ConfigurationError, describe
 from zyx.graph import build_run_graph
@@ -40,7 +40,7 @@ def test_the_docs_table_is_generated_from_the_declarations() -> None:
 
 
 def test_each_entry_point_accepts_exactly_its_declared_options() -> None:
-    assert MAKE_OPTIONS < GRAPH_OPTIONS < RUN_OPTIONS
+    assert MAKE_OPTIONS < RUN_OPTIONS and GRAPH_OPTIONS < RUN_OPTIONS and not CALL_OPTIONS & GRAPH_OPTIONS
     assert set(declared(RunOptions)) == RUN_OPTIONS
     with pytest.raises(ConfigurationError, match=r"^foo: arun\(\) got an unexpected keyword"):
         zyx.run("x", model=model(), foo=1)  # type: ignore[call-arg]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -107,12 +107,15 @@ def _local_model(spec: str) -> BaseChatModel:
         raise ConfigurationError("model", f"cannot start the local model {spec!r}: {exc}") from None
 
 
-def bind(model: BaseChatModel, tools: Sequence[dict[str, Any]]) -> Runnable[Any, Any]:
-    """Bind tool schemas to a chat model, with a zyx error if the model cannot call tools."""
+def bind(model: BaseChatModel, tools: Sequence[dict[str, Any]],
+         settings: Mapping[str, Any] | None = None) -> Runnable[Any, Any]:
+    """Bind tool schemas (and per-run model settings, as call keywords) to a chat model, leaving the model as it
+    is; a zyx error if the model cannot call tools."""
     try:
-        return model.bind_tools(tools)
+        bound = model.bind_tools(tools)
     except NotImplementedError:
         raise ConfigurationError("model", f"{type(model).__name__} does not support tool calling") from None
+    return bound.bind(**settings) if settings else bound
 
 
 def add_usage(total: dict[str, int] | None, reply: AIMessage) -> dict[str, int]:

@@ -26,6 +26,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from typing_extensions import TypedDict
 
+from zyx._inputs import check_source, to_attachment_blocks
 from zyx._tools import to_tools
 from zyx.errors import ConfigurationError, describe
 from zyx.result import PendingToolCall
@@ -37,6 +38,7 @@ MAX_SECONDS = 10.0**9
 """The largest `timeout` / `tool_timeout` accepted (about 31 years): beyond it clocks overflow."""
 
 Check = Callable[..., Any]
+Instructions = str | Sequence[str] | Callable[..., Any] | None
 Approve = bool | Sequence[str] | Callable[[PendingToolCall], bool] | None
 
 
@@ -48,8 +50,8 @@ class Option:
     doc: str
     check: Callable[[str, Any], Any] = lambda name, value: value
     """`check(name, value)` returns the value to use (possibly normalised) or raises `ConfigurationError`."""
-    studio: bool = False
-    """Offered in Studio's settings form (JSON values only)."""
+    studio: bool | Any = False
+    """Offered in Studio's settings form: True (as the option's type without None) or the form's JSON type."""
 
 
 # -- checks ---------------------------------------------------------------------------------------------
@@ -94,6 +96,49 @@ def _text(name: str, value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ConfigurationError(name, f"expected a string or None, got {describe(value)}")
     return value
+
+
+def _instructions(name: str, value: Any) -> Any:
+    if value is None or isinstance(value, str) or callable(value):
+        return value
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return "\n\n".join(value)
+    raise ConfigurationError(name, f"expected a string, a list of strings or a function of the run context, "
+                             f"got {describe(value)}")
+
+
+_SETTING_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "temperature": lambda v: _is_number(v) and 0 <= v <= 2,
+    "top_p": lambda v: _is_number(v) and 0 <= v <= 1,
+    "max_tokens": lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+    "seed": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "stop": lambda v: isinstance(v, str) or (isinstance(v, Sequence) and all(isinstance(s, str) for s in v)),
+    "timeout": lambda v: _is_number(v) and 0 < v <= MAX_SECONDS,
+}
+"""The common settings and what each must be; any other key is passed to the provider as it is."""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _model_settings(name: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ConfigurationError(name, f"expected a dict of setting name -> value, got {describe(value)}")
+    for key, setting in value.items():
+        if key in _SETTING_CHECKS and not _SETTING_CHECKS[key](setting):
+            raise ConfigurationError(name, f"{key}: not a valid value ({describe(setting)})")
+    return dict(value)
+
+
+def _source(name: str, value: Any) -> Any:
+    return check_source(value)
+
+
+def _attachments(name: str, value: Any) -> Any:
+    return to_attachment_blocks(value)
 
 
 def _model(name: str, value: Any) -> Any:
@@ -169,21 +214,44 @@ def _checkpointer(name: str, value: Any) -> Any:
 
 # -- the options --------------------------------------------------------------------------------------------
 
-class MakeOptions(TypedDict, total=False):
-    """The options of `make()` / `amake()`, shared by every entry point."""
+class ModelOptions(TypedDict, total=False):
+    """The options of the model's side of a run, shared by `make()` and run graphs."""
 
     model: Annotated[str | BaseChatModel | None, Option(
         None, 'The chat model: "provider:name" (e.g. "openai:gpt-4o-mini", "local") or a LangChain chat model; '
         "None: $ZYX_MODEL, else OpenAI when OPENAI_API_KEY is set, else the local model.", _model)]
-    instructions: Annotated[str | None, Option(None, "Extra system instructions for the model.", _text, studio=True)]
+    instructions: Annotated[Instructions, Option(
+        None, "Extra system instructions: a string, a list of strings, or a function of the run's `RunContext` "
+        "(sync or async) called before each model call.", _instructions, studio=str)]
     tools: Annotated[Sequence[Any] | None, Option(
         None, "Functions or LangChain tools the model may call.", _tools)]
     max_retries: Annotated[int, Option(
         2, "How many times each kind of rejection (invalid result, failed check, plain-text answer) is sent "
         "back to the model before the run fails.", _count(none=False), studio=True)]
+    model_settings: Annotated[Mapping[str, Any] | None, Option(
+        None, "Per-run model settings (temperature, max_tokens, top_p, seed, stop, timeout, provider extras), "
+        "bound to the model's calls; the model instance is never changed.", _model_settings, studio=dict[str, Any])]
 
 
-class GraphOptions(MakeOptions, total=False):
+class CallOptions(TypedDict, total=False):
+    """What goes with one call: handed to tools and checks, shown to the model, never part of the graph."""
+
+    deps: Annotated[Any, Option(
+        None, "A value for tools and checks (LangGraph runtime context): a tool receives it through a "
+        "`ToolRuntime` parameter (`runtime.context`), checks and dynamic instructions as `ctx.deps`.")]
+    source: Annotated[Any, Option(
+        None, "The material the task is about (text, a pydantic object, a dict or list, a file path), shown "
+        "to the model in a delimited section and to checks as `ctx.source`.", _source)]
+    attachments: Annotated[Sequence[Any] | None, Option(
+        None, "Files, images, audio or documents that go with the task (paths, bytes, URLs, data URIs or "
+        "LangChain content blocks), sent as content blocks.", _attachments)]
+
+
+class MakeOptions(ModelOptions, CallOptions, total=False):
+    """The options of `make()` / `amake()`."""
+
+
+class GraphOptions(ModelOptions, total=False):
     """The options that fix a run graph: everything of `run()` but the task, target, context, stream and per-call options."""
 
     verifier: Annotated[Check | None, Option(
@@ -215,7 +283,7 @@ class GraphOptions(MakeOptions, total=False):
         False, "Plan mode: pause for a human decision on each submitted plan.", _flag)]
 
 
-class RunOptions(GraphOptions, total=False):
+class RunOptions(GraphOptions, CallOptions, total=False):
     """All options of `run()` / `arun()`: the graph options plus what varies per call."""
 
     config: Annotated[RunnableConfig | None, Option(
@@ -244,6 +312,7 @@ def python_type(options: type, name: str) -> Any:
 
 MAKE_OPTIONS = frozenset(MakeOptions.__annotations__)
 GRAPH_OPTIONS = frozenset(GraphOptions.__annotations__)
+CALL_OPTIONS = frozenset(CallOptions.__annotations__)
 RUN_OPTIONS = frozenset(RunOptions.__annotations__)
 
 
@@ -264,6 +333,9 @@ def checked(options: Mapping[str, Any], kind: type = GraphOptions) -> dict[str, 
 
 def studio_form_type(name: str) -> Any:
     """The JSON type of a Studio setting: the option's type without None."""
+    form = declared(RunOptions)[name].studio
+    if form is not True:
+        return form
     tp = python_type(RunOptions, name)
     if get_origin(tp) in (Union, types.UnionType):
         rest = [a for a in get_args(tp) if a is not type(None)]
@@ -275,7 +347,8 @@ def options_table() -> str:
     """The options table of docs/run.md (Markdown), from the declarations."""
     rows = ["| option | default | applies to | what it does |", "|---|---|---|---|"]
     for name, option in declared(RunOptions).items():
-        where = "make, run, graph" if name in MAKE_OPTIONS else "run, graph" if name in GRAPH_OPTIONS else "run"
+        where = ", ".join(w for w, names in (("make", MAKE_OPTIONS), ("run", RUN_OPTIONS), ("graph", GRAPH_OPTIONS))
+                          if name in names)
         studio = ", Studio" if option.studio else ""
         rows.append(f"| `{name}` | `{option.default!r}` | {where}{studio} | {option.doc} |")
     return "\n".join(rows)

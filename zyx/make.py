@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import inspect
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from langchain_core.language_models import BaseChatModel
@@ -16,6 +17,7 @@ from typing_extensions import Unpack
 from zyx import _prompts
 from zyx._aio import in_running_loop, run_sync
 from zyx._faults import call_with_retries
+from zyx._inputs import check_model_takes, source_section, with_attachments
 from zyx._messages import MessageLike, to_messages
 from zyx._models import add_usage, bind, model_name, resolve_model
 from zyx._options import DEFAULT_MAX_STEPS, MAKE_OPTIONS, MakeOptions, check_keywords, checked
@@ -23,7 +25,7 @@ from zyx._prompts import FINAL_RESULT, UNKNOWN_TOOL
 from zyx._target import Target, format_validation_error, make_target
 from zyx._tools import ToolOutcome, execute_tool, openai_schemas, to_model_text
 from zyx.errors import ConfigurationError, MaxStepsExceededError, VerificationError, describe
-from zyx.result import Result
+from zyx.result import Result, RunContext, RunTask
 from zyx.stream._make import Invoke, make_events
 
 if TYPE_CHECKING:
@@ -74,10 +76,10 @@ async def _unknown(name: str, by_name: dict[str, BaseTool]) -> ToolOutcome:
 
 async def _answer(model: BaseChatModel, target: Target, system: list[BaseMessage], messages: list[BaseMessage],
                   tools: Sequence[BaseTool], max_retries: int, invoke: Invoke = _invoke,
-                  ) -> tuple[Any, list[BaseMessage], dict[str, int]]:
+                  settings: Mapping[str, Any] | None = None) -> tuple[Any, list[BaseMessage], dict[str, int]]:
     """Ask until the answer validates: tool calls run in between, invalid answers are retried."""
     schemas = [*openai_schemas(tools)] + ([] if _plain_text(target) else [answer_tool(target)])
-    bound = bind(model, schemas) if schemas else model
+    bound = bind(model, schemas, settings) if schemas else model.bind(**settings) if settings else model
     usage: dict[str, int] = {}
     retries = steps = 0
     name = model_name(model)
@@ -153,20 +155,40 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
     if not isinstance(stream, bool):
         raise ConfigurationError("stream", f"expected True or False, got {describe(stream)}")
     values = checked(options, MakeOptions)
-    instructions, tool_list, max_retries = values["instructions"], values["tools"], values["max_retries"]
+    tool_list, max_retries, settings = values["tools"], values["max_retries"], values["model_settings"]
     chat = resolve_model(values["model"])
-    text = _prompts.MAKE_SYSTEM.format(name=tgt.name) if not _plain_text(tgt) else ""
-    if instructions:
-        text = f"{text}\n\n{instructions}".strip()
-    system: list[BaseMessage] = [SystemMessage(text)] if text else []
+    check_model_takes(chat, values["attachments"])
     messages = to_messages(context, "context") or [HumanMessage(_prompts.MAKE_DEFAULT_PROMPT.format(name=tgt.name))]
+    messages = with_attachments(messages, values["attachments"])
+    system = await _system(tgt, values, messages)
     if stream:
         from zyx.stream import RunStream
 
-        return RunStream(lambda: make_events(
-            lambda invoke: _answer(chat, tgt, system, messages, tool_list, max_retries, invoke), tgt, model_name(chat)))
-    output, history, usage = await _answer(chat, tgt, system, messages, tool_list, max_retries)
+        return RunStream(lambda: make_events(lambda invoke: _answer(
+            chat, tgt, system, messages, tool_list, max_retries, invoke, settings), tgt, model_name(chat)))
+    output, history, usage = await _answer(chat, tgt, system, messages, tool_list, max_retries, settings=settings)
     return Result(output=output, messages=history, usage=usage, model=model_name(chat))
+
+
+async def _system(target: Target, values: dict[str, Any], messages: list[BaseMessage]) -> list[BaseMessage]:
+    """make()'s system prompt: how to answer, the instructions (called now if a function) and the source."""
+    text = _prompts.MAKE_SYSTEM.format(name=target.name) if not _plain_text(target) else ""
+    instructions = values["instructions"]
+    if callable(instructions):
+        goal = "\n".join(m.text for m in messages if isinstance(m, HumanMessage))
+        instructions = instructions(RunContext(task=RunTask(goal=goal, target=target.type), deps=values["deps"],
+                                               source=values["source"], messages=list(messages), tool_calls=[],
+                                               model_calls=0))
+        if inspect.isawaitable(instructions):
+            instructions = await instructions
+        if not isinstance(instructions, str):
+            raise ConfigurationError("instructions", f"the instructions function returned {describe(instructions)}, "
+                                     "expected a string")
+    if instructions:
+        text = f"{text}\n\n{instructions}".strip()
+    if values["source"] is not None:
+        text = (text + source_section(values["source"])).strip()
+    return [SystemMessage(text)] if text else []
 
 
 @overload

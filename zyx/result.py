@@ -120,6 +120,27 @@ class RunTask:
 
 
 @dataclass(frozen=True)
+class RunContext:
+    """What dynamic instructions (`instructions=f`, called before each model call) see: the run so far.
+
+    Attributes:
+        task: What the run was asked.
+        deps: The run's `deps` (its LangGraph runtime context), or None.
+        source: The run's `source` (as given, or its JSON form when the run came from elsewhere), or None.
+        messages: The conversation so far.
+        tool_calls: The tool calls that ran so far.
+        model_calls: Model calls made so far in the run.
+    """
+
+    task: RunTask
+    deps: Any
+    source: Any
+    messages: list[BaseMessage]
+    tool_calls: list[ToolCallRecord]
+    model_calls: int
+
+
+@dataclass(frozen=True)
 class RunVerificationContext(Generic[T]):
     """Second argument of a two-argument verifier or check: the run so far.
 
@@ -129,6 +150,10 @@ class RunVerificationContext(Generic[T]):
         messages: The conversation so far.
         tool_calls: The tool calls that ran so far.
         attempt: 1 for the first completion checked, plus one per rejection so far (of any kind).
+        target: The target type (as `task.target`), or None.
+        deps: The run's `deps` (its LangGraph runtime context), or None.
+        source: The run's `source` (as given, or its JSON form when the run came from elsewhere), or None.
+        attachments: The task's attachments, as the content blocks the model was sent.
     """
 
     task: RunTask
@@ -136,6 +161,10 @@ class RunVerificationContext(Generic[T]):
     messages: list[BaseMessage]
     tool_calls: list[ToolCallRecord]
     attempt: int
+    target: Any = None
+    deps: Any = None
+    source: Any = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(repr=False)

@@ -10,8 +10,18 @@ from typing_extensions import Unpack
 
 from zyx._aio import in_running_loop, run_sync
 from zyx._durable import DURABILITY, async_saver, durable_config, thread_input
+from zyx._inputs import check_model_takes, given_source, with_attachments
 from zyx._messages import MessageLike, task_messages, to_messages
-from zyx._options import GRAPH_OPTIONS, MAKE_OPTIONS, RUN_OPTIONS, RunOptions, check_keywords, declared
+from zyx._options import (
+    GRAPH_OPTIONS,
+    MAKE_OPTIONS,
+    RUN_OPTIONS,
+    CallOptions,
+    RunOptions,
+    check_keywords,
+    checked,
+    declared,
+)
 from zyx._outcome import run_error, to_run_result
 from zyx._tools import tool_values
 from zyx.errors import ConfigurationError, describe
@@ -22,6 +32,7 @@ from zyx.result import Result, RunResult
 if TYPE_CHECKING:
     from langgraph.types import Command
 
+    from zyx.graph.spec import RunSpec
     from zyx.graph.state import RunState
     from zyx.stream import RunStream
 
@@ -84,24 +95,26 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
     if task is None and config is None:
         return await _make_fallback(target, context, stream, dict(options))
     graph_options = {k: v for k, v in options.items() if k in GRAPH_OPTIONS}
+    given = checked(options, CallOptions)
     if config is None:
-        run_input: dict[str, Any] | Command[Any] | None = _run_input(task, context)
         spec, graph = cached_run_graph({**graph_options, "target": target})
+        run_input: dict[str, Any] | Command[Any] | None = _run_input(task, context, given, spec)
         config = call["config"]
     else:
         saver = await async_saver(checkpointer, config)  # type: ignore[arg-type]
         spec, graph = cached_run_graph({**graph_options, "target": target}, checkpointer=saver)
         goal = None if task is None else task_messages(task)[1]
-        run_input = await thread_input(graph, config, None if task is None else lambda: _run_input(task, context),
-                                       goal, options.get("decisions"))
+        run_input = await thread_input(graph, config, None if task is None else lambda: _run_input(
+            task, context, given, spec), goal, options.get("decisions"))
+    source = (given["source"], options.get("source"))
     if stream:
         from zyx.stream import RunStream
         from zyx.stream._graph import graph_events
 
-        return RunStream(lambda: graph_events(graph, spec, run_input, config))
-    token = tool_values.set({})
+        return RunStream(lambda: graph_events(graph, spec, run_input, config, deps=given["deps"], source=source))
+    token, source_token = tool_values.set({}), given_source.set(source)
     try:
-        output: dict[str, Any] = await graph.ainvoke(run_input, config,
+        output: dict[str, Any] = await graph.ainvoke(run_input, config, context=given["deps"],
                                                      durability=DURABILITY if checkpointer is not None else None)
         state = cast("RunState", output)  # the graph's output: its RunState, plus "__interrupt__" when paused
         error = run_error(state, spec.target)
@@ -109,6 +122,7 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
             raise error
         return to_run_result(state, spec, interrupts=output.get("__interrupt__", ()))
     finally:
+        given_source.reset(source_token)
         tool_values.reset(token)
 
 
@@ -124,10 +138,13 @@ def _check_approvals(options: Mapping[str, Any], config: RunnableConfig | None, 
             raise ConfigurationError(name, "approvals are not available with stream=True")
 
 
-def _run_input(task: Any, context: Any) -> dict[str, Any]:
-    """A new run's input: the context, then the task's messages, and the goal text."""
+def _run_input(task: Any, context: Any, given: Mapping[str, Any], spec: RunSpec) -> dict[str, Any]:
+    """A new run's input: the context, then the task's messages (the last with the attachments), the goal text
+    and the source."""
     messages, goal = task_messages(task)
-    return {"messages": [*to_messages(context, "context"), *messages], "task": goal}
+    check_model_takes(spec.model, given["attachments"])
+    messages = with_attachments(messages, given["attachments"])
+    return {"messages": [*to_messages(context, "context"), *messages], "task": goal, "source": given["source"]}
 
 
 async def _make_fallback(target: Any, context: Any, stream: bool, options: dict[str, Any]) -> Any:

@@ -101,8 +101,8 @@ def _per_run_default(hint: Any) -> Any:
     return [] if origin is list else {} if origin is dict else 0 if origin is int else None
 
 
-KEPT_FIELDS = frozenset({"messages", "task"})
-"""State a thread keeps from one run to the next (the conversation and its goal)."""
+KEPT_FIELDS = frozenset({"messages", "task", "source"})
+"""State a thread keeps from one run to the next (the conversation, its goal and source; a new task sets them)."""
 PER_RUN_FIELDS: dict[str, Any] = {
     name: _per_run_default(hint) for name, hint in typing.get_type_hints(RunState).items() if name not in KEPT_FIELDS}
 """Fields that start afresh when a finished thread is given a new task: every field of `RunState` but the kept."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -10,10 +11,11 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._faults import call_with_retries
+from zyx._inputs import source_section
 from zyx._models import add_usage
-from zyx.errors import ModelError
+from zyx.errors import ConfigurationError, ModelError, describe
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
-from zyx.graph.records import with_history
+from zyx.graph.records import run_context, with_history
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, split_calls
 
@@ -41,13 +43,30 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str 
 async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, messages: list[BaseMessage],
                       limit: str | None) -> AIMessage:
     model = spec.wrap_up_model if limit else spec.bound_model
-    call = call_with_retries(lambda: model.ainvoke([SystemMessage(spec.system_prompt), *messages], config),
+    system = await _system_message(state, spec, config)
+    call = call_with_retries(lambda: model.ainvoke([system, *messages], config),
                              model=spec.model, model_name=spec.model_name)
     try:
         reply = await asyncio.wait_for(call, spec.limits.time_left(state, wrap_up=limit is not None))
     except ModelError as exc:
         raise with_history(exc, state)
     return reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
+
+
+async def _system_message(state: RunState, spec: RunSpec, config: RunnableConfig) -> SystemMessage:
+    """The system prompt of this call: the spec's, then dynamic instructions and the source, when the run has them."""
+    text = spec.system_prompt
+    if callable(spec.instructions):
+        extra = spec.instructions(run_context(state, config, spec.target.type if spec.target else None))
+        if inspect.isawaitable(extra):
+            extra = await extra
+        if not isinstance(extra, str):
+            raise ConfigurationError("instructions", f"the instructions function returned {describe(extra)}, "
+                                     "expected a string")
+        text += _prompts.INSTRUCTIONS_SECTION.format(instructions=extra) if extra else ""
+    if (source := state.get("source")) is not None:
+        text += source_section(source)
+    return SystemMessage(text)
 
 
 async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
 
+from zyx._inputs import attachment_blocks, source_as_given
 from zyx._tools import tool_values
 from zyx.errors import RunError
 from zyx.graph.state import RunState
-from zyx.result import ToolCallRecord
+from zyx.result import RunContext, RunTask, ToolCallRecord
 
 
 def goal_text(state: RunState) -> str:
@@ -50,3 +52,27 @@ def with_history(error: RunError, state: RunState) -> RunError:
     error.tool_calls = tool_records(state)
     error.usage = dict(state.get("usage") or {})
     return error
+
+
+def run_deps(config: RunnableConfig) -> Any:
+    """The run's `deps`: the LangGraph runtime context of this invocation (what `langgraph.runtime.get_runtime`
+    reads, taken from the node's own config), or None."""
+    runtime = (config.get("configurable") or {}).get("__pregel_runtime")
+    return getattr(runtime, "context", None)
+
+
+def run_task(state: RunState, target: Any) -> RunTask:
+    """What the run was asked."""
+    return RunTask(goal=goal_text(state), target=target)
+
+
+def run_context(state: RunState, config: RunnableConfig, target: Any) -> RunContext:
+    """The run so far, for dynamic instructions."""
+    return RunContext(task=run_task(state, target), deps=run_deps(config), source=source_as_given(state.get("source")),
+                      messages=list(state.get("messages", [])), tool_calls=tool_records(state),
+                      model_calls=state.get("model_calls", 0))
+
+
+def attachments_of(state: RunState) -> list[dict[str, Any]]:
+    """The run's attachments, as the content blocks the model was sent."""
+    return attachment_blocks(state.get("messages", []))

@@ -14,7 +14,7 @@ from zyx import _prompts
 from zyx._checks import CheckFn, prepare_check
 from zyx._completion import completion_tool
 from zyx._models import bind, model_name, resolve_model
-from zyx._options import GraphOptions, checked, declared
+from zyx._options import GraphOptions, Instructions, checked, declared
 from zyx._target import Target, make_target
 from zyx._tools import openai_schemas
 from zyx.errors import ConfigurationError
@@ -34,7 +34,9 @@ class RunSpec:
     model: BaseChatModel
     tools: tuple[BaseTool, ...]
     target: Target | None
-    instructions: str | None
+    instructions: Instructions
+    """A string (part of `system_prompt`) or a function of the `RunContext`, called before each model call."""
+    model_settings: Mapping[str, Any]
     checks: tuple[CheckFn, ...]
     """The verifier, then each final-answer check, ready to await: what the `verifier` node runs."""
     require_completion: bool
@@ -58,11 +60,13 @@ class RunSpec:
         set_ = object.__setattr__
         set_(self, "tools_by_name", {t.name: t for t in self.tools})
         set_(self, "system_prompt", _prompts.system_prompt(
-            has_target=self.target is not None, instructions=self.instructions, plan=self.plan))
+            has_target=self.target is not None, plan=self.plan,
+            instructions=self.instructions if isinstance(self.instructions, str) else None))
         set_(self, "model_name", model_name(self.model))
         set_(self, "completion_schema", completion_tool(self.target))
-        wrap_up = bind(self.model, [self.completion_schema])
-        full = bind(self.model, [*self.turn_tools(), self.completion_schema]) if self.limits.max_steps else wrap_up
+        wrap_up = bind(self.model, [self.completion_schema], self.model_settings)
+        full = bind(self.model, [*self.turn_tools(), self.completion_schema], self.model_settings) \
+            if self.limits.max_steps else wrap_up
         set_(self, "bound_model", full)
         set_(self, "wrap_up_model", wrap_up)
 
@@ -106,6 +110,6 @@ def spec_from(values: Mapping[str, Any], *, target: Target | None, model: BaseCh
     checks = verifier + tuple(prepare_check(c, "final_answer_checks") for c in values["final_answer_checks"])
     return RunSpec(
         model=model if model is not None else resolve_model(values["model"]), tools=values["tools"], target=target,
-        instructions=values["instructions"], checks=checks, require_completion=values["require_completion"],
+        instructions=values["instructions"], model_settings=values["model_settings"], checks=checks, require_completion=values["require_completion"],
         plan=values["plan"], planning_interval=values["planning_interval"], max_retries=values["max_retries"],
         limits=RunLimits.from_options(values), approval=values["approval"], approve_plan=values["approve_plan"])

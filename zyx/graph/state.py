@@ -18,6 +18,8 @@ class RunState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     task: str
     """The goal text (for results and verifier context)."""
+    source: Any
+    """The material the task is about (JSON form), shown to the model in a delimited section of its system prompt."""
     completion: dict[str, Any] | None
     """The current valid completion (JSON form), or None."""
     rejected_completion: dict[str, Any] | None
@@ -45,10 +47,11 @@ class RunState(TypedDict, total=False):
 
 
 class RunInput(TypedDict, total=False):
-    """What a caller passes to start a run: the conversation (and optionally the goal text)."""
+    """What a caller passes to start a run: the conversation (and optionally the goal text and source)."""
 
     messages: Annotated[list[AnyMessage], add_messages]
     task: str
+    source: Any
 
 
 def last_ai_message(messages: Sequence[BaseMessage]) -> AIMessage | None:

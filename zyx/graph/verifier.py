@@ -8,24 +8,30 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._completion import to_run_completion
+from zyx._inputs import source_as_given
 from zyx.graph.completion import accept, pending_completion
 from zyx.graph.limits import rejection_end
-from zyx.graph.records import goal_text, tool_records
+from zyx.graph.records import attachments_of, run_deps, run_task, tool_records
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, budget_spent, bump
-from zyx.result import RunTask, RunVerificationContext
+from zyx.result import RunVerificationContext
 
 
 async def verifier(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Accept the completion, or send every failure back to the model as its call's result."""
     pending, _ = pending_completion(state)
     completion = to_run_completion(state["completion"] or {}, spec.target)
+    target = spec.target.type if spec.target else None
     ctx = RunVerificationContext(
-        task=RunTask(goal=goal_text(state), target=spec.target.type if spec.target else None),
+        task=run_task(state, target),
         completion=completion,
         messages=list(state["messages"]),
         tool_calls=tool_records(state),
         attempt=sum((state.get("rejections") or {}).values()) + 1,
+        target=target,
+        deps=run_deps(config),
+        source=source_as_given(state.get("source")),
+        attachments=attachments_of(state),
     )
     errors = [e for check in spec.checks if (e := await check(completion, ctx)) is not None]
     if not errors:

@@ -18,6 +18,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamMode
 
 from zyx._durable import DURABILITY
+from zyx._inputs import given_source
 from zyx._outcome import run_error, to_run_result
 from zyx._prompts import COMPLETE_TASK
 from zyx.events import (
@@ -46,9 +47,11 @@ class GraphEvents:
     """One streamed run of the run graph, as an event source for `RunStream`."""
 
     def __init__(self, graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: Any,
-                 config: RunnableConfig | None) -> None:
-        """`run_input`: a new run's input, None to resume the thread's run, or a `Command`."""
+                 config: RunnableConfig | None, *, deps: Any = None, source: tuple[Any, Any] | None = None) -> None:
+        """`run_input`: a new run's input, None to resume the thread's run, or a `Command`; `deps` is the
+        run's LangGraph runtime context, `source` its (JSON form, given object)."""
         self.graph, self.spec, self.run_input, self.config = graph, spec, run_input, config
+        self.deps, self.source = deps, source
         self.partials = ResultPartials(spec.target, COMPLETE_TASK) if spec.target is not None else None
         self._turns = 0
         self._running: dict[str, str] = {}  # started tool calls not yet finished: id -> name
@@ -59,7 +62,8 @@ class GraphEvents:
         state: dict[str, Any] = {}
         durable = getattr(self.graph, "checkpointer", None) not in (None, False)  # as run() does, unstreamed
         part: Any
-        async for part in self.graph.astream(self.run_input, self.config, stream_mode=STREAM_MODES,
+        given_source.set(self.source)  # in the driver task's own context: for the checks' ctx.source
+        async for part in self.graph.astream(self.run_input, self.config, context=self.deps, stream_mode=STREAM_MODES,
                                              durability=DURABILITY if durable else None):
             mode, payload = part
             if mode == "messages":
@@ -131,6 +135,7 @@ class GraphEvents:
 
 
 def graph_events(graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: Any,
-                 config: RunnableConfig | None) -> GraphEvents:
+                 config: RunnableConfig | None, *, deps: Any = None,
+                 source: tuple[Any, Any] | None = None) -> GraphEvents:
     """The event source of a streamed run (see `GraphEvents`)."""
-    return GraphEvents(graph, spec, run_input, config)
+    return GraphEvents(graph, spec, run_input, config, deps=deps, source=source)
