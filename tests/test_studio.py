@@ -52,6 +52,31 @@ def test_calculator_evaluates_arithmetic_without_eval() -> None:
         calculator("1 / 0")
 
 
+@pytest.mark.parametrize("expression", [
+    "10**1000 * 10**300", "max(10**1000, 1) * 10**300", "(2**1000)**5",
+    "(-8) ** 0.5", "1e308 * 10", "sqrt(10**1000)", "1.5 ** 1000 * 1e300",
+])
+def test_calculator_refuses_unbounded_work_with_a_readable_error(expression: str) -> None:
+    with pytest.raises(ValueError, match="too large|out of range|not a real number"):
+        calculator(expression)
+    assert calculator("9 ** 999") == 9**999 and calculator("(-2) ** 999") == -(2**999)  # big, but bounded
+
+
+def test_calculator_cannot_freeze_the_process() -> None:
+    """Huge big-int work holds the GIL, so no tool_timeout could stop it: it must be refused up front.
+
+    Run in a child process with a wide limit, so the test cannot hang the suite: today it answers in
+    well under a millisecond, while computing the power would take far longer than the limit.
+    """
+    code = ("from graphs.tools import calculator\n"
+            "try:\n    calculator('((9**999)**999)**999')\nexcept ValueError as exc:\n    print('refused:', exc)")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("calculator('((9**999)**999)**999') was still computing after 60 s")
+    assert done.returncode == 0 and done.stdout.startswith("refused: the result would be too large"), done.stderr
+
+
 def test_clock_gives_utc_iso_time() -> None:
     from datetime import datetime
 
