@@ -240,10 +240,19 @@ class ScriptedChatModel(BaseChatModel):
         assert self.policy is not None
         return self.policy(list(messages), tools)
 
-    def _next_id(self) -> str:
+    def _next_id(self, taken: set[str]) -> str:
+        """The next ``call_N`` of this model that the conversation does not hold yet.
+
+        Numbering per model keeps scripted ids readable and repeatable; skipping the ids already in
+        the conversation keeps them unique in it, also when another model (or process) wrote the
+        earlier turns, as when a durable run is resumed.
+        """
         with self._lock:
-            self._ids += 1
-            return f"call_{self._ids}"
+            while True:
+                self._ids += 1
+                if (candidate := f"call_{self._ids}") not in taken:
+                    taken.add(candidate)
+                    return candidate
 
     def _build(self, reply: Reply, messages: list[BaseMessage]) -> AIMessage:
         """Turn a reply into an AIMessage with tool-call ids and usage, or raise it."""
@@ -259,8 +268,9 @@ class ScriptedChatModel(BaseChatModel):
             message = AIMessage(content="", tool_calls=[_as_tool_call(tc) for tc in reply])
         else:
             raise TypeError(f"Unsupported scripted reply of type {type(reply).__name__}: {reply!r}")
-        for tc in message.tool_calls:
-            tc["id"] = tc.get("id") or self._next_id()
+        taken = _ids_in(messages) | {tc["id"] for tc in [*message.tool_calls, *message.invalid_tool_calls] if tc["id"]}
+        for tc in [*message.tool_calls, *message.invalid_tool_calls]:
+            tc["id"] = tc.get("id") or self._next_id(taken)
         input_tokens = sum(_size(m) for m in messages) // 4 + 1
         output_tokens = _size(message) // 4 + 1
         message.usage_metadata = message.usage_metadata or {
@@ -313,6 +323,15 @@ class ScriptedChatModel(BaseChatModel):
             await asyncio.sleep(0)  # let consumers (e.g. LangGraph) see each chunk as it comes
 
 
+def _ids_in(messages: Sequence[BaseMessage]) -> set[str]:
+    """The tool-call ids a conversation already holds (requests and answers)."""
+    ids = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    for m in messages:
+        if isinstance(m, AIMessage):
+            ids.update(tc["id"] for tc in [*m.tool_calls, *m.invalid_tool_calls] if tc["id"])
+    return ids
+
+
 def _as_tool_call(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Normalise a ``{"name", "args"[, "id"]}`` dict into a ToolCall dict."""
     if "name" not in spec:
@@ -321,15 +340,19 @@ def _as_tool_call(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _to_chunks(message: AIMessage, size: int) -> Iterator[AIMessageChunk]:
-    """Split a message into OpenAI-style chunks that sum back to the same message."""
+    """Split a message into OpenAI-style chunks that sum back to the same message (an invalid call
+    comes back as LangChain merges a provider's stream: same name, id and raw arguments, no error text)."""
     content = message.content
     pieces = [content[i : i + size] for i in range(0, len(content), size)] if isinstance(content, str) else [content]
     for piece in pieces:
         yield AIMessageChunk(content=piece, id=message.id)
-    for index, tc in enumerate(message.tool_calls):
-        first = tool_call_chunk(name=tc["name"], args="", id=tc["id"], index=index)
+    # invalid calls stream their raw arguments, as a provider does: merged, they do not parse again
+    streamed: list[tuple[str | None, str | None, str]] = [
+        (tc["name"], tc["id"], json.dumps(tc["args"])) for tc in message.tool_calls]
+    streamed += [(tc["name"], tc["id"], tc["args"] or "") for tc in message.invalid_tool_calls]
+    for index, (name, call_id, args) in enumerate(streamed):
+        first = tool_call_chunk(name=name, args="", id=call_id, index=index)
         yield AIMessageChunk(content="", id=message.id, tool_call_chunks=[first])
-        args = json.dumps(tc["args"])
         for i in range(0, len(args), size):
             part = tool_call_chunk(name=None, args=args[i : i + size], id=None, index=index)
             yield AIMessageChunk(content="", id=message.id, tool_call_chunks=[part])
