@@ -1,6 +1,7 @@
 """zyx: an LLM agent carries out a task with tools and proves it finished, on LangGraph."""
 
 from zyx import graph
+from zyx._version import __version__
 from zyx.errors import (
     ConfigurationError,
     LimitExceededError,
@@ -45,6 +46,7 @@ __all__ = [
     "ToolCallRecord",
     "VerificationError",
     "ZyxError",
+    "__version__",
     "amake",
     "arun",
     "graph",
