@@ -17,3 +17,4 @@ def installed_version() -> str:
 
 
 __version__ = installed_version()
+"""zyx's version (PEP 440), e.g. "0.1.0"; `UNKNOWN` when zyx is imported without being installed."""
