@@ -22,8 +22,8 @@ from pydantic import BaseModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zyx.stream._partial import PartialTarget  # noqa: E402
 from zyx.stream._json import PartialJSONParser  # noqa: E402
+from zyx.stream._partial import PartialTarget  # noqa: E402
 
 CHUNK = 20
 SIZES = {"1K": 1_000, "10K": 10_000, "100K": 100_000, "1M": 1_000_000}

@@ -1,1 +1,1 @@
-"""LangGraph Studio / `langgraph dev` entry points for zyx's run graph (see docs/studio.md)."""
+"""LangGraph server entry points for zyx's run graph, declared in the root langgraph.json (docs/studio.md, docs/deploy.md)."""

@@ -16,12 +16,43 @@ DEFAULT_SANDBOX = Path(__file__).resolve().parent / "sandbox"
 MAX_FILE_BYTES = 64_000
 MAX_EXPRESSION = 300
 MAX_EXPONENT = 1_000
+MAX_INT_BITS = 4_096
+"""Integers the calculator may produce (about 1,230 digits): the size is checked before each step."""
 
-_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
 _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.UAdd: operator.pos, ast.USub: operator.neg}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {"sqrt": math.sqrt, "abs": abs, "round": round, "min": min, "max": max}
 _CONSTANTS = {"pi": math.pi, "e": math.e}
+_TOO_LARGE = f"the result would be too large (integers are limited to {MAX_INT_BITS} bits, about 1,230 digits)"
+
+
+def _bits(value: float | int) -> int:
+    """Bits of an integer's magnitude; floats count as small (their size is bounded by the float type)."""
+    return abs(value).bit_length() if isinstance(value, int) else 0
+
+
+def _check_binary(op: ast.operator, left: float | int, right: float | int) -> None:
+    """Refuse a step whose result could exceed the bounds, before computing it (big-int work holds the GIL)."""
+    if isinstance(op, ast.Pow):
+        if abs(right) > MAX_EXPONENT:
+            raise ValueError(f"exponents above {MAX_EXPONENT} are not allowed")
+        if isinstance(right, int) and right > 0 and (_bits(left) - 1) * right > MAX_INT_BITS:
+            raise ValueError(_TOO_LARGE)
+    elif isinstance(op, ast.Mult) and _bits(left) + _bits(right) > MAX_INT_BITS + 1:
+        raise ValueError(_TOO_LARGE)
+
+
+def _checked(value: Any) -> float | int:
+    """A real, finite number of bounded size, or a ValueError the model can read."""
+    if isinstance(value, complex):
+        raise ValueError("the result is not a real number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("the result is out of range")
+    if _bits(value) > MAX_INT_BITS:
+        raise ValueError(_TOO_LARGE)
+    return value  # type: ignore[no-any-return]
 
 
 def _evaluate(node: ast.AST) -> float | int:
@@ -29,19 +60,18 @@ def _evaluate(node: ast.AST) -> float | int:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body)
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return node.value  # type: ignore[return-value]
+        return _checked(node.value)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _evaluate(node.left), _evaluate(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
-            raise ValueError(f"exponents above {MAX_EXPONENT} are not allowed")
-        return _BINARY[type(node.op)](left, right)
+        _check_binary(node.op, left, right)
+        return _checked(_BINARY[type(node.op)](left, right))
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_evaluate(node.operand))
     if isinstance(node, ast.Name) and node.id in _CONSTANTS:
         return _CONSTANTS[node.id]
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS
             and not node.keywords):
-        return _FUNCTIONS[node.func.id](*(_evaluate(a) for a in node.args))
+        return _checked(_FUNCTIONS[node.func.id](*(_evaluate(a) for a in node.args)))
     raise ValueError(f"unsupported expression: {ast.unparse(node)!r}")
 
 
@@ -57,7 +87,12 @@ def calculator(expression: str) -> float | int:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
         raise ValueError(f"not an arithmetic expression: {exc.msg}") from None
-    return _evaluate(tree)
+    try:
+        return _evaluate(tree)
+    except OverflowError:  # a float result out of range, or an integer too large for a float function
+        raise ValueError("the result is out of range") from None
+    except RecursionError:
+        raise ValueError("the expression is nested too deeply") from None
 
 
 def current_utc_time() -> str:

@@ -63,6 +63,14 @@ def test_help_explains_with_an_example() -> None:
     assert "Exit status" in top.stdout
 
 
+def test_version_option_prints_the_package_version() -> None:
+    import zyx
+
+    shown = zyx_cli("--version")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == f"zyx {zyx.__version__}\n" and zyx.__version__[0].isdigit()
+
+
 
 def test_run_help_lists_the_options_and_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--help"]) == 0

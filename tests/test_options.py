@@ -15,7 +15,16 @@ from langchain_core.messages import AIMessage
 
 import zyx
 from graphs._studio import STUDIO_OWN, StudioSettings, schema_type
-from zyx._options import CALL_OPTIONS, GRAPH_OPTIONS, MAKE_OPTIONS, RUN_OPTIONS, GraphOptions, RunOptions, checked, declared
+from zyx._options import (
+    CALL_OPTIONS,
+    GRAPH_OPTIONS,
+    MAKE_OPTIONS,
+    RUN_OPTIONS,
+    GraphOptions,
+    RunOptions,
+    checked,
+    declared,
+)
 from zyx.embed import as_tool
 from zyx.errors import ConfigurationError, describe
 from zyx.graph import build_run_graph

@@ -1,8 +1,9 @@
 """Studio: the `graphs/` factories and example tools, and a live `langgraph dev` server driven by langgraph-sdk.
 
-The live test starts `langgraph dev --config graphs/langgraph.json` (the `studio` extra) on a free
-loopback port, with the scripted OpenAI-compatible server as its model, so runs go through the real
-langchain-openai client; both servers are stopped when the test ends, pass or fail.
+The live test starts `langgraph dev` (the `studio` extra) in the folder of `langgraph.json`, as
+LangGraph documents it, on a free loopback port, with the scripted OpenAI-compatible server as its
+model, so runs go through the real langchain-openai client; both servers are stopped when the test
+ends, pass or fail. `langgraph dockerfile` is checked too: the deployable image serves both graphs.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from graphs.tools import TOOLS, calculator, current_utc_time, read_text_file
 from zyx.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "graphs" / "langgraph.json"
+CONFIG = ROOT / "langgraph.json"
+CLI_ENV = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true", "LANGSMITH_TRACING": "false"}
 ANSWER_SCHEMA = {"type": "object", "properties": {"answer": {"type": "number", "description": "The result"}},
                  "required": ["answer"]}
 
@@ -50,6 +52,31 @@ def test_calculator_evaluates_arithmetic_without_eval() -> None:
             calculator(bad)
     with pytest.raises(ZeroDivisionError):
         calculator("1 / 0")
+
+
+@pytest.mark.parametrize("expression", [
+    "10**1000 * 10**300", "max(10**1000, 1) * 10**300", "(2**1000)**5",
+    "(-8) ** 0.5", "1e308 * 10", "sqrt(10**1000)", "1.5 ** 1000 * 1e300",
+])
+def test_calculator_refuses_unbounded_work_with_a_readable_error(expression: str) -> None:
+    with pytest.raises(ValueError, match="too large|out of range|not a real number"):
+        calculator(expression)
+    assert calculator("9 ** 999") == 9**999 and calculator("(-2) ** 999") == -(2**999)  # big, but bounded
+
+
+def test_calculator_cannot_freeze_the_process() -> None:
+    """Huge big-int work holds the GIL, so no tool_timeout could stop it: it must be refused up front.
+
+    Run in a child process with a wide limit, so the test cannot hang the suite: today it answers in
+    well under a millisecond, while computing the power would take far longer than the limit.
+    """
+    code = ("from graphs.tools import calculator\n"
+            "try:\n    calculator('((9**999)**999)**999')\nexcept ValueError as exc:\n    print('refused:', exc)")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("calculator('((9**999)**999)**999') was still computing after 60 s")
+    assert done.returncode == 0 and done.stdout.startswith("refused: the result would be too large"), done.stderr
 
 
 def test_clock_gives_utc_iso_time() -> None:
@@ -195,13 +222,11 @@ def studio_url(model_server: OpenAIServer, tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))}
     env.update(OPENAI_BASE_URL=model_server.base_url, OPENAI_API_KEY="test-key", ZYX_MODEL="openai:gpt-4o-mini",
-               LANGGRAPH_CLI_NO_ANALYTICS="1", LANGGRAPH_NO_VERSION_CHECK="true", LANGSMITH_TRACING="false",
-               PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1", **CLI_ENV)
     log = (tmp_path / "langgraph-dev.log").open("w")
-    server = subprocess.Popen(
-        [cli, "dev", "--config", str(CONFIG.relative_to(ROOT)), "--host", "127.0.0.1", "--port", str(port),
-         "--no-browser", "--no-reload"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(  # in the config's own folder, with the default --config (langgraph.json)
+        [cli, "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"],
+        cwd=CONFIG.parent, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 45
@@ -227,6 +252,48 @@ def studio_url(model_server: OpenAIServer, tmp_path: Path) -> Iterator[str]:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait(timeout=10)
         log.close()
+
+
+def test_the_config_follows_langgraphs_layout() -> None:
+    """Paths in langgraph.json are relative to its folder: the repository root, next to pyproject.toml."""
+    config = json.loads(CONFIG.read_text(encoding="utf-8"))
+    assert (CONFIG.parent / "pyproject.toml").is_file()
+    for dependency in config["dependencies"]:
+        assert (CONFIG.parent / dependency).is_dir(), dependency
+    assert set(config["graphs"]) == {"run", "run_plan"}
+    for target in config["graphs"].values():
+        path, _, variable = target.partition(":")
+        assert (CONFIG.parent / path).is_file() and variable == "graph", target
+    assert not (ROOT / "graphs" / "langgraph.json").exists()  # one config, where `langgraph` looks for it
+
+
+def test_langgraph_dockerfile_builds_an_image_serving_both_graphs(tmp_path: Path) -> None:
+    """`langgraph dockerfile` (used by `langgraph build` / `up`) resolves the config from any folder."""
+    cli = _langgraph_cli()
+    if cli is None:
+        pytest.skip("the langgraph CLI is not installed (studio extra)")
+    out = tmp_path / "Dockerfile"
+    env = {**os.environ, **CLI_ENV}
+    done = subprocess.run([cli, "dockerfile", "-c", str(CONFIG), str(out)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    dockerfile = out.read_text(encoding="utf-8")
+    served = json.loads(next(line for line in dockerfile.splitlines()
+                             if line.startswith("ENV LANGSERVE_GRAPHS="))[len("ENV LANGSERVE_GRAPHS="):].strip("'"))
+    assert set(served) == {"run", "run_plan"}
+    root_in_image = f"/deps/{ROOT.name}/"
+    for graph_id, file in (("run", "graphs/run.py"), ("run_plan", "graphs/run_plan.py")):
+        assert served[graph_id] == f"{root_in_image}{file}:graph"
+    assert f"ADD . {root_in_image.rstrip('/')}" in dockerfile  # the project, installed from pyproject.toml
+    # the factories import `graphs.*`, which the zyx distribution does not ship: the image installs it too
+    assert 'name = "graphs"' in dockerfile
+
+
+def test_the_server_brings_the_persistence() -> None:
+    """LangGraph's server adds its own checkpointer and store; a graph that brings one is refused by `dev`."""
+    for module in (run_module, run_plan_module):
+        graph = module.graph({"configurable": {"__is_for_execution__": False}})
+        assert graph.checkpointer is None and graph.store is None
 
 
 def test_langgraph_dev_serves_and_runs_both_graphs(studio_url: str, model_server: OpenAIServer) -> None:

@@ -263,6 +263,75 @@ async def test_astream_reassembles_identical_message() -> None:
     assert sum(1 for c in chunks if c.content) > 1
 
 
+def _with_invalid_call() -> AIMessage:
+    return AIMessage("", tool_calls=[call("f", a=1)], invalid_tool_calls=[
+        {"type": "invalid_tool_call", "name": "g", "args": "not json", "id": None, "error": "bad JSON"}])
+
+
+@pytest.mark.asyncio
+async def test_stream_keeps_invalid_tool_calls_like_a_provider() -> None:
+    """A provider streams unparseable arguments as tool-call chunks; merged, they are invalid_tool_calls."""
+    expected = ScriptedChatModel(responses=[_with_invalid_call()]).invoke("q")
+    assert [tc["id"] for tc in [*expected.tool_calls, *expected.invalid_tool_calls]] == ["call_1", "call_2"]
+    for chunks in (list(ScriptedChatModel(responses=[_with_invalid_call()], chunk_size=3).stream("q")),
+                   [c async for c in ScriptedChatModel(responses=[_with_invalid_call()], chunk_size=3).astream("q")]):
+        total = _sum(chunks)
+        assert total.tool_calls == expected.tool_calls
+        assert total.invalid_tool_calls == [{"type": "invalid_tool_call", "name": "g", "args": "not json",
+                                             "id": "call_2", "error": None}]  # a merged stream has no error text
+
+
+def test_a_streamed_run_answers_an_invalid_tool_call() -> None:
+    import zyx
+
+    def f(a: int) -> int:
+        """Echo a."""
+        return a
+
+    model = ScriptedChatModel(responses=[_with_invalid_call(), complete("done", result=1)])
+    stream = zyx.run("Call f.", int, tools=[f], model=model, stream=True)
+    list(stream.events())
+    result = stream.finish()
+    answers = {m.tool_call_id: m for m in result.messages if isinstance(m, ToolMessage)}
+    assert answers["call_2"].status == "error" and "not json" in str(answers["call_2"].content)
+    assert answers["call_1"].status == "success"
+
+
+def test_ids_skip_those_the_conversation_already_holds() -> None:
+    """A fresh model continuing a conversation (a resumed run) never repeats an earlier turn's id."""
+    history = [HumanMessage("q"), AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": "call_1"},
+                                                             {"name": "f", "args": {}, "id": "call_2"}]),
+               ToolMessage("1", tool_call_id="call_1"), ToolMessage("2", tool_call_id="call_2"),
+               AIMessage("", invalid_tool_calls=[{"type": "invalid_tool_call", "name": "f", "args": "x",
+                                                  "id": "call_4", "error": None}]),
+               ToolMessage("bad", tool_call_id="call_4", status="error")]
+    model = ScriptedChatModel(policy=lambda messages, tools: calls(call("f"), call("f")))
+    assert [tc["id"] for tc in model.invoke(history).tool_calls] == ["call_3", "call_5"]
+    assert [tc["id"] for tc in model.invoke([HumanMessage("new")]).tool_calls] == ["call_6", "call_7"]
+
+
+def test_a_resumed_run_has_no_duplicate_tool_call_ids() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    import zyx
+
+    seen: list[int] = []
+
+    def record(n: int) -> int:
+        """Record n."""
+        seen.append(n)
+        return n
+
+    options: dict[str, Any] = {"tools": [record], "checkpointer": InMemorySaver(), "thread_id": "t"}
+    with pytest.raises(zyx.ModelError):
+        zyx.run("Go.", model=ScriptedChatModel(responses=[call("record", n=1), PermissionError("revoked")]),
+                **options)
+    result = zyx.run(None, model=ScriptedChatModel(responses=[call("record", n=2), complete("ok")]), **options)
+    ids = [tc["id"] for m in result.messages if isinstance(m, AIMessage) for tc in m.tool_calls]
+    assert len(ids) == 3 and len(set(ids)) == 3, ids
+    assert seen == [1, 2]
+
+
 # -- structured output -----------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from zyx import graph
 from zyx._options import GraphOptions, MakeOptions, RunOptions
+from zyx._version import __version__
 from zyx.embed import as_tool
 from zyx.errors import (
     ConfigurationError,
@@ -50,6 +51,7 @@ __all__ = [
     "ToolCallRecord",
     "VerificationError",
     "ZyxError",
+    "__version__",
     "amake",
     "as_tool",
     "arun",

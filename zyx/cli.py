@@ -444,20 +444,21 @@ def _read_task(task: str) -> str:
     return text
 
 
+def _show_version(show: bool) -> None:
+    """`zyx --version`: print the version and exit (eager, so no command is needed)."""
+    if show:
+        from zyx._version import __version__
+
+        typer.echo(f"zyx {__version__}")
+        raise typer.Exit(EXIT_SUCCESS)
+
+
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", metavar="", help="Print zyx's version and exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", metavar="", callback=_show_version, is_eager=True,
+                                          help="Print zyx's version and exit.")] = False,
 ) -> None:
     """zyx: an LLM agent carries out a task with tools and proves it finished."""
-    if version:
-        from importlib.metadata import PackageNotFoundError
-        from importlib.metadata import version as dist_version
-
-        try:
-            typer.echo(f"zyx {dist_version('zyx')}")
-        except PackageNotFoundError:
-            typer.echo("zyx (not installed)")
-        raise typer.Exit(EXIT_SUCCESS)
 
 
 @app.command("run", help=RUN_HELP, epilog=EXAMPLES, no_args_is_help=True)

@@ -1,7 +1,7 @@
 """Offline, scripted chat model for testing zyx runs without an API key.
 
-LangChain's ``GenericFakeChatModel`` has no ``bind_tools`` and drops ``tool_calls``
-when streaming; ``ScriptedChatModel`` supports both, streaming like OpenAI does.
+LangChain's `GenericFakeChatModel` has no `bind_tools` and drops `tool_calls`
+when streaming; `ScriptedChatModel` supports both, streaming like OpenAI does.
 
 Example::
 
@@ -57,7 +57,7 @@ _OMITTED: Any = object()
 
 
 class ScriptExhaustedError(AssertionError):
-    """Raised when a ``responses`` script is asked for more replies than it holds."""
+    """Raised when a `responses` script is asked for more replies than it holds."""
 
 
 @dataclass
@@ -85,12 +85,12 @@ def text(content: str) -> AIMessage:
 
 
 def call(name: str, /, **args: Any) -> dict[str, Any]:
-    """A tool call request; ``id`` None means the model assigns ``call_N`` when replying.
+    """A tool call request; `id` None means the model assigns `call_N` when replying.
 
-    Also valid inside ``AIMessage(tool_calls=[...])``, which requires the ``id`` key.
+    Also valid inside `AIMessage(tool_calls=[...])`, which requires the `id` key.
 
     Args:
-        name: The tool to call (positional only, so a tool argument may be called ``name`` too).
+        name: The tool to call (positional only, so a tool argument may be called `name` too).
         **args: The tool's arguments.
     """
     return {"name": name, "args": args, "id": None}
@@ -108,13 +108,13 @@ def calls(*tool_calls: Mapping[str, Any]) -> list[dict[str, Any]]:
 def complete(
     summary: str = "done", result: Any = _OMITTED, status: str = "success", **extra: Any
 ) -> dict[str, Any]:
-    """A ``complete_task`` call; ``extra`` may add ``evidence`` or ``verification``.
+    """A `complete_task` call; `extra` may add `evidence` or `verification`.
 
     Args:
         summary: What the model says it did.
         result: The result for the run's target; left out of the call when not given.
-        status: ``"success"``, ``"failed"`` or ``"skipped"``.
-        **extra: More ``complete_task`` arguments: ``evidence``, ``verification`` (or anything
+        status: `"success"`, `"failed"` or `"skipped"`.
+        **extra: More `complete_task` arguments: `evidence`, `verification` (or anything
             else, e.g. to test how an invalid call is handled).
     """
     args: dict[str, Any] = {"summary": summary, "status": status, **extra}
@@ -157,11 +157,11 @@ def _run_sync(awaitable: Awaitable[Reply]) -> Reply:
 
 
 class ScriptedChatModel(BaseChatModel):
-    """Chat model whose replies come from a ``policy`` function or a ``responses`` script.
+    """Chat model whose replies come from a `policy` function or a `responses` script.
 
-    Supports ``bind_tools``, ``with_structured_output`` and real (chunked) streaming of
-    text and tool calls, so LangGraph ``stream_mode="messages"`` sees token chunks.
-    Give exactly one of ``policy`` and ``responses`` (else pydantic raises a ``ValidationError``).
+    Supports `bind_tools`, `with_structured_output` and real (chunked) streaming of
+    text and tool calls, so LangGraph `stream_mode="messages"` sees token chunks.
+    Give exactly one of `policy` and `responses` (else pydantic raises a `ValidationError`).
 
     Attributes:
         policy: Called for every model call with the messages and the bound tools (OpenAI tool
@@ -214,10 +214,10 @@ class ScriptedChatModel(BaseChatModel):
         """Bind tools (converted to OpenAI tool dicts) so the policy receives them.
 
         Args:
-            tools: The tools, in any form ``convert_to_openai_tool`` takes (functions, LangChain
+            tools: The tools, in any form `convert_to_openai_tool` takes (functions, LangChain
                 tools, pydantic models, OpenAI tool dicts...).
             tool_choice: Recorded on each `ScriptedCall`; it does not change the replies.
-            **kwargs: Other keyword arguments bound to every call, as with ``Runnable.bind``.
+            **kwargs: Other keyword arguments bound to every call, as with `Runnable.bind`.
         """
         formatted = [convert_to_openai_tool(tool) for tool in tools]
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
@@ -242,10 +242,19 @@ class ScriptedChatModel(BaseChatModel):
         assert self.policy is not None
         return self.policy(list(messages), tools)
 
-    def _next_id(self) -> str:
+    def _next_id(self, taken: set[str]) -> str:
+        """The next `call_N` of this model that the conversation does not hold yet.
+
+        Numbering per model keeps scripted ids readable and repeatable; skipping the ids already in
+        the conversation keeps them unique in it, also when another model (or process) wrote the
+        earlier turns, as when a durable run is resumed.
+        """
         with self._lock:
-            self._ids += 1
-            return f"call_{self._ids}"
+            while True:
+                self._ids += 1
+                if (candidate := f"call_{self._ids}") not in taken:
+                    taken.add(candidate)
+                    return candidate
 
     def _build(self, reply: Reply, messages: list[BaseMessage]) -> AIMessage:
         """Turn a reply into an AIMessage with tool-call ids and usage, or raise it."""
@@ -261,8 +270,9 @@ class ScriptedChatModel(BaseChatModel):
             message = AIMessage(content="", tool_calls=[_as_tool_call(tc) for tc in reply])
         else:
             raise TypeError(f"Unsupported scripted reply of type {type(reply).__name__}: {reply!r}")
-        for tc in message.tool_calls:
-            tc["id"] = tc.get("id") or self._next_id()
+        taken = _ids_in(messages) | {tc["id"] for tc in [*message.tool_calls, *message.invalid_tool_calls] if tc["id"]}
+        for tc in [*message.tool_calls, *message.invalid_tool_calls]:
+            tc["id"] = tc.get("id") or self._next_id(taken)
         input_tokens = sum(_size(m) for m in messages) // 4 + 1
         output_tokens = _size(message) // 4 + 1
         message.usage_metadata = message.usage_metadata or {
@@ -315,23 +325,36 @@ class ScriptedChatModel(BaseChatModel):
             await asyncio.sleep(0)  # let consumers (e.g. LangGraph) see each chunk as it comes
 
 
+def _ids_in(messages: Sequence[BaseMessage]) -> set[str]:
+    """The tool-call ids a conversation already holds (requests and answers)."""
+    ids = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    for m in messages:
+        if isinstance(m, AIMessage):
+            ids.update(tc["id"] for tc in [*m.tool_calls, *m.invalid_tool_calls] if tc["id"])
+    return ids
+
+
 def _as_tool_call(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Normalise a ``{"name", "args"[, "id"]}`` dict into a ToolCall dict."""
+    """Normalise a `{"name", "args"[, "id"]}` dict into a ToolCall dict."""
     if "name" not in spec:
         raise TypeError(f"A tool-call reply needs a 'name' key, got {dict(spec)!r}")
     return {"name": spec["name"], "args": dict(spec.get("args") or {}), "id": spec.get("id"), "type": "tool_call"}
 
 
 def _to_chunks(message: AIMessage, size: int) -> Iterator[AIMessageChunk]:
-    """Split a message into OpenAI-style chunks that sum back to the same message."""
+    """Split a message into OpenAI-style chunks that sum back to the same message (an invalid call
+    comes back as LangChain merges a provider's stream: same name, id and raw arguments, no error text)."""
     content = message.content
     pieces = [content[i : i + size] for i in range(0, len(content), size)] if isinstance(content, str) else [content]
     for piece in pieces:
         yield AIMessageChunk(content=piece, id=message.id)
-    for index, tc in enumerate(message.tool_calls):
-        first = tool_call_chunk(name=tc["name"], args="", id=tc["id"], index=index)
+    # invalid calls stream their raw arguments, as a provider does: merged, they do not parse again
+    streamed: list[tuple[str | None, str | None, str]] = [
+        (tc["name"], tc["id"], json.dumps(tc["args"])) for tc in message.tool_calls]
+    streamed += [(tc["name"], tc["id"], tc["args"] or "") for tc in message.invalid_tool_calls]
+    for index, (name, call_id, args) in enumerate(streamed):
+        first = tool_call_chunk(name=name, args="", id=call_id, index=index)
         yield AIMessageChunk(content="", id=message.id, tool_call_chunks=[first])
-        args = json.dumps(tc["args"])
         for i in range(0, len(args), size):
             part = tool_call_chunk(name=None, args=args[i : i + size], id=None, index=index)
             yield AIMessageChunk(content="", id=message.id, tool_call_chunks=[part])
