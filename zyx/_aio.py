@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 IDLE_LOOPS = min(32, (os.cpu_count() or 1) + 4)  # like ThreadPoolExecutor's default size
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a finalizer may give a loop back while this thread holds it
 _idle: list[asyncio.AbstractEventLoop] = []  # ready to lend; one given back unsettled is settled first
 # Borrowed, not given back yet; weak, so a stream dropped unclosed does not pin its loop (and run).
 _lent: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
@@ -137,14 +137,7 @@ def drive(loop: asyncio.AbstractEventLoop, awaitable: asyncio.Future[T], task: a
         task.cancel()
         loop.call_soon_threadsafe(lambda: None)  # wake the loop if it is waiting in select()
 
-    handler = None
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        try:
-            signal.signal(signal.SIGINT, on_sigint)
-            handler = on_sigint
-        except ValueError:  # an embedded interpreter whose main thread takes no signals
-            handler = None
+    installed = threading.current_thread() is threading.main_thread() and _install(on_sigint)
     try:
         try:
             result = loop.run_until_complete(awaitable)
@@ -166,8 +159,21 @@ def drive(loop: asyncio.AbstractEventLoop, awaitable: asyncio.Future[T], task: a
             raise KeyboardInterrupt
         return result
     finally:
-        if handler is not None and signal.getsignal(signal.SIGINT) is handler:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if installed and (current := signal.signal(signal.SIGINT, signal.default_int_handler)) is not on_sigint:
+            signal.signal(signal.SIGINT, current)  # replaced meanwhile (by a tool): left as it was set
+
+
+def _install(handler: Callable[[int, FrameType | None], None]) -> bool:
+    """Put `handler` in place for SIGINT if Python's default one is there (one system call each way:
+    a sync stream does this per item it waits for)."""
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # an embedded interpreter whose main thread takes no signals
+        return False
+    if previous is signal.default_int_handler:
+        return True
+    signal.signal(signal.SIGINT, previous)  # the user's own handler: keep it
+    return False
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
