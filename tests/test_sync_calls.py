@@ -5,6 +5,7 @@ a paused sync stream does not advance while anything else runs."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import os
 import signal
@@ -244,3 +245,20 @@ def test_a_stream_keeps_its_loop_until_it_ends_then_gives_it_back() -> None:
     again = zyx.run("y", target=int, model=ticking(0)[0], stream=True)
     assert again._loop is loop  # an idle loop is reused (model clients keep their pooled connections)
     assert again.finish().output == 0
+
+
+# -- under a running loop ---------------------------------------------------------------------------
+
+caller_var: contextvars.ContextVar[str] = contextvars.ContextVar("caller_var", default="unset")
+
+
+async def test_a_sync_call_under_a_running_loop_runs_on_a_helper_thread_with_the_callers_context() -> None:
+    """What a graph node invoked synchronously from async code gets (LangGraph's config is a context variable)."""
+    caller_var.set("caller")
+
+    async def read() -> tuple[str, str]:
+        await asyncio.sleep(0)
+        return caller_var.get(), threading.current_thread().name
+
+    assert _aio.run_sync(read()) == ("caller", "zyx-sync")
+    assert nothing_left()

@@ -295,7 +295,7 @@ class RunStream(Generic[T]):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # -- sync API: the same consumer, the run on this thread's loop ------------------------------
+    # -- sync API: the same consumer, the run on a loop borrowed for this stream ----------------
     def _check_sync(self) -> None:
         if not self._sync:
             raise RuntimeError("This stream came from arun()/amake(): use its async API (apartial(), afinish(), ...).")
