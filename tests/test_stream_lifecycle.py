@@ -195,7 +195,7 @@ def sync_slow_stream() -> tuple[Any, ScriptedChatModel]:
 
 @pytest.fixture
 def threads() -> int:
-    """The thread count once this thread's loop for sync calls has run a sync tool (its executor
+    """The thread count once the pooled loop for sync calls has run a sync tool (its executor
     thread, shared with plain `run()` calls, exists from then on)."""
     model = ScriptedChatModel(policy=tool_then_complete, chunk_size=3)
     zyx.run("warm up", target=list[str], model=model, tools=[sync_tool])
