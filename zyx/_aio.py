@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 IDLE_LOOPS = min(32, (os.cpu_count() or 1) + 4)  # like ThreadPoolExecutor's default size
+EXIT_GRACE = 2.0  # seconds a run still lent at exit (a stream never closed) gets to finish cancelling
 
 _lock = threading.RLock()  # re-entrant: a finalizer may give a loop back while this thread holds it
 _idle: list[asyncio.AbstractEventLoop] = []  # ready to lend; one given back unsettled is settled first
@@ -111,10 +112,17 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
 
 @atexit.register
 def _close_loops() -> None:
+    """At exit: close the pooled loops, and those still lent (a stream never closed) once their
+    tasks are cancelled and have had `EXIT_GRACE` to stop: none of their run but its cancellation runs."""
     with _lock:
-        loops = [*_idle, *_lent]
+        idle, lent = list(_idle), [loop for loop in _lent if not loop.is_running()]
         _idle.clear()
-    for loop in loops:
+    for loop in lent:
+        if tasks := asyncio.all_tasks(loop):
+            for task in tasks:
+                task.cancel()
+            loop.run_until_complete(asyncio.wait(tasks, timeout=EXIT_GRACE))
+    for loop in [*idle, *lent]:
         _close(loop)
 
 
