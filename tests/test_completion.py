@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import pytest
 from helpers import assert_valid_history, scripted, tool_messages, tool_schema, turn
 from langchain_core.messages import AIMessage, ToolMessage
-from pydantic import BaseModel
+from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, computed_field
 
 import zyx
 from zyx import VerificationError
@@ -238,3 +240,82 @@ def test_two_completions_in_one_turn_only_the_first_is_handled() -> None:
     second = tool_messages(result.messages)[-1]
     assert second.status == "error"
     assert_valid_history(result.messages)
+
+
+# -- the result is validated once, and state keeps a form that round-trips -------------------------
+
+
+class Person(BaseModel):
+    full_name: str = Field(alias="fullName")
+
+
+class Box(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    width: int
+    height: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def area(self) -> int:
+        return self.width * self.height
+
+
+class Login(BaseModel):
+    user: str
+    password: SecretStr
+
+
+Doubled = Annotated[int, AfterValidator(lambda v: v * 2)]
+
+
+def check_output(target: Any, sent: Any, expect: Callable[[Any], Any], **options: Any) -> None:
+    seen: list[Any] = []
+
+    def verifier(completion: zyx.RunCompletion[Any]) -> None:
+        seen.append(completion.result)
+
+    result = zyx.run("x", target=target, model=scripted(complete(result=sent)), verifier=verifier, **options)
+    assert expect(result.output) and result.output is seen[0]  # the verifier saw the very same object
+    assert result.completion is not None and result.completion.result is result.output
+
+
+CASES = [
+    pytest.param(Person, {"fullName": "Ada Lovelace"}, lambda out: out.full_name == "Ada Lovelace", id="alias"),
+    pytest.param(Box, {"width": 2, "height": 3}, lambda out: out.area == 6, id="computed-field-extra-forbid"),
+    pytest.param(Login, {"user": "ada", "password": "hunter2"},
+                 lambda out: out.password.get_secret_value() == "hunter2", id="secret"),
+    pytest.param(Doubled, 5, lambda out: out == 10, id="after-validator"),
+]
+
+
+@pytest.mark.parametrize(("target", "sent", "expect"), CASES)
+def test_the_validated_result_is_kept(target: Any, sent: Any, expect: Callable[[Any], Any]) -> None:
+    check_output(target, sent, expect)
+
+
+@pytest.mark.parametrize(("target", "sent", "expect"), CASES)
+def test_the_validated_result_is_kept_without_checks(target: Any, sent: Any, expect: Callable[[Any], Any]) -> None:
+    result = zyx.run("x", target=target, model=scripted(complete(result=sent)))
+    assert expect(result.output) and result.completion is not None and result.completion.result is result.output
+
+
+@pytest.mark.parametrize(("target", "sent", "expect"), CASES)
+def test_with_a_checkpointer_the_result_is_right_and_the_thread_stays_usable(
+        target: Any, sent: Any, expect: Callable[[Any], Any]) -> None:
+    saver = InMemorySaver()
+    check_output(target, sent, expect, checkpointer=saver, thread_id="t")
+    check_output(target, sent, expect, checkpointer=saver, thread_id="t")  # a new task on the same thread
+
+
+@pytest.mark.parametrize(("target", "sent", "expect"), CASES)
+def test_a_result_read_back_from_state_is_right(target: Any, sent: Any, expect: Callable[[Any], Any]) -> None:
+    """Without this process's Python value (a resumed thread, a parent graph), the state's form
+    validates to the same result."""
+    from zyx._completion import to_run_completion
+    from zyx._target import make_target
+
+    saver = InMemorySaver()
+    config: Any = {"configurable": {"thread_id": "t"}}
+    zyx.run("x", target=target, model=scripted(complete(result=sent)), checkpointer=saver, thread_id="t")
+    state = saver.get_tuple(config).checkpoint["channel_values"]  # type: ignore[union-attr]
+    assert expect(to_run_completion(state["completion"], make_target(target)).result)

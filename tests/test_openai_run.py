@@ -132,14 +132,21 @@ def test_rate_limit_then_success(serve: Any) -> None:
     srv = serve([error(429, "slow down"), complete("Done.")])
     result = zyx.run("Do it.", model=MODEL)
     assert result.completion is not None and result.completion.status == "success"
-    assert len(srv.requests) == 2  # the openai client's own retry absorbed the 429
+    assert len(srv.requests) == 2  # zyx's second attempt (the client itself does not retry)
 
 
-def test_rate_limits_past_the_client_retries_are_retried_by_zyx(serve: Any) -> None:
-    srv = serve([error(429)] * 3 + [complete("Done.")])
+def test_rate_limits_are_retried_by_zyx_alone(serve: Any) -> None:
+    srv = serve([error(429)] * 2 + [complete("Done.")])
     result = zyx.run("Do it.", model=MODEL)
     assert result.completion is not None and result.completion.status == "success"
-    assert len(srv.requests) == 4  # client: 1 try + 2 retries, then zyx's second attempt succeeds
+    assert len(srv.requests) == 3  # zyx's three attempts
+
+
+def test_a_persistent_rate_limit_costs_three_requests_in_all(serve: Any) -> None:
+    srv = serve(lambda request: error(429, "slow down"))
+    with pytest.raises(zyx.ModelError, match="failed after 3 attempts"):
+        zyx.run("Do it.", model=MODEL)
+    assert len(srv.requests) == 3  # not 3 zyx attempts x 3 client tries
 
 
 def test_persistent_server_error_is_a_model_error(serve: Any) -> None:
@@ -150,7 +157,7 @@ def test_persistent_server_error_is_a_model_error(serve: Any) -> None:
     exc = caught.value
     assert exc.provider == "openai" and exc.model == "gpt-4o-mini"
     assert "openai model 'gpt-4o-mini' failed after 3 attempts" in str(exc) and "boom" in str(exc)
-    assert len(srv.requests) == 9  # 3 zyx attempts x (1 + 2 client retries)
+    assert len(srv.requests) == 3  # zyx's 3 attempts; the client zyx builds does not retry on its own
     assert [m.type for m in exc.messages] == ["human"]  # the history so far comes with the error
     assert isinstance(exc, zyx.RunError)
 
@@ -199,3 +206,14 @@ def test_missing_key_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     with pytest.raises(zyx.ConfigurationError, match="OPENAI_API_KEY"):
         zyx.run("Do it.", model=MODEL)
+
+
+def test_models_zyx_builds_through_init_chat_model_do_not_retry_on_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zyx._models import resolve_model
+
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "test")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("OPENAI_API_VERSION", "2024-06-01")
+    model = resolve_model("azure_openai:gpt-4o")
+    assert model.max_retries == 0  # type: ignore[attr-defined]
+    assert model.async_client._client.max_retries == 0  # type: ignore[attr-defined]

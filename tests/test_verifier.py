@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ from helpers import assert_valid_history, scripted, tool_messages
 from langchain_core.messages import ToolMessage
 
 import zyx
+import zyx._aio
 from zyx import RunCompletion, RunTask, RunVerificationContext, VerificationError
 from zyx.testing import call, complete
 
@@ -214,3 +217,57 @@ def test_invalid_result_never_reaches_the_verifier() -> None:
     assert seen == [3]
     assert result.output == 3
     assert isinstance(result.messages[2], ToolMessage) and result.messages[2].status == "error"
+
+
+# -- checks run inside the run's timeout ----------------------------------------------------------
+
+
+def test_a_hanging_async_verifier_ends_the_run_at_its_timeout() -> None:
+    seen: list[str] = []
+
+    async def hangs(completion: RunCompletion[int]) -> bool:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        return True
+
+    model = scripted(complete(result=4))
+    began = time.monotonic()
+    with pytest.raises(zyx.RunTimeoutError) as info:
+        zyx.run("What is 2 + 2?", target=int, model=model, verifier=hangs, timeout=0.3)
+    assert time.monotonic() - began < 10 and seen == ["cancelled"]
+    assert info.value.termination == "timeout" and info.value.completion is not None
+    assert info.value.completion.result == 4
+    assert_valid_history(info.value.messages)  # the complete_task call is answered
+    assert "timeout" in tool_messages(info.value.messages)[-1].content
+
+
+def test_a_blocking_sync_verifier_runs_off_the_loop_and_ends_the_run_at_its_timeout() -> None:
+    release = threading.Event()
+    loop_threads: list[bool] = []
+
+    def blocks(completion: RunCompletion[int]) -> bool:
+        loop_threads.append(zyx._aio.in_running_loop())
+        release.wait(30)  # a verifier that blocks (time.sleep, a slow request)
+        return True
+
+    try:
+        began = time.monotonic()
+        with pytest.raises(zyx.RunTimeoutError):
+            zyx.run("What is 2 + 2?", target=int, model=scripted(complete(result=4)), verifier=blocks,
+                    final_answer_checks=[is_four], timeout=0.3)
+        assert time.monotonic() - began < 10 and loop_threads == [False]
+    finally:
+        release.set()
+
+
+async def test_checks_within_the_timeout_pass_as_before() -> None:
+    def slow_sync(completion: RunCompletion[int]) -> bool:
+        time.sleep(0.01)
+        return completion.result == 4
+
+    result = await zyx.arun("What is 2 + 2?", target=int, model=scripted(complete(result=4)), verifier=slow_sync,
+                            final_answer_checks=[ais_four], timeout=30)
+    assert result.verified is True and result.output == 4

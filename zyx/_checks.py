@@ -1,7 +1,12 @@
-"""Verifiers and final-answer checks: called as f(completion) or f(completion, ctx), sync or async."""
+"""Verifiers and final-answer checks: called as f(completion) or f(completion, ctx), sync or async.
+
+A sync check runs in a worker thread, so one that blocks does not stop the event loop (and the
+run's timeout can end the run while it runs: Python cannot stop the thread, which finishes on its own).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,11 +40,13 @@ def prepare_check(fn: Callable[..., Any], argument: str) -> CheckFn:
     """Wrap a user check into one async call that returns None (passed) or the failure message."""
     with_ctx = _wants_context(fn, argument)
     name = _check_name(fn)
+    is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
 
     async def check(completion: RunCompletion[Any], ctx: RunVerificationContext[Any]) -> str | None:
+        args = (completion, ctx) if with_ctx else (completion,)
         try:
-            outcome = fn(completion, ctx) if with_ctx else fn(completion)
-            if inspect.isawaitable(outcome):
+            outcome = fn(*args) if is_async else await asyncio.to_thread(fn, *args)
+            if inspect.isawaitable(outcome):  # a sync callable that returned a coroutine
                 outcome = await outcome
         except Exception as exc:  # a raising check is a failed check, reported to the model
             return str(exc) or f"{name} raised {type(exc).__name__}"

@@ -9,9 +9,13 @@ from pydantic import ValidationError
 
 from zyx import _prompts
 from zyx._target import Target, format_validation_error
+from zyx._tools import tool_values
 from zyx.result import RunCompletion
 
 STATUSES = ("success", "failed", "skipped")
+
+RESULT_KEY = f"{_prompts.COMPLETE_TASK}:result"
+"""Where `tool_values` keeps the latest valid completion's (result as sent, validated result)."""
 
 
 def completion_tool(target: Target | None) -> dict[str, Any]:
@@ -46,10 +50,16 @@ def completion_tool(target: Target | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class CompletionCheck:
-    """The outcome of checking a `complete_task` call: its JSON form when valid, else the feedback."""
+    """The outcome of checking a `complete_task` call: its JSON form for state and the validated
+    result when valid, else the feedback.
+
+    State keeps `result` as the model sent it, the one form that validates again to the same value
+    (a dump may not: aliases, computed fields, secrets, validators that transform).
+    """
 
     completion: dict[str, Any] | None
     feedback: str | None
+    value: Any = None
 
 
 def _envelope_errors(args: Any) -> list[str]:
@@ -71,29 +81,38 @@ def check_completion(args: Any, target: Target | None) -> CompletionCheck:
         return CompletionCheck(None, _prompts.ARGS_INVALID.format(errors="\n".join(errors)))
     status = args.get("status", "success")
     raw = args.get("result")
-    result: Any = raw
-    if target is not None:
-        if raw is None and status != "success":
-            result = None
-        else:
-            try:
-                result = target.dump(target.validate(raw))
-            except ValidationError as exc:
-                return CompletionCheck(None, _prompts.RESULT_INVALID.format(errors=format_validation_error(exc)))
+    value: Any = raw
+    if target is not None and (raw is not None or status == "success"):
+        try:
+            value = target.validate(raw)
+        except ValidationError as exc:
+            return CompletionCheck(None, _prompts.RESULT_INVALID.format(errors=format_validation_error(exc)))
     completion = {
         "status": status,
         "summary": args["summary"],
-        "result": result,
+        "result": raw,
         "evidence": args.get("evidence"),
         "verification": args.get("verification"),
     }
-    return CompletionCheck(completion, None)
+    return CompletionCheck(completion, None, value)
+
+
+def keep_result(checked: CompletionCheck) -> None:
+    """Keep a valid completion's validated result for this run (validated once, the same object
+    for the checks and the `RunResult`)."""
+    values = tool_values.get()
+    if values is not None and checked.completion is not None:
+        values[RESULT_KEY] = (checked.completion["result"], checked.value)
 
 
 def to_run_completion(data: dict[str, Any], target: Target | None) -> RunCompletion[Any]:
-    """The typed `RunCompletion` for a completion kept in state (its result validated into the target)."""
+    """The typed `RunCompletion` for a completion kept in state: its validated result from this run,
+    else (a resumed thread, a parent graph's state) the state's result validated into the target."""
     result = data.get("result")
-    if target is not None and result is not None:
+    kept = (tool_values.get() or {}).get(RESULT_KEY)
+    if kept is not None and (kept[0] is result or kept[0] == result):
+        result = kept[1]
+    elif target is not None and result is not None:
         result = target.validate(result)
     return RunCompletion(
         status=data["status"],

@@ -70,8 +70,9 @@ def _openai_model(name: str, api_key: str | None, base_url: str | None) -> BaseC
     from zyx._http import chat_openai_clients
 
     # The model is cached, so its async HTTP client must serve whichever event loop calls it.
+    # zyx owns the retry budget (MODEL_ATTEMPTS in zyx._faults): the SDK's own retries would multiply it.
     clients = chat_openai_clients(os.environ.get("OPENAI_PROXY"))
-    kwargs: dict[str, Any] = {"model": name, "api_key": api_key, "stream_usage": True, **clients}
+    kwargs: dict[str, Any] = {"model": name, "api_key": api_key, "stream_usage": True, "max_retries": 0, **clients}
     if base_url:
         kwargs["base_url"] = base_url
     return ChatOpenAI(**kwargs)
@@ -87,7 +88,10 @@ def _other_model(provider: str, name: str) -> BaseChatModel:
             f'pip install "zyx[providers]" langchain-{provider}'
         ) from None
     try:
-        return init_chat_model(name, model_provider=provider)
+        model = init_chat_model(name, model_provider=provider)
+        if "max_retries" in type(model).model_fields:  # the SDK retries too: zyx owns the retry budget
+            model = init_chat_model(name, model_provider=provider, max_retries=0)
+        return model
     except ImportError as exc:
         raise ConfigurationError("model", f"provider {provider!r} is not installed: {exc}") from None
     except ValueError as exc:

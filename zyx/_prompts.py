@@ -61,6 +61,7 @@ RESULT_INVALID = "The completion was rejected: `result` does not match the requi
 ARGS_INVALID = "The completion was rejected: its arguments are invalid.\n{errors}\nCall `complete_task` again with valid arguments."
 CHECK_FAILED = "The completion was rejected by verification:\n{errors}\nAddress this and call `complete_task` again."
 CHECK_FALSE = "check {name} returned False"
+CHECKS_TIMED_OUT = "Error: the run's timeout was reached while this completion was being verified."
 ACCEPTED = "Completion accepted."
 REPEATED_COMPLETION = "The model sent the same invalid completion twice in a row; asking again would not help."
 DUPLICATE_COMPLETION = "Ignored: only one `complete_task` call is handled per turn."

@@ -30,10 +30,6 @@ class Target:
                 pass  # not JSON text after all: validate it as the plain string it is
         return self.adapter.validate_python(raw)
 
-    def dump(self, value: Any) -> Any:
-        """The JSON-compatible form of a validated value (what graph state keeps)."""
-        return self.adapter.dump_python(value, mode="json")
-
 
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or repr(tp).replace("typing.", "")

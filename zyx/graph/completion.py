@@ -9,7 +9,7 @@ from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._completion import check_completion
+from zyx._completion import check_completion, keep_result
 from zyx.graph.limits import rejection_end
 from zyx.graph.plan import SUBMIT_PLAN
 from zyx.graph.spec import RunSpec
@@ -84,6 +84,7 @@ async def completion(state: RunState, config: RunnableConfig, *, spec: RunSpec) 
                                         f"The completion was invalid {rejections['invalid']} times.",
                                         [checked.feedback]))
         return update
+    keep_result(checked)
     update = {"completion": checked.completion, "verification_error": None, "messages": ignored}
     if not spec.checks:
         accepted = accept(state, call)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -9,11 +10,11 @@ from langchain_core.runnables import RunnableConfig
 from zyx import _prompts
 from zyx._completion import to_run_completion
 from zyx._inputs import source_as_given
-from zyx.graph.completion import accept, pending_completion
+from zyx.graph.completion import Pending, accept, pending_completion
 from zyx.graph.limits import rejection_end
 from zyx.graph.records import attachments_of, run_deps, run_task, tool_records
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState, budget_spent, bump
+from zyx.graph.state import RunState, budget_spent, bump, fail
 from zyx.result import RunVerificationContext
 
 
@@ -33,7 +34,11 @@ async def verifier(state: RunState, config: RunnableConfig, *, spec: RunSpec) ->
         source=source_as_given(state.get("source")),
         attachments=attachments_of(state),
     )
-    errors = [e for check in spec.checks if (e := await check(completion, ctx)) is not None]
+    try:
+        async with asyncio.timeout(spec.limits.time_left(state, wrap_up=bool(state.get("limit")))):
+            errors = [e for check in spec.checks if (e := await check(completion, ctx)) is not None]
+    except TimeoutError:  # a check outran the run's deadline (checks turn their own errors into failures)
+        return _timed_out(state, pending)
     if not errors:
         return {"verified": True, **accept(state, pending)}
     feedback = _prompts.CHECK_FAILED.format(errors="\n".join(f"- {e}" for e in errors))
@@ -47,3 +52,12 @@ async def verifier(state: RunState, config: RunnableConfig, *, spec: RunSpec) ->
     update.update(rejection_end(state, "verification", rejections["check"], spec.max_retries,
                                 f"The completion failed verification {rejections['check']} times.", errors))
     return update
+
+
+def _timed_out(state: RunState, pending: Pending) -> dict[str, Any]:
+    """The checks outran the run's deadline: the run ends with `RunTimeoutError`, the call answered."""
+    text = _prompts.CHECKS_TIMED_OUT
+    return {"completion": None, "rejected_completion": state["completion"], "verification_error": text,
+            "messages": [pending.answer(text, error=True)], **pending.settle(state, "rejected", text),
+            **fail("timeout", "The run's timeout was reached while the completion was being verified.", [text],
+                   termination="timeout")}

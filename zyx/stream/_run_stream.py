@@ -11,10 +11,11 @@ Partial targets are live objects: the partial list / partial model you receive i
 place when you ask for the next item (so a partial costs no copy, and a stream costs time
 linear in its length). Keep `copy.deepcopy(partial)` if you need a snapshot.
 
-The sync API runs the same code on the calling thread's event loop for sync calls (the one
-`run()` uses, so model clients keep their pooled connections on one loop): the caller needs
-no loop of its own, the run progresses only while the caller waits for the next item, and
-nothing is left behind: no task once the run ends or the stream is closed, no extra thread.
+The sync API runs the same code on an event loop the stream borrows from zyx's pool for sync
+calls (`zyx._aio`) and keeps to itself until the run ends or the stream is closed: the caller
+needs no loop of its own, the run progresses only while the caller waits for the next item
+(nothing else runs that loop, not even another `run()` on the same thread), and nothing is left
+behind: no task once the run ends or the stream is closed, no extra thread.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from zyx._aio import thread_loop
+from zyx._aio import borrow, drive, give_back, give_back_later, in_running_loop
 from zyx._tools import tool_values
 from zyx.errors import ConfigurationError, RunError, describe
 from zyx.events import PartialOutput, RunEvent, RunFinished, TextDelta
@@ -130,7 +131,8 @@ class RunStream(Generic[T]):
         self._failure: BaseException | None = None  # the run's error, raised after the items before it
         self._error: BaseException | None = None  # the error the consumer got (or the stream closed)
         self._result: Result[T] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None  # the sync API's loop (this thread's)
+        self._sync = False  # made for sync callers (`sync_stream`)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the sync API's borrowed loop, until the run ends
 
     # -- the driver ---------------------------------------------------------------------------
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -295,21 +297,25 @@ class RunStream(Generic[T]):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # -- sync API: the same consumer, the run on this thread's loop ------------------------------
+    # -- sync API: the same consumer, the run on a loop borrowed for this stream ----------------
     def _check_sync(self) -> None:
-        if self._loop is None:
+        if not self._sync:
             raise RuntimeError("This stream came from arun()/amake(): use its async API (apartial(), afinish(), ...).")
 
     def _sync_wait(self) -> None:
+        """Run the stream's own loop until the driver emits or ends (Ctrl-C cancels the run first)."""
         loop = self._loop
         assert loop is not None
         if self._driver is None:
             self._start(loop)
+        assert self._driver is not None
         wake = self._wake = loop.create_future()
         try:
-            loop.run_until_complete(wake)
+            drive(loop, wake, self._driver)
         finally:
             self._wake = None
+        if self._ended:
+            self.close()  # gives the loop back
 
     def _iter(self, pick: Callable[[RunEvent], Any]) -> Iterator[Any]:
         self._check_sync()
@@ -362,12 +368,16 @@ class RunStream(Generic[T]):
     def close(self) -> None:
         """Cancel the run if it is still going, and wait until it has stopped (idempotent)."""
         self._mark_closed()
-        driver, loop = self._driver, self._loop
-        if driver is None or driver.done():
+        loop, self._loop = self._loop, None
+        if loop is None:
             return
-        driver.cancel()
-        if loop is not None and not loop.is_closed() and not loop.is_running():
-            loop.run_until_complete(_settled(driver))
+        driver = self._driver
+        if driver is not None and not driver.done() and not loop.is_closed():
+            driver.cancel()
+        if in_running_loop():  # the loop cannot run here: its pool settles it before lending it again
+            give_back_later(loop)
+        else:
+            give_back(loop)  # runs what is left on it (the cancelled run) to its end first
 
     def __enter__(self) -> RunStream[T]:
         return self
@@ -376,20 +386,24 @@ class RunStream(Generic[T]):
         self.close()
 
     def __del__(self) -> None:
-        driver = self._driver
-        if driver is not None and not driver.done():  # cancelled when its loop next runs
-            driver.cancel()
-
-
-async def _settled(task: asyncio.Task[Any]) -> None:
-    await asyncio.gather(task, return_exceptions=True)
+        loop = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed():  # its run is cancelled before the loop is lent again
+            give_back_later(loop)
+        else:
+            driver = getattr(self, "_driver", None)
+            if driver is not None and not driver.done() and not driver.get_loop().is_closed():
+                driver.cancel()  # an async stream's run: cancelled when its loop next runs
 
 
 def sync_stream(coro: Coroutine[Any, Any, RunStream[T]]) -> RunStream[T]:
-    """A stream for sync callers, on this thread's loop for sync calls (the one `run()` uses, so
-    the model's pooled connections stay on one loop): argument checks run now (raising at
-    once), the run on first use."""
-    loop = thread_loop()
-    stream = loop.run_until_complete(coro)
-    stream._loop = loop
+    """A stream for sync callers, on a loop borrowed for it alone until its run ends: argument
+    checks run now (raising at once), the run on first use."""
+    loop = borrow()
+    try:
+        task = loop.create_task(coro)
+        stream = drive(loop, task, task)
+    except BaseException:
+        give_back(loop)
+        raise
+    stream._sync, stream._loop = True, loop
     return stream
