@@ -23,14 +23,15 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 from zyx._aio import borrow, drive, give_back, give_back_later, in_running_loop
 from zyx._tools import tool_values
-from zyx.errors import ConfigurationError, RunError, describe
-from zyx.events import PartialOutput, RunEvent, RunFinished, TextDelta
+from zyx.errors import RunError
+from zyx.events import RunEvent, RunFinished
 from zyx.result import Result
-from zyx.stream._results import Changes
+from zyx.stream import _picks as picks
+from zyx.stream._picks import SKIP, Pick
 
 __all__ = ["EventSource", "RunStream", "sync_stream"]
 
@@ -38,7 +39,6 @@ T = TypeVar("T")
 
 _END: Any = object()  # the sequence is over
 _WAIT: Any = object()  # nothing buffered: the run must progress first
-_SKIP: Any = object()  # an event the iterator does not show
 CLOSED = "The stream was closed before the run finished."
 
 
@@ -70,33 +70,6 @@ class _Events:
     @staticmethod
     def translate(item: Any) -> Sequence[RunEvent]:
         return (item,)
-
-
-def _identity(event: RunEvent) -> Any:
-    return event
-
-
-def _partial(event: RunEvent) -> Any:
-    return event.value if type(event) is PartialOutput else _SKIP
-
-
-def _text(event: RunEvent) -> Any:
-    return event.text if type(event) is TextDelta else _SKIP
-
-
-def _field(name: str) -> Callable[[RunEvent], Any]:
-    if not isinstance(name, str) or not name:
-        raise ConfigurationError("name", f"expected the name of a field of the target, got {describe(name)}")
-    changes = Changes()
-
-    def pick(event: RunEvent) -> Any:
-        if type(event) is not PartialOutput:
-            return _SKIP
-        value = event.value
-        field = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
-        return _SKIP if field is None or not changes.changed(field) else field
-
-    return pick
 
 
 class RunStream(Generic[T]):
@@ -199,14 +172,18 @@ class RunStream(Generic[T]):
             raise self._error
         return _END
 
-    def _next(self, pick: Callable[[RunEvent], Any]) -> Any:
+    def _next(self, pick: Pick) -> Any:
         """The next value `pick` shows, `_END`, or `_WAIT` when the run must progress first
         (shared by the async and sync iterators, which differ only in how they wait)."""
         while True:
             event = self._poll()
-            if event is _WAIT or event is _END:
-                return event
-            if (value := pick(event)) is not _SKIP:
+            if event is _END:
+                held = pick.flush()
+                return _END if held is SKIP else held
+            if event is _WAIT:
+                due = pick.due()
+                return _WAIT if due is SKIP else due
+            if (value := pick(event)) is not SKIP:
                 return value
 
     def _outcome(self) -> Result[T]:
@@ -226,22 +203,26 @@ class RunStream(Generic[T]):
             self._ready.clear()
 
     # -- async API ------------------------------------------------------------------------------
-    async def _wait(self) -> None:
+    async def _wait(self, limit: float | None = None) -> None:
+        """Until the driver emits or ends (or `limit` seconds pass: a debounced value falls due)."""
         loop = asyncio.get_running_loop()
         if self._driver is None:
             self._start(loop)
         wake = self._wake = loop.create_future()
+        timer = None if limit is None else loop.call_later(limit, self._wakeup)
         try:
             await wake
         finally:
             self._wake = None
+            if timer is not None:
+                timer.cancel()
 
-    async def _aiter(self, pick: Callable[[RunEvent], Any]) -> AsyncIterator[Any]:
+    async def _aiter(self, pick: Pick) -> AsyncIterator[Any]:
         finished = False
         try:
             while (value := self._next(pick)) is not _END:
                 if value is _WAIT:
-                    await self._wait()
+                    await self._wait(pick.wait_limit())
                 else:
                     yield value
             finished = True
@@ -251,24 +232,40 @@ class RunStream(Generic[T]):
 
     def aevents(self) -> AsyncIterator[RunEvent]:
         """Typed progress events (`zyx.events`), ending with `RunFinished`; the run's error is raised here."""
-        return self._aiter(_identity)
+        return self._aiter(picks.events())
 
-    def apartial(self) -> AsyncIterator[T]:
+    @overload
+    def apartial(self, *, delta: Literal[False] = False, debounce_by: float | None = None) -> AsyncIterator[T]: ...
+    @overload
+    def apartial(self, *, delta: Literal[True], debounce_by: float | None = None) -> AsyncIterator[Any]: ...
+    def apartial(self, *, delta: bool = False, debounce_by: float | None = None) -> AsyncIterator[Any]:
         """Partial targets as the completion's `result` streams (live objects, see the class doc);
-        equal consecutive values are not repeated; after a rejected completion they restart."""
-        return self._aiter(_partial)
+        equal consecutive values are not repeated; after a rejected completion they restart.
 
-    def atext(self) -> AsyncIterator[str]:
-        """The model's plain-text deltas."""
-        return self._aiter(_text)
+        Args:
+            delta: Show only what changed since the last value: appended text for a string, and for
+                lists and records a dict of the changed items (by index) or fields, each as a delta.
+            debounce_by: Show at most one value per this many seconds (the latest; deltas are
+                merged), and the last one when the stream ends; None shows every change.
+        """
+        return self._aiter(picks.partial(delta, debounce_by))
 
-    def afield(self, name: str) -> AsyncIterator[Any]:
+    def atext(self, *, debounce_by: float | None = None) -> AsyncIterator[str]:
+        """The model's plain-text deltas.
+
+        Args:
+            debounce_by: Group the deltas of each window of this many seconds into one string.
+        """
+        return self._aiter(picks.text(debounce_by))
+
+    def afield(self, name: str, *, debounce_by: float | None = None) -> AsyncIterator[Any]:
         """One top-level field of the partial target as it grows (not repeated while unchanged, not None).
 
         Args:
             name: The field (attribute of a model, key of a dict target).
+            debounce_by: Show at most one value per this many seconds (the latest, and the last one).
         """
-        return self._aiter(_field(name))
+        return self._aiter(picks.field(name, debounce_by))
 
     async def afinish(self) -> Result[T]:
         """Run to the end and return the result (a `RunResult` for runs); raises the run's error."""
@@ -302,28 +299,32 @@ class RunStream(Generic[T]):
         if not self._sync:
             raise RuntimeError("This stream came from arun()/amake(): use its async API (apartial(), afinish(), ...).")
 
-    def _sync_wait(self) -> None:
-        """Run the stream's own loop until the driver emits or ends (Ctrl-C cancels the run first)."""
+    def _sync_wait(self, limit: float | None = None) -> None:
+        """Run the stream's own loop until the driver emits or ends, or `limit` seconds pass (Ctrl-C
+        cancels the run first)."""
         loop = self._loop
         assert loop is not None
         if self._driver is None:
             self._start(loop)
         assert self._driver is not None
         wake = self._wake = loop.create_future()
+        timer = None if limit is None else loop.call_later(limit, self._wakeup)
         try:
             drive(loop, wake, self._driver)
         finally:
             self._wake = None
+            if timer is not None:
+                timer.cancel()
         if self._ended:
             self.close()  # gives the loop back
 
-    def _iter(self, pick: Callable[[RunEvent], Any]) -> Iterator[Any]:
+    def _iter(self, pick: Pick) -> Iterator[Any]:
         self._check_sync()
         finished = False
         try:
             while (value := self._next(pick)) is not _END:
                 if value is _WAIT:
-                    self._sync_wait()
+                    self._sync_wait(pick.wait_limit())
                 else:
                     yield value
             finished = True
@@ -333,23 +334,63 @@ class RunStream(Generic[T]):
 
     def events(self) -> Iterator[RunEvent]:
         """Sync `aevents()`."""
-        return self._iter(_identity)
+        return self._iter(picks.events())
 
-    def partial(self) -> Iterator[T]:
-        """Sync `apartial()`."""
-        return self._iter(_partial)
+    @overload
+    def partial(self, *, delta: Literal[False] = False, debounce_by: float | None = None) -> Iterator[T]: ...
+    @overload
+    def partial(self, *, delta: Literal[True], debounce_by: float | None = None) -> Iterator[Any]: ...
+    def partial(self, *, delta: bool = False, debounce_by: float | None = None) -> Iterator[Any]:
+        """Sync `apartial()`.
 
-    def text(self) -> Iterator[str]:
-        """Sync `atext()`."""
-        return self._iter(_text)
+        Args:
+            delta: Show only what changed since the last value (see `apartial()`).
+            debounce_by: Show at most one value per this many seconds (see `apartial()`).
+        """
+        return self._iter(picks.partial(delta, debounce_by))
 
-    def field(self, name: str) -> Iterator[Any]:
+    def text(self, *, debounce_by: float | None = None) -> Iterator[str]:
+        """Sync `atext()`.
+
+        Args:
+            debounce_by: Group the deltas of each window of this many seconds into one string.
+        """
+        return self._iter(picks.text(debounce_by))
+
+    def field(self, name: str, *, debounce_by: float | None = None) -> Iterator[Any]:
         """Sync `afield()`.
 
         Args:
             name: The field (attribute of a model, key of a dict target).
+            debounce_by: Show at most one value per this many seconds (the latest, and the last one).
         """
-        return self._iter(_field(name))
+        return self._iter(picks.field(name, debounce_by))
+
+    # -- what the run left, once it finished ------------------------------------------------------
+    @property
+    def is_streaming(self) -> bool:
+        """Whether the run may still produce events (False once it ended, failed or was closed)."""
+        return not (self._ended and not self._items and not self._ready)
+
+    @property
+    def result(self) -> Result[T] | None:
+        """The run's result once it finished (`finish()` returns it too), else None."""
+        return self._result
+
+    @property
+    def usage(self) -> dict[str, int]:
+        """Tokens the run spent, once it finished (else empty)."""
+        return dict(self._result.usage) if self._result is not None else {}
+
+    @property
+    def completion(self) -> Any:
+        """The accepted completion of a finished run (None before, and for make())."""
+        return getattr(self._result, "completion", None)
+
+    @property
+    def verified(self) -> bool | None:
+        """Whether the finished run's completion passed its checks (None before, and for make())."""
+        return getattr(self._result, "verified", None)
 
     def finish(self) -> Result[T]:
         """Sync `afinish()`."""
