@@ -25,16 +25,25 @@ from zyx.testing import ScriptedChatModel, call, complete
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class Crash(BaseException):
-    """Stands for the process dying mid-run: not an `Exception`, so no tool wrapper turns it into feedback."""
+class Crash(PermissionError):
+    """Stops a run mid-way, resumable: the model fails (a `ModelError`, not retried). A tool's exception
+    cannot do it: whatever a tool raises is the model's feedback. Real deaths (SIGKILL) are below."""
 
 
 class Steps:
-    """Two tools run one per turn; `step_two` can crash the first time; every execution is logged."""
+    """Two tools run one per turn, every execution logged; the model can crash once after both ran."""
 
     def __init__(self, crash: bool = True) -> None:
         self.log: list[str] = []
         self.crash = crash
+
+    def policy(self, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        """`two_steps_policy`, crashing (the first time) on the turn after step_two."""
+        decision = two_steps_policy(messages, tools)
+        if self.crash and isinstance(messages[-1], ToolMessage) and messages[-1].name == "step_two":
+            self.crash = False
+            raise Crash()
+        return decision
 
     def tools(self) -> list[Any]:
         def step_one() -> str:
@@ -45,9 +54,6 @@ class Steps:
         def step_two() -> str:
             """Second step."""
             self.log.append("two")
-            if self.crash:
-                self.crash = False
-                raise Crash()
             return "2"
 
         return [step_one, step_two]
@@ -73,9 +79,9 @@ def _run(steps: Steps, model: ScriptedChatModel, task: str | None, saver: Any, t
 
 def test_an_interrupted_run_resumes_without_repeating_finished_tool_calls() -> None:
     saver, steps = InMemorySaver(), Steps()
-    model = ScriptedChatModel(policy=two_steps_policy)
+    model = ScriptedChatModel(policy=steps.policy)
     tools = steps.tools()
-    with pytest.raises(Crash):
+    with pytest.raises(zyx.ModelError, match="Crash"):
         zyx.run("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="t1")
     assert steps.log == ["one", "two"]
     calls_before = len(model.calls)
@@ -83,8 +89,8 @@ def test_an_interrupted_run_resumes_without_repeating_finished_tool_calls() -> N
     result = zyx.run(None, int, model=model, tools=tools, checkpointer=saver, thread_id="t1")
 
     assert result.output == 3
-    assert steps.log == ["one", "two", "two"]  # step_one not repeated; the interrupted step_two ran again
-    assert len(model.calls) - calls_before == 1  # only the turn after step_two
+    assert steps.log == ["one", "two"]  # no finished tool call repeated
+    assert len(model.calls) - calls_before == 1  # only the interrupted turn after step_two
     assert [c.name for c in result.tool_calls] == ["step_one", "step_two"]
     assert result.task is not None and result.task.goal == "Do both steps."
     assert_valid_history(result.messages)
@@ -92,13 +98,13 @@ def test_an_interrupted_run_resumes_without_repeating_finished_tool_calls() -> N
 
 async def test_resume_with_the_same_task_async() -> None:
     saver, steps = InMemorySaver(), Steps()
-    model = ScriptedChatModel(policy=two_steps_policy)
+    model = ScriptedChatModel(policy=steps.policy)
     tools = steps.tools()
-    with pytest.raises(Crash):
+    with pytest.raises(zyx.ModelError, match="Crash"):
         await zyx.arun("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="a")
     result = await zyx.arun("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="a")
     assert result.output == 3
-    assert steps.log == ["one", "two", "two"]
+    assert steps.log == ["one", "two"]
 
 
 def test_a_finished_thread_given_a_new_task_starts_a_new_run_with_the_conversation_as_context() -> None:
@@ -143,11 +149,11 @@ def test_a_run_stopped_by_a_model_error_resumes_with_another_model() -> None:
 
 def test_thread_and_task_mismatches_are_configuration_errors() -> None:
     saver, steps = InMemorySaver(), Steps()
-    model = ScriptedChatModel(policy=two_steps_policy)
+    model = ScriptedChatModel(policy=steps.policy)
     tools = steps.tools()
     with pytest.raises(zyx.ConfigurationError, match="no unfinished run"):
         zyx.run(None, int, model=model, tools=tools, checkpointer=saver, thread_id="t")
-    with pytest.raises(Crash):
+    with pytest.raises(zyx.ModelError, match="Crash"):
         zyx.run("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="t")
     with pytest.raises(zyx.ConfigurationError, match="unfinished run"):
         zyx.run("Something else.", int, model=model, tools=tools, checkpointer=saver, thread_id="t")
@@ -213,15 +219,15 @@ async def test_async_sqlite_saver_survives_a_new_saver_on_the_same_file(tmp_path
 
     db = str(tmp_path / "runs.sqlite")
     steps = Steps()
-    model = ScriptedChatModel(policy=two_steps_policy)
+    model = ScriptedChatModel(policy=steps.policy)
     tools = steps.tools()
     async with AsyncSqliteSaver.from_conn_string(db) as saver:
-        with pytest.raises(Crash):
+        with pytest.raises(zyx.ModelError, match="Crash"):
             await zyx.arun("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="s")
     async with AsyncSqliteSaver.from_conn_string(db) as reopened:  # as a restarted process would
         result = await zyx.arun(None, int, model=model, tools=tools, checkpointer=reopened, thread_id="s")
     assert result.output == 3
-    assert steps.log == ["one", "two", "two"]
+    assert steps.log == ["one", "two"]
 
 
 WORKER = textwrap.dedent('''
@@ -313,7 +319,7 @@ def test_postgres_resume_and_continue() -> None:
     steps = Steps()
     model = ScriptedChatModel(policy=two_steps_policy)
     tools = steps.tools()
-    with _postgres_saver(url) as saver, pytest.raises(Crash):
+    with _postgres_saver(url) as saver, pytest.raises(zyx.ModelError, match="Crash"):
         zyx.run("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id=thread)
     with _postgres_saver(url) as saver:  # a new connection, as another machine would have
         resumed = zyx.run(None, int, model=model, tools=tools, checkpointer=saver, thread_id=thread)

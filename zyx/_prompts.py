@@ -79,3 +79,9 @@ def system_prompt(*, has_target: bool, instructions: str | None, plan: bool) -> 
     if instructions:
         text += "\n\nInstructions:\n" + instructions
     return text
+
+INVALID_ARGUMENTS = "Error: invalid arguments; the tool did not run:\n{problems}"
+UNSUPPORTED_OUTPUT = (
+    "Error: the tool returned a {kind}, which zyx does not apply (it does not let tools change the run's state)."
+)
+APPROVAL_RULE_FAILED = "Not run: the approval rule (approve=) raised {kind} for this call, so it cannot be approved."

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import time
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from langchain_core.messages import ToolCall, ToolMessage
+from langchain_core.messages.tool import ToolOutputMixin
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ValidationError
-from pydantic_core import to_json, to_jsonable_python
 
-from zyx._prompts import COMPLETE_TASK
+from zyx._prompts import COMPLETE_TASK, INVALID_ARGUMENTS, UNSUPPORTED_OUTPUT
+from zyx._tool_args import ArgumentCheck
+from zyx._tool_output import Content, content_text, model_content, reported, reporting, safe_text
+from zyx._tool_output import to_model_text as to_model_text
+from zyx._tool_output import to_state_value as to_state_value
 from zyx._target import format_validation_error
 from zyx.errors import ConfigurationError
 
 RESERVED_NAMES = frozenset({COMPLETE_TASK, "submit_plan"})
 
-tool_values: ContextVar[dict[str, Any] | None] = ContextVar("zyx_tool_values", default=None)
-"""Per-run side channel: tool outputs as Python values, by call id (graph state keeps their JSON form)."""
+tool_values: ContextVar[dict[Any, Any] | None] = ContextVar("zyx_tool_values", default=None)
+"""Per-run side channel: tool outputs (and artifacts) as Python values, keyed by the position of the call's
+entry in the run's call log (graph state keeps their JSON form); provider call ids may repeat."""
 
 
 def to_tool(obj: Any) -> BaseTool:
@@ -95,7 +102,7 @@ def to_tools(tools: Sequence[Any] | None) -> tuple[BaseTool, ...]:
         return ()
     if isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
         raise ConfigurationError("tools", f"expected a list of functions or LangChain tools, got {tools!r}")
-    converted = tuple(to_tool(t) for t in tools)
+    converted = tuple(reporting(to_tool(t)) for t in tools)
     seen: set[str] = set()
     for tool in converted:
         if tool.name in RESERVED_NAMES:
@@ -111,51 +118,80 @@ def openai_schemas(tools: Sequence[BaseTool]) -> list[dict[str, Any]]:
     return [convert_to_openai_tool(t) for t in tools]
 
 
-def to_model_text(value: Any) -> str:
-    """A tool output as the model sees it: strings as they are, anything else as JSON (else `str()`)."""
-    if isinstance(value, str):
-        return value
-    try:
-        return to_json(value).decode()
-    except Exception:  # any unserialisable object: its str() is the documented fallback
-        return str(value)
-
-
-def to_state_value(value: Any) -> Any:
-    """A tool output in JSON-compatible form, for graph state and checkpoints."""
-    try:
-        return to_jsonable_python(value)
-    except Exception:  # documented fallback for values pydantic cannot serialise
-        return str(value)
-
-
 @dataclass
 class ToolOutcome:
-    """What one tool call produced: its value or the error text the model will see."""
+    """What one tool call produced: its value (and artifact), or the error text the model sees.
+
+    `content` is the ToolMessage content the model is sent (text or content blocks); None for an
+    outcome made by zyx itself (a timeout, a refusal), whose `error` is the text.
+    """
 
     output: Any = None
     error: str | None = None
     duration: float = 0.0
+    content: Content | None = None
+    artifact: Any = None
+
+    def message(self, call: Mapping[str, Any]) -> ToolMessage:
+        """The ToolMessage answering `call`, as LangGraph's ToolNode would send it."""
+        content: Content = self.content if self.content is not None else (
+            self.error if self.error is not None else model_content(self.output))
+        return ToolMessage(content, tool_call_id=call.get("id") or "", name=call.get("name") or "",
+                           status="error" if self.error is not None else "success", artifact=self.artifact)
 
 
 def describe_error(exc: BaseException) -> str:
     """Model-readable text for a failed tool call."""
     if isinstance(exc, ValidationError):
         return "Error: invalid arguments:\n" + format_validation_error(exc)
-    return f"Error: {type(exc).__name__}: {exc}"
+    return f"Error: {type(exc).__name__}: {safe_text(exc)}"
+
+
+def _outcome(result: Any, values: list[Any], duration: float) -> ToolOutcome:
+    """A tool's answer as an outcome: a ToolMessage keeps its status, content and artifact."""
+    if isinstance(result, ToolMessage):
+        output = values[0] if values else result.content
+        if result.status == "error":
+            return ToolOutcome(error=content_text(result.content), duration=duration, content=result.content,
+                               artifact=result.artifact)
+        return ToolOutcome(output=output, duration=duration, content=result.content, artifact=result.artifact)
+    if isinstance(result, ToolOutputMixin) or isinstance(result, list) and result and all(
+            isinstance(r, ToolOutputMixin) for r in result):
+        return ToolOutcome(error=UNSUPPORTED_OUTPUT.format(kind=type(result).__name__), duration=duration)
+    return ToolOutcome(output=result, duration=duration)
 
 
 async def execute_tool(
     tool: BaseTool,
-    args: dict[str, Any],
+    call: ToolCall,
     config: RunnableConfig | None = None,
     *,
+    check: ArgumentCheck | None = None,
     on_error: Callable[[BaseException], str] = describe_error,
 ) -> ToolOutcome:
-    """Run one tool call (sync tools in a worker thread), turning any failure into error text."""
+    """Run one tool call as LangGraph's ToolNode does (invoked with the ToolCall; sync tools in a worker
+    thread), with its arguments checked first and any failure turned into error text.
+
+    A real cancellation (the task is being cancelled) and KeyboardInterrupt propagate; anything else a
+    tool raises, a `SystemExit` or a `CancelledError` it raised itself included, is the model's feedback.
+    """
     started = time.perf_counter()
+    if check is not None and (problems := check.problems(call["args"])):
+        return ToolOutcome(error=INVALID_ARGUMENTS.format(problems="\n".join(f"- {p}" for p in problems)))
+    values: list[Any] = []
+    token = reported.set(values)
     try:
-        output = await tool.ainvoke(args, config)
-    except Exception as exc:  # a tool's failure is feedback for the model, not a crash
+        result = await tool.ainvoke(ToolCall(name=call["name"], args=call["args"], id=call.get("id") or "",
+                                             type="tool_call"), config)
+    except KeyboardInterrupt:
+        raise
+    except asyncio.CancelledError as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
         return ToolOutcome(error=on_error(exc), duration=time.perf_counter() - started)
-    return ToolOutcome(output=output, duration=time.perf_counter() - started)
+    except BaseException as exc:  # a tool's failure is feedback for the model, not a crash
+        return ToolOutcome(error=on_error(exc), duration=time.perf_counter() - started)
+    finally:
+        reported.reset(token)
+    return _outcome(result, values, time.perf_counter() - started)

@@ -76,6 +76,9 @@ class ToolCallRecord:
             its JSON form from the graph state); None if it failed.
         error: The error text the model was sent, or None if the call succeeded.
         duration: How long the call took, in seconds.
+        artifact: The artifact of a tool with `response_format="content_and_artifact"` (kept on its
+            `ToolMessage` too, not sent to the model), as a Python value where this process still has
+            it (else its JSON form); None for other tools.
     """
 
     id: str
@@ -84,6 +87,7 @@ class ToolCallRecord:
     output: Any = None
     error: str | None = None
     duration: float = 0.0
+    artifact: Any = None
 
     @property
     def ok(self) -> bool:

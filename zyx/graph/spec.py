@@ -16,6 +16,7 @@ from zyx._checks import CheckFn, prepare_check
 from zyx._completion import completion_tool
 from zyx._models import model_name, resolve_model
 from zyx._target import Target, make_target
+from zyx._tool_args import ArgumentCheck, argument_check
 from zyx._tools import openai_schemas, to_tools
 from zyx.errors import ConfigurationError
 from zyx.graph.approval import Approve, approval_rule
@@ -82,11 +83,13 @@ class RunSpec:
     checks: tuple[CheckFn, ...] = field(init=False)
     approval: Callable[[PendingToolCall], bool] | None = field(init=False)
     """Which tool calls pause for a human decision (from `approve`)."""
-    """The verifier, then each final-answer check, ready to await: what the `verifier` node runs."""
+    argument_checks: Mapping[str, ArgumentCheck] = field(init=False)
+    """Per tool: its arguments checked against the schema the model is shown, before it runs."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "tools_by_name", {t.name: t for t in self.tools})
+        set_(self, "argument_checks", {t.name: argument_check(t) for t in self.tools})
         set_(self, "system_prompt", _prompts.system_prompt(
             has_target=self.target is not None, instructions=self.instructions, plan=self.plan))
         set_(self, "model_name", model_name(self.model))

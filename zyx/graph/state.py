@@ -99,10 +99,11 @@ def plan_record(call_id: str, status: str, steps: list[Any], *, problems: list[s
             "completion": completion, "report": report}
 
 
-def store_plan(state: RunState, plan: dict[str, Any]) -> dict[str, Any]:
-    """The update that makes `plan` current, replacing its earlier version in `plans` (same call) or adding it."""
+def store_plan(state: RunState, plan: dict[str, Any], *, new: bool = False) -> dict[str, Any]:
+    """The update that makes `plan` current: a `new` round's plan is added to `plans`, else it replaces
+    the current one (its completion step settled). Not by call id: providers may reuse one every turn."""
     plans = list(state.get("plans") or [])
-    if plans and plans[-1]["call_id"] == plan["call_id"]:
+    if plans and not new:
         plans[-1] = plan
     else:
         plans.append(plan)

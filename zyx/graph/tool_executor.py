@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._tools import ToolOutcome, execute_tool, to_model_text, to_state_value, tool_values
+from zyx._tools import ToolOutcome, execute_tool, to_state_value, tool_values
 from zyx.graph.approval import review
 from zyx.graph.limits import time_left, wrap_up_message
 from zyx.graph.spec import RunSpec
@@ -25,8 +25,10 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
     """One call, cut by `tool_timeout` or by the run's deadline, whichever comes first."""
     limits = [t for t in (spec.tool_timeout, run_left) if t is not None]
     timeout = min(limits) if limits else None
+    name = call["name"]
     try:
-        return await asyncio.wait_for(execute_tool(spec.tools_by_name[call["name"]], call["args"], config), timeout)
+        return await asyncio.wait_for(execute_tool(spec.tools_by_name[name], call, config,
+                                                   check=spec.argument_checks.get(name)), timeout)
     except TimeoutError:
         if run_left is not None and timeout == run_left:
             return ToolOutcome(error=RUN_TIMED_OUT, duration=timeout)
@@ -41,25 +43,27 @@ def error_message(call: Mapping[str, Any], text: str) -> ToolMessage:
 def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
     return {"id": call["id"], "name": call["name"], "args": call["args"],
             "output": to_state_value(outcome.output) if outcome.error is None else None,
+            "artifact": to_state_value(outcome.artifact) if outcome.artifact is not None else None,
             "error": outcome.error, "duration": round(outcome.duration, 6)}
 
 
-def admit(calls: list[ToolCall], state: RunState, spec: RunSpec) -> tuple[list[ToolCall], dict[str, str], str | None]:
-    """Which known calls run now, which are refused (by id, with the reason), and the limit that refused them."""
+def admit(calls: list[ToolCall], state: RunState, spec: RunSpec) -> tuple[list[int], dict[int, str], str | None]:
+    """Which calls run now and which are refused (by position in `calls`, with the reason), and the
+    limit that refused them. Positions, not call ids: providers may repeat an id."""
     used = Counter(entry["name"] for entry in state.get("tool_calls", []))
     budget = max(spec.max_steps - state.get("steps", 0), 0)
-    admitted: list[ToolCall] = []
-    refused: dict[str, str] = {}
+    admitted: list[int] = []
+    refused: dict[int, str] = {}
     limit: str | None = None
-    for call in calls:
+    for i, call in enumerate(calls):
         cap = spec.tool_limits.get(call["name"])
         if len(admitted) >= budget:
-            refused[call["id"] or ""], limit = _prompts.BUDGET_SPENT.format(limit="max_steps"), limit or "max_steps"
+            refused[i], limit = _prompts.BUDGET_SPENT.format(limit="max_steps"), limit or "max_steps"
         elif cap is not None and used[call["name"]] >= cap:
-            refused[call["id"] or ""] = _prompts.BUDGET_SPENT.format(limit=f"{call['name']} tool")
+            refused[i] = _prompts.BUDGET_SPENT.format(limit=f"{call['name']} tool")
             limit = limit or "tool_limit"
         else:
-            admitted.append(call)
+            admitted.append(i)
             used[call["name"]] += 1
     return admitted, refused, limit
 
@@ -75,26 +79,31 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
     """Run this turn's tool calls (not `complete_task`) at once; refuse those past a limit."""
     message = last_ai_message(state["messages"])
     calls, completions = split_calls(message)
-    known = [c for c in calls if c["name"] in spec.tools_by_name]
-    admitted, refused, limit = admit(known, state, spec)
-    admitted, rejected = review(admitted, spec.approval)
-    refused.update(rejected)
+    known = [i for i, c in enumerate(calls) if c["name"] in spec.tools_by_name]
+    admitted, refused, limit = admit([calls[i] for i in known], state, spec)
+    reasons = {known[i]: text for i, text in refused.items()}
+    reviewed = review([calls[known[i]] for i in admitted], spec.approval)
+    to_run: dict[int, ToolCall] = {}
+    for i, (call, rejection) in zip(admitted, reviewed):
+        if rejection is None:
+            to_run[known[i]] = call
+        else:
+            reasons[known[i]] = rejection
     run_left = time_left(state, spec)
-    outcomes = dict(zip((c["id"] for c in admitted), await asyncio.gather(
-        *(run_call(c, spec, config, run_left) for c in admitted))))
+    outcomes = dict(zip(to_run, await asyncio.gather(*(run_call(c, spec, config, run_left)
+                                                       for c in to_run.values()))))
 
     available = ", ".join(spec.tools_by_name) or "(none)"
     messages: list[Any] = []
-    for call in calls:
-        if (outcome := outcomes.get(call["id"])) is not None:
-            messages.append(error_message(call, outcome.error) if outcome.error is not None else ToolMessage(
-                to_model_text(outcome.output), tool_call_id=call["id"] or "", name=call["name"]))
+    for i, call in enumerate(calls):
+        if (outcome := outcomes.get(i)) is not None:
+            messages.append(outcome.message(call))
         elif call["name"] not in spec.tools_by_name:
             messages.append(error_message(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
         else:
-            messages.append(error_message(call, refused[call["id"] or ""]))
+            messages.append(error_message(call, reasons[i]))
     invalid, errors = bad_arguments(message)
-    ran = [(c, outcomes[c["id"]]) for c in admitted]
+    ran = [(to_run[i], outcomes[i]) for i in to_run]
     return close_turn(state, spec, ran, [*messages, *errors], limit, completing=bool(completions),
                       invalid=invalid, unknown=len(known) < len(calls))
 
@@ -103,8 +112,9 @@ def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOut
                limit: str | None, *, completing: bool, invalid: list[Any], unknown: bool) -> dict[str, Any]:
     """The update after a turn's calls ran: step count, call log, malformed-call retries, and the
     wrap-up turn when a limit was reached (unless a completion of this turn is still to be handled)."""
-    if (values := tool_values.get()) is not None:
-        values.update((c["id"], o.output) for c, o in ran if o.error is None)  # type: ignore[misc]
+    logged = len(state.get("tool_calls", []))
+    if (values := tool_values.get()) is not None:  # by position in the call log: ids may repeat
+        values.update((logged + k, (o.output, o.artifact)) for k, (_, o) in enumerate(ran))
     if any(o.error == RUN_TIMED_OUT for _, o in ran):
         limit = "timeout"
     steps = state.get("steps", 0) + len(ran)
