@@ -75,10 +75,35 @@ def _from_partial(bound: functools.partial[Any]) -> Callable[..., Any]:
     return tool
 
 
+UNSUPPORTED_KINDS = {
+    inspect.Parameter.VAR_POSITIONAL: "*{name} (the model can only pass named arguments)",
+    inspect.Parameter.VAR_KEYWORD: "**{name} (the model would not be shown which arguments it takes)",
+    inspect.Parameter.POSITIONAL_ONLY: "the positional-only parameter {name!r} (the model passes arguments by name)",
+}
+
+
+def _check_signature(obj: Callable[..., Any], name: str) -> None:
+    """Refuse what a tool cannot be: a generator, or parameters the model cannot fill by name."""
+    target = obj.func if isinstance(obj, functools.partial) else obj
+    if inspect.isasyncgenfunction(target) or inspect.isgeneratorfunction(target):
+        kind = "an async generator" if inspect.isasyncgenfunction(target) else "a generator"
+        raise ConfigurationError("tools", f"{name!r} is {kind} function: a tool must return its result "
+                                 "(collect the items into a list and return it)")
+    try:
+        parameters = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return  # no signature to check: StructuredTool reports what it cannot use
+    for param in parameters:
+        if param.kind in UNSUPPORTED_KINDS:
+            raise ConfigurationError("tools", f"{name!r} takes {UNSUPPORTED_KINDS[param.kind].format(name=param.name)}; "
+                                     "give it named parameters with type hints")
+
+
 @lru_cache(maxsize=512)
 def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
     """A function's (or a `functools.partial`'s) tool, built once: pydantic builds a model per
     tool, the costliest part of a new spec."""
+    _check_signature(obj, name)
     if isinstance(obj, functools.partial):
         obj = _from_partial(obj)
     description = inspect.getdoc(obj) or name.replace("_", " ")
@@ -96,13 +121,15 @@ def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
         raise ConfigurationError("tools", f"cannot turn {name!r} into a tool: {exc}") from None
 
 
-def to_tools(tools: Sequence[Any] | None) -> tuple[BaseTool, ...]:
-    """Convert and check a `tools=` argument: unique names, none reserved by zyx."""
+def to_tools(tools: Sequence[Any] | None, *, report: bool = True) -> tuple[BaseTool, ...]:
+    """Convert and check a `tools=` argument: unique names, none reserved by zyx. Cheap to repeat
+    (function tools are built once), so callers may check `tools=` before anything costly;
+    `report=False` skips making the copies that report their Python outputs (`reporting`)."""
     if tools is None:
         return ()
     if isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
         raise ConfigurationError("tools", f"expected a list of functions or LangChain tools, got {tools!r}")
-    converted = tuple(reporting(to_tool(t)) for t in tools)
+    converted = tuple(reporting(to_tool(t)) if report else to_tool(t) for t in tools)
     seen: set[str] = set()
     for tool in converted:
         if tool.name in RESERVED_NAMES:

@@ -11,6 +11,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from zyx._models import resolve_model
+from zyx._tools import to_tools
 from zyx.graph import compile_run_graph
 from zyx.graph.spec import RunSpec, build_spec
 
@@ -40,6 +41,7 @@ def cached_run_graph(
 
     The checkpointer is part of the key by identity: two savers never share a compiled graph.
     """
+    to_tools(options.get("tools"), report=False)  # a bad `tools=` is refused before a model is resolved (and booted)
     options = {**options, "model": resolve_model(options.get("model"))}
     key = (tuple(sorted((name, _key(value)) for name, value in options.items())),
            None if checkpointer is None else ("id", id(checkpointer)))
