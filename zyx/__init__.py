@@ -1,6 +1,7 @@
 """zyx: an LLM agent carries out a task with tools and proves it finished, on LangGraph."""
 
 from zyx import graph
+from zyx._process_tool import process_tool
 from zyx.errors import (
     ConfigurationError,
     LimitExceededError,
@@ -49,5 +50,6 @@ __all__ = [
     "arun",
     "graph",
     "make",
+    "process_tool",
     "run",
 ]

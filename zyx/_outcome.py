@@ -56,7 +56,8 @@ def tool_records(state: RunState) -> list[ToolCallRecord]:
     for i, e in enumerate(state.get("tool_calls", [])):
         output, artifact = values.get(i, (e["output"], e.get("artifact")))
         records.append(ToolCallRecord(id=e["id"], name=e["name"], args=e["args"], output=output, error=e["error"],
-                                      duration=e["duration"], artifact=artifact))
+                                      duration=e["duration"], artifact=artifact,
+                                      still_running=e.get("still_running", False)))
     return records
 
 

@@ -85,3 +85,7 @@ UNSUPPORTED_OUTPUT = (
     "Error: the tool returned a {kind}, which zyx does not apply (it does not let tools change the run's state)."
 )
 APPROVAL_RULE_FAILED = "Not run: the approval rule (approve=) raised {kind} for this call, so it cannot be approved."
+TOOL_STILL_RUNNING = (
+    "Error: {cut}, but this tool runs in a thread that cannot be stopped: it may still be running and may "
+    "still take effect. Do not assume it failed; check its effect before calling it again."
+)

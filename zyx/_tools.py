@@ -158,6 +158,10 @@ class ToolOutcome:
     duration: float = 0.0
     content: Content | None = None
     artifact: Any = None
+    still_running: bool = False
+    """A sync tool cut by a timeout: its thread could not be stopped, so it may still take effect."""
+    run_timed_out: bool = False
+    """The call was cut by the run's `timeout` (not by `tool_timeout`)."""
 
     def message(self, call: Mapping[str, Any]) -> ToolMessage:
         """The ToolMessage answering `call`, as LangGraph's ToolNode would send it."""
@@ -186,6 +190,13 @@ def _outcome(result: Any, values: list[Any], duration: float) -> ToolOutcome:
             isinstance(r, ToolOutputMixin) for r in result):
         return ToolOutcome(error=UNSUPPORTED_OUTPUT.format(kind=type(result).__name__), duration=duration)
     return ToolOutcome(output=result, duration=duration)
+
+
+def runs_in_thread(tool: BaseTool) -> bool:
+    """Whether the tool's async path runs its sync function in a worker thread (which cannot be stopped)."""
+    if isinstance(tool, StructuredTool):
+        return tool.coroutine is None
+    return type(tool)._arun is BaseTool._arun
 
 
 async def execute_tool(

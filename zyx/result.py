@@ -79,6 +79,9 @@ class ToolCallRecord:
         artifact: The artifact of a tool with `response_format="content_and_artifact"` (kept on its
             `ToolMessage` too, not sent to the model), as a Python value where this process still has
             it (else its JSON form); None for other tools.
+        still_running: True for a sync tool cut by `tool_timeout` or the run's `timeout`: Python
+            cannot stop its thread, so it may have finished (and taken effect) after the model was
+            told it did not finish. Tools made with `zyx.process_tool` are killed instead.
     """
 
     id: str
@@ -88,6 +91,7 @@ class ToolCallRecord:
     error: str | None = None
     duration: float = 0.0
     artifact: Any = None
+    still_running: bool = False
 
     @property
     def ok(self) -> bool:

@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._tools import ToolOutcome, execute_tool, to_state_value, tool_values
+from zyx._tools import ToolOutcome, execute_tool, runs_in_thread, to_state_value, tool_values
 from zyx.graph.approval import review
 from zyx.graph.limits import time_left, wrap_up_message
 from zyx.graph.spec import RunSpec
@@ -25,13 +25,18 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
     """One call, cut by `tool_timeout` or by the run's deadline, whichever comes first."""
     limits = [t for t in (spec.tool_timeout, run_left) if t is not None]
     timeout = min(limits) if limits else None
-    name = call["name"]
+    tool = spec.tools_by_name[call["name"]]
     try:
-        return await asyncio.wait_for(execute_tool(spec.tools_by_name[name], call, config,
-                                                   check=spec.argument_checks.get(name)), timeout)
+        return await asyncio.wait_for(execute_tool(tool, call, config, check=spec.argument_checks.get(tool.name)),
+                                      timeout)
     except TimeoutError:
-        if run_left is not None and timeout == run_left:
-            return ToolOutcome(error=RUN_TIMED_OUT, duration=timeout)
+        run_cut = run_left is not None and timeout == run_left
+        if runs_in_thread(tool):  # Python cannot stop a thread: say so, never "cancelled"
+            text = _prompts.TOOL_STILL_RUNNING.format(cut="the run's timeout was reached" if run_cut else
+                                                      f"the tool did not finish within {timeout:g} s")
+            return ToolOutcome(error=text, duration=timeout or 0.0, still_running=True, run_timed_out=run_cut)
+        if run_cut:
+            return ToolOutcome(error=RUN_TIMED_OUT, duration=timeout or 0.0, run_timed_out=True)
         return ToolOutcome(error=TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
 
 
@@ -44,7 +49,8 @@ def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
     return {"id": call["id"], "name": call["name"], "args": call["args"],
             "output": to_state_value(outcome.output) if outcome.error is None else None,
             "artifact": to_state_value(outcome.artifact) if outcome.artifact is not None else None,
-            "error": outcome.error, "duration": round(outcome.duration, 6)}
+            "error": outcome.error, "duration": round(outcome.duration, 6),
+            **({"still_running": True} if outcome.still_running else {})}
 
 
 def admit(calls: list[ToolCall], state: RunState, spec: RunSpec) -> tuple[list[int], dict[int, str], str | None]:
@@ -115,7 +121,7 @@ def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOut
     logged = len(state.get("tool_calls", []))
     if (values := tool_values.get()) is not None:  # by position in the call log: ids may repeat
         values.update((logged + k, (o.output, o.artifact)) for k, (_, o) in enumerate(ran))
-    if any(o.error == RUN_TIMED_OUT for _, o in ran):
+    if any(o.run_timed_out for _, o in ran):
         limit = "timeout"
     steps = state.get("steps", 0) + len(ran)
     update: dict[str, Any] = {"steps": steps, "tool_calls": [
