@@ -9,6 +9,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_config
+from langgraph.func import task
 
 from zyx import _prompts
 from zyx._tools import ToolOutcome, execute_tool, runs_in_thread, to_state_value, tool_values
@@ -38,6 +40,33 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
         if run_cut:
             return ToolOutcome(error=RUN_TIMED_OUT, duration=timeout or 0.0, run_timed_out=True)
         return ToolOutcome(error=TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
+
+
+@task(name="zyx_tool_call")
+async def durable_call(call: ToolCall, spec: RunSpec, run_left: float | None, kept: dict[int, ToolOutcome],
+                       position: int) -> dict[str, Any]:
+    """One call as a LangGraph task: its result is saved (a pending write) as soon as it finishes, so
+    resuming an interrupted turn does not run a finished call again. Returns the outcome's JSON form
+    (what the checkpointer stores); this process keeps the Python outcome in `kept`."""
+    outcome = await run_call(call, spec, get_config(), run_left)
+    kept[position] = outcome
+    return outcome.to_json()
+
+
+async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, run_left: float | None) -> dict[int, ToolOutcome]:
+    """Run calls concurrently, each a durable task (started in position order: LangGraph matches a
+    saved result to its task by that order); outcomes by position."""
+    kept: dict[int, ToolOutcome] = {}
+    try:
+        started = [durable_call(c, spec, run_left, kept, i) for i, c in calls.items()]
+    except RuntimeError as exc:  # a graph driven by the sync `invoke()`: LangGraph runs no async task there
+        if "sync context" not in str(exc):
+            raise
+        config = get_config()
+        done = await asyncio.gather(*(run_call(c, spec, config, run_left) for c in calls.values()))
+        return dict(zip(calls, done))
+    saved = await asyncio.gather(*started)
+    return {i: kept.get(i) or ToolOutcome.from_json(data) for i, data in zip(calls, saved)}
 
 
 def error_message(call: Mapping[str, Any], text: str) -> ToolMessage:
@@ -95,9 +124,7 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
             to_run[known[i]] = call
         else:
             reasons[known[i]] = rejection
-    run_left = time_left(state, spec)
-    outcomes = dict(zip(to_run, await asyncio.gather(*(run_call(c, spec, config, run_left)
-                                                       for c in to_run.values()))))
+    outcomes = await run_calls(to_run, spec, time_left(state, spec))
 
     available = ", ".join(spec.tools_by_name) or "(none)"
     messages: list[Any] = []
