@@ -327,3 +327,134 @@ def test_postgres_resume_and_continue() -> None:
         saver.delete_thread(thread)
     assert resumed.output == again.output == 3
     assert steps.log == ["one", "two", "two", "one", "two"]
+
+
+KILLED_TURN_WORKER = textwrap.dedent('''
+    """One turn of parallel calls on an SQLite thread; `kill_once` SIGKILLs the process (the first time) once
+    the results of the other calls are saved. Scenario "parallel": two charges; "approved": one charge that
+    needs approval. Modes: start (a new run), decide (approve the pending charge), resume (task=None)."""
+    import json, os, signal, sqlite3, sys, time
+    from langchain_core.messages import ToolMessage
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    import zyx
+    from zyx.testing import ScriptedChatModel, call, calls, complete
+
+    db, marker, mode, scenario = sys.argv[1:5]
+    charges = [1, 2] if scenario == "parallel" else [25]
+
+    def mark(name):
+        with open(marker, "a") as f:
+            f.write(name + "\\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def executed():
+        return open(marker).read().split() if os.path.exists(marker) else []
+
+    def saved_results():
+        with sqlite3.connect(db) as conn:
+            return conn.execute("select count(*) from writes where channel = '__return__'").fetchone()[0]
+
+    def charge(amount: int) -> str:
+        """Charge the card."""
+        mark(f"charge{amount}")
+        return "charged"
+
+    def kill_once() -> str:
+        """Dies the first time, once the charges' results are saved (or after 20 s if they never are)."""
+        if "killed" not in executed():
+            deadline = time.time() + 20
+            while saved_results() < len(charges) and time.time() < deadline:
+                time.sleep(0.05)
+            mark("killed")
+            os.kill(os.getpid(), signal.SIGKILL)
+        mark("kill_once")
+        return "ok"
+
+    def policy(messages, tools):
+        if not any(isinstance(m, ToolMessage) for m in messages):
+            return calls(*(call("charge", amount=a) for a in charges), call("kill_once"))
+        return complete(summary="done")
+
+    options = {"approve": ["charge"]} if scenario == "approved" else {}
+    decisions = {"call_1": "approve"} if mode == "decide" else None
+    with SqliteSaver.from_conn_string(db) as saver:
+        result = zyx.run("Pay." if mode == "start" else None, model=ScriptedChatModel(policy=policy),
+                         tools=[charge, kill_once], checkpointer=saver, thread_id="job", decisions=decisions,
+                         **options)
+    print(json.dumps({"interrupted": result.interrupted, "tools": [c.name for c in result.tool_calls],
+                      "outputs": [c.output for c in result.tool_calls], "executed": executed()}))
+''')
+
+
+def _turn_worker(tmp_path: Path, mode: str, scenario: str) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "turn_worker.py"
+    script.write_text(KILLED_TURN_WORKER)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "ZYX_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, str(script), str(tmp_path / "runs.sqlite"), str(tmp_path / "executed"),
+                           mode, scenario], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+
+
+def _report(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_finished_parallel_calls_do_not_run_again_after_a_sigkill(tmp_path: Path) -> None:
+    pytest.importorskip("langgraph.checkpoint.sqlite", reason='needs the studio extra: pip install -e ".[studio]"')
+    killed = _turn_worker(tmp_path, "start", "parallel")
+    assert killed.returncode == -9, killed.stderr  # SIGKILL: no cleanup, no exception
+
+    report = _report(_turn_worker(tmp_path, "resume", "parallel"))
+
+    assert report["executed"] == ["charge1", "charge2", "killed", "kill_once"]  # each charge ran once
+    assert report["tools"] == ["charge", "charge", "kill_once"]
+    assert report["outputs"] == ["charged", "charged", "ok"]
+
+
+def test_approval_decisions_are_kept_after_a_sigkill(tmp_path: Path) -> None:
+    pytest.importorskip("langgraph.checkpoint.sqlite", reason='needs the studio extra: pip install -e ".[studio]"')
+    paused = _report(_turn_worker(tmp_path, "start", "approved"))
+    assert paused["interrupted"] and paused["executed"] == []
+    killed = _turn_worker(tmp_path, "decide", "approved")
+    assert killed.returncode == -9, killed.stderr
+
+    report = _report(_turn_worker(tmp_path, "resume", "approved"))  # no decisions given again
+
+    assert report["executed"] == ["charge25", "killed", "kill_once"]  # the approved charge ran once
+    assert not report["interrupted"] and report["tools"] == ["charge", "kill_once"]
+
+
+async def test_decisions_once_given_are_kept_and_cannot_be_changed() -> None:
+    import asyncio
+
+    saver, runs, started, gate = InMemorySaver(), [], asyncio.Event(), asyncio.Event()
+
+    async def charge(amount: int) -> str:
+        """Charge the card."""
+        runs.append(amount)
+        started.set()
+        await gate.wait()
+        return "charged"
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        done = any(isinstance(m, ToolMessage) and m.name == "charge" for m in messages)
+        return complete(summary="paid") if done else call("charge", amount=25)
+
+    options: dict[str, Any] = {"tools": [charge], "model": ScriptedChatModel(policy=policy), "approve": True,
+                               "checkpointer": saver, "thread_id": "t"}
+    paused = await zyx.arun("Pay.", **options)
+    assert paused.interrupted
+    acting = asyncio.create_task(zyx.arun(None, decisions={"call_1": "approve"}, **options))
+    await started.wait()
+    acting.cancel()  # stopped while acting on the decision: the thread keeps it
+    with pytest.raises(asyncio.CancelledError):
+        await acting
+    with pytest.raises(zyx.ConfigurationError, match="already given decisions"):
+        await zyx.arun(None, decisions={"call_1": {"reject": "changed my mind"}}, **options)
+    gate.set()
+    result = await zyx.arun(None, **options)  # no decisions needed again
+    assert result.completion is not None and result.completion.summary == "paid" and not result.interrupted
+    assert runs == [25, 25]  # the cancelled call had not finished, so it ran again (as approved)
