@@ -21,11 +21,11 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ValidationError
 
 from zyx._prompts import COMPLETE_TASK, INVALID_ARGUMENTS, UNSUPPORTED_OUTPUT
+from zyx._target import format_validation_error
 from zyx._tool_args import ArgumentCheck
 from zyx._tool_output import Content, content_text, model_content, reported, reporting, safe_text
 from zyx._tool_output import to_model_text as to_model_text
 from zyx._tool_output import to_state_value as to_state_value
-from zyx._target import format_validation_error
 from zyx.errors import ConfigurationError
 
 RESERVED_NAMES = frozenset({COMPLETE_TASK, "submit_plan"})

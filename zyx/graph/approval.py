@@ -87,7 +87,7 @@ def review(calls: list[ToolCall], rule: Callable[[PendingToolCall], bool] | None
     decisions = ask([c for c, chosen in zip(calls, selected) if chosen is True])
     reviewed: list[tuple[ToolCall, str | None]] = []
     for call, chosen in zip(calls, selected):
-        decision = decisions.get(call["id"] or "", "approve") if chosen is True else "approve"
+        decision: Any = decisions.get(call["id"] or "", "approve") if chosen is True else "approve"
         if isinstance(chosen, str):
             reviewed.append((call, chosen))
         elif decision == "approve":

@@ -42,8 +42,8 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
         return ToolOutcome(error=TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
 
 
-@task(name="zyx_tool_call")
-async def durable_call(call: ToolCall, spec: RunSpec, run_left: float | None, kept: dict[int, ToolOutcome],
+@task
+async def zyx_tool_call(call: ToolCall, spec: RunSpec, run_left: float | None, kept: dict[int, ToolOutcome],
                        position: int) -> dict[str, Any]:
     """One call as a LangGraph task: its result is saved (a pending write) as soon as it finishes, so
     resuming an interrupted turn does not run a finished call again. Returns the outcome's JSON form
@@ -58,7 +58,7 @@ async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, run_left: floa
     saved result to its task by that order); outcomes by position."""
     kept: dict[int, ToolOutcome] = {}
     try:
-        started = [durable_call(c, spec, run_left, kept, i) for i, c in calls.items()]
+        started = [zyx_tool_call(c, spec, run_left, kept, i) for i, c in calls.items()]
     except RuntimeError as exc:  # a graph driven by the sync `invoke()`: LangGraph runs no async task there
         if "sync context" not in str(exc):
             raise
