@@ -53,16 +53,23 @@ async def zyx_tool_call(call: ToolCall, spec: RunSpec, run_left: float | None, k
     return outcome.to_json()
 
 
-async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, run_left: float | None) -> dict[int, ToolOutcome]:
-    """Run calls concurrently, each a durable task (started in position order: LangGraph matches a
-    saved result to its task by that order); outcomes by position."""
+CHECKPOINTER_KEY = "__pregel_checkpointer"
+"""Where LangGraph puts a run's checkpointer in a node's config (`langgraph._internal._constants`)."""
+
+
+async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: RunnableConfig,
+                    run_left: float | None) -> dict[int, ToolOutcome]:
+    """Run calls concurrently; outcomes by position. With a checkpointer, each call is a durable task
+    (started in position order: LangGraph matches a saved result to its task by that order)."""
     kept: dict[int, ToolOutcome] = {}
+    plain = (config.get("configurable") or {}).get(CHECKPOINTER_KEY) is None
     try:
-        started = [zyx_tool_call(c, spec, run_left, kept, i) for i, c in calls.items()]
+        started = [] if plain else [zyx_tool_call(c, spec, run_left, kept, i) for i, c in calls.items()]
     except RuntimeError as exc:  # a graph driven by the sync `invoke()`: LangGraph runs no async task there
         if "sync context" not in str(exc):
             raise
-        config = get_config()
+        plain = True
+    if plain:  # nothing to save results to (or no tasks): run the calls right here
         done = await asyncio.gather(*(run_call(c, spec, config, run_left) for c in calls.values()))
         return dict(zip(calls, done))
     saved = await asyncio.gather(*started)
@@ -124,7 +131,7 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
             to_run[known[i]] = call
         else:
             reasons[known[i]] = rejection
-    outcomes = await run_calls(to_run, spec, time_left(state, spec))
+    outcomes = await run_calls(to_run, spec, config, time_left(state, spec))
 
     available = ", ".join(spec.tools_by_name) or "(none)"
     messages: list[Any] = []
