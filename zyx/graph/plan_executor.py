@@ -18,11 +18,12 @@ from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK
 from zyx._tools import ToolOutcome, to_state_value, tool_values
 from zyx.graph.approval import REJECTED, ask
+from zyx.graph.calls import run_call
 from zyx.graph.limits import time_left
 from zyx.graph.plan import SUBMIT_PLAN, Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, fail, last_ai_message, plan_record, split_calls, store_plan
-from zyx.graph.tool_executor import admit, bad_arguments, close_turn, error_message, run_call
+from zyx.graph.tool_executor import admit, bad_arguments, close_turn, error_message
 
 
 @dataclass
