@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from helpers import assert_valid_history, tool_messages, turn
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
 import zyx
 from zyx.testing import ScriptedChatModel, call, calls, complete
@@ -117,3 +118,23 @@ def test_an_approval_rule_that_raises_refuses_the_call_and_the_thread_goes_on() 
     again = zyx.run("Again.", tools=[delete], model=ScriptedChatModel(responses=[complete()]), approve=rule,
                     checkpointer=saver, thread_id="t")
     assert again.completion is not None
+
+
+async def test_a_langgraph_interrupt_inside_a_tool_pauses_the_graph_as_in_toolnode() -> None:
+    from langchain_core.messages import HumanMessage
+    from langgraph.types import interrupt
+
+    from zyx.graph import build_run_graph
+
+    def ask_human(question: str) -> str:
+        """Ask a human."""
+        return str(interrupt({"question": question}))
+
+    graph = build_run_graph(tools=[ask_human], checkpointer=InMemorySaver(),
+                            model=ScriptedChatModel(responses=[call("ask_human", question="Colour?"), complete()]))
+    config: Any = {"configurable": {"thread_id": "t"}}
+    out = await graph.ainvoke({"messages": [HumanMessage("Ask.")]}, config)
+    assert [i.value for i in out["__interrupt__"]] == [{"question": "Colour?"}]
+    done = await graph.ainvoke(Command(resume="blue"), config)
+    assert [m.content for m in tool_messages(done["messages"]) if m.name == "ask_human"] == ["blue"]
+    assert done["completion"] is not None

@@ -18,6 +18,7 @@ from langchain_core.messages.tool import ToolOutputMixin
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.errors import GraphBubbleUp
 from pydantic import ValidationError
 
 from zyx._prompts import COMPLETE_TASK, INVALID_ARGUMENTS, UNSUPPORTED_OUTPUT
@@ -224,8 +225,9 @@ async def execute_tool(
     """Run one tool call as LangGraph's ToolNode does (invoked with the ToolCall; sync tools in a worker
     thread), with its arguments checked first and any failure turned into error text.
 
-    A real cancellation (the task is being cancelled) and KeyboardInterrupt propagate; anything else a
-    tool raises, a `SystemExit` or a `CancelledError` it raised itself included, is the model's feedback.
+    A real cancellation (the task is being cancelled), KeyboardInterrupt and LangGraph's `interrupt()`
+    propagate; anything else a tool raises, a `SystemExit` or a `CancelledError` it raised itself
+    included, is the model's feedback.
     """
     started = time.perf_counter()
     if check is not None and (problems := check.problems(call["args"])):
@@ -235,7 +237,7 @@ async def execute_tool(
     try:
         result = await tool.ainvoke(ToolCall(name=call["name"], args=call["args"], id=call.get("id") or "",
                                              type="tool_call"), config)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, GraphBubbleUp):  # Ctrl-C; a LangGraph interrupt() inside the tool, as in ToolNode
         raise
     except asyncio.CancelledError as exc:
         task = asyncio.current_task()

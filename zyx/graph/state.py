@@ -25,7 +25,8 @@ class RunState(TypedDict, total=False):
     verified: bool | None
     verification_error: str | None
     tool_calls: list[dict[str, Any]]
-    """Executed tool calls: id, name, args, output (JSON form), error, duration."""
+    """Executed tool calls, in order: id, name, args, output and artifact (JSON form), error, duration,
+    and `still_running` for a sync tool cut by a timeout."""
     steps: int
     model_calls: int
     rejections: dict[str, int]
