@@ -40,17 +40,6 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
         return ToolOutcome(error=TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
 
 
-@task
-async def zyx_tool_call(call: ToolCall, spec: RunSpec, run_left: float | None, kept: dict[int, ToolOutcome],
-                       position: int) -> dict[str, Any]:
-    """One call as a LangGraph task: its result is saved (a pending write) as soon as it finishes, so
-    resuming an interrupted turn does not run a finished call again. Returns the outcome's JSON form
-    (what the checkpointer stores); this process keeps the Python outcome in `kept`."""
-    outcome = await run_call(call, spec, get_config(), run_left)
-    kept[position] = outcome
-    return outcome.to_json()
-
-
 CHECKPOINTER_KEY = "__pregel_checkpointer"
 """Where LangGraph puts a run's checkpointer in a node's config (`langgraph._internal._constants`)."""
 
@@ -60,9 +49,18 @@ async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: Runnab
     """Run calls concurrently; outcomes by position. With a checkpointer, each call is a durable task
     (started in position order: LangGraph matches a saved result to its task by that order)."""
     kept: dict[int, ToolOutcome] = {}
+
+    async def zyx_tool_call(call: ToolCall, position: int) -> dict[str, Any]:
+        """One call as a LangGraph task: its result is saved (a pending write) as soon as it finishes.
+        The task's inputs and result are plain data (LangGraph may serialise them: the result is the
+        outcome's JSON form); this process keeps the Python outcome in `kept`."""
+        outcome = await run_call(call, spec, get_config(), run_left)
+        kept[position] = outcome
+        return outcome.to_json()
+
     plain = (config.get("configurable") or {}).get(CHECKPOINTER_KEY) is None
     try:
-        started = [] if plain else [zyx_tool_call(c, spec, run_left, kept, i) for i, c in calls.items()]
+        started = [] if plain else [task(zyx_tool_call)(c, i) for i, c in calls.items()]
     except RuntimeError as exc:  # a graph driven by the sync `invoke()`: LangGraph runs no async task there
         if "sync context" not in str(exc):
             raise
