@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import pytest
@@ -308,3 +309,55 @@ def test_build_run_graph_checks_arguments() -> None:
         zyx.graph.build_run_graph(model=model, tools=[get_weather, get_weather_lc])
     assert info.value.argument == "tools"
     assert model.calls == []
+
+
+# -- tool signatures a model cannot call (issue 15, item 15) -------------------------------------
+
+def _star_args(*values: int) -> int:
+    """Sum."""
+    return sum(values)
+
+
+def _star_kwargs(**options: str) -> str:
+    """Options."""
+    return str(options)
+
+
+def _positional_only(a: int, /, b: int) -> int:
+    """Add."""
+    return a + b
+
+
+async def _async_generator(n: int) -> Any:
+    """Count."""
+    for i in range(n):
+        yield i
+
+
+def _generator(n: int) -> Any:
+    """Count."""
+    yield from range(n)
+
+
+@pytest.mark.parametrize(("tool", "what"), [
+    (_star_args, r"\*values"), (_star_kwargs, r"\*\*options"), (_positional_only, "positional-only"),
+    (_async_generator, "async generator"), (_generator, "generator"),
+    (functools.partial(_star_kwargs, mode="x"), r"\*\*options"),
+])
+def test_a_tool_the_model_cannot_call_is_refused(tool: Any, what: str) -> None:
+    model = ScriptedChatModel(responses=[])
+    with pytest.raises(zyx.ConfigurationError, match=what) as caught:
+        zyx.run("x", tools=[tool], model=model)
+    assert caught.value.argument == "tools" and model.calls == []
+
+
+def test_a_bad_tools_argument_is_refused_before_the_model_is_resolved(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zyx.graph import _cache
+
+    resolved: list[Any] = []
+    monkeypatch.setattr(_cache, "resolve_model", lambda model: resolved.append(model))
+    with pytest.raises(zyx.ConfigurationError, match="tools"):
+        zyx.run("x", tools=[_star_args])  # no model: the default (local) one must not be booted for this
+    with pytest.raises(zyx.ConfigurationError, match="tools"):
+        zyx.run("x", tools="not a list")  # type: ignore[arg-type]
+    assert resolved == []

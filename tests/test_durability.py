@@ -25,16 +25,25 @@ from zyx.testing import ScriptedChatModel, call, complete
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class Crash(BaseException):
-    """Stands for the process dying mid-run: not an `Exception`, so no tool wrapper turns it into feedback."""
+class Crash(PermissionError):
+    """Stops a run mid-way, resumable: the model fails (a `ModelError`, not retried). A tool's exception
+    cannot do it: whatever a tool raises is the model's feedback. Real deaths (SIGKILL) are below."""
 
 
 class Steps:
-    """Two tools run one per turn; `step_two` can crash the first time; every execution is logged."""
+    """Two tools run one per turn, every execution logged; the model can crash once after both ran."""
 
     def __init__(self, crash: bool = True) -> None:
         self.log: list[str] = []
         self.crash = crash
+
+    def policy(self, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        """`two_steps_policy`, crashing (the first time) on the turn after step_two."""
+        decision = two_steps_policy(messages, tools)
+        if self.crash and isinstance(messages[-1], ToolMessage) and messages[-1].name == "step_two":
+            self.crash = False
+            raise Crash()
+        return decision
 
     def tools(self) -> list[Any]:
         def step_one() -> str:
@@ -45,9 +54,6 @@ class Steps:
         def step_two() -> str:
             """Second step."""
             self.log.append("two")
-            if self.crash:
-                self.crash = False
-                raise Crash()
             return "2"
 
         return [step_one, step_two]
@@ -73,9 +79,9 @@ def _run(steps: Steps, model: ScriptedChatModel, task: str | None, saver: Any, t
 
 def test_an_interrupted_run_resumes_without_repeating_finished_tool_calls() -> None:
     saver, steps = InMemorySaver(), Steps()
-    model = ScriptedChatModel(policy=two_steps_policy)
+    model = ScriptedChatModel(policy=steps.policy)
     tools = steps.tools()
-    with pytest.raises(Crash):
+    with pytest.raises(zyx.ModelError, match="Crash"):
         zyx.run("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="t1")
     assert steps.log == ["one", "two"]
     calls_before = len(model.calls)
@@ -83,8 +89,8 @@ def test_an_interrupted_run_resumes_without_repeating_finished_tool_calls() -> N
     result = zyx.run(None, int, model=model, tools=tools, checkpointer=saver, thread_id="t1")
 
     assert result.output == 3
-    assert steps.log == ["one", "two", "two"]  # step_one not repeated; the interrupted step_two ran again
-    assert len(model.calls) - calls_before == 1  # only the turn after step_two
+    assert steps.log == ["one", "two"]  # no finished tool call repeated
+    assert len(model.calls) - calls_before == 1  # only the interrupted turn after step_two
     assert [c.name for c in result.tool_calls] == ["step_one", "step_two"]
     assert result.task is not None and result.task.goal == "Do both steps."
     assert_valid_history(result.messages)
@@ -92,13 +98,13 @@ def test_an_interrupted_run_resumes_without_repeating_finished_tool_calls() -> N
 
 async def test_resume_with_the_same_task_async() -> None:
     saver, steps = InMemorySaver(), Steps()
-    model = ScriptedChatModel(policy=two_steps_policy)
+    model = ScriptedChatModel(policy=steps.policy)
     tools = steps.tools()
-    with pytest.raises(Crash):
+    with pytest.raises(zyx.ModelError, match="Crash"):
         await zyx.arun("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="a")
     result = await zyx.arun("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="a")
     assert result.output == 3
-    assert steps.log == ["one", "two", "two"]
+    assert steps.log == ["one", "two"]
 
 
 def test_a_finished_thread_given_a_new_task_starts_a_new_run_with_the_conversation_as_context() -> None:
@@ -143,11 +149,11 @@ def test_a_run_stopped_by_a_model_error_resumes_with_another_model() -> None:
 
 def test_thread_and_task_mismatches_are_configuration_errors() -> None:
     saver, steps = InMemorySaver(), Steps()
-    model = ScriptedChatModel(policy=two_steps_policy)
+    model = ScriptedChatModel(policy=steps.policy)
     tools = steps.tools()
     with pytest.raises(zyx.ConfigurationError, match="no unfinished run"):
         zyx.run(None, int, model=model, tools=tools, checkpointer=saver, thread_id="t")
-    with pytest.raises(Crash):
+    with pytest.raises(zyx.ModelError, match="Crash"):
         zyx.run("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="t")
     with pytest.raises(zyx.ConfigurationError, match="unfinished run"):
         zyx.run("Something else.", int, model=model, tools=tools, checkpointer=saver, thread_id="t")
@@ -213,15 +219,15 @@ async def test_async_sqlite_saver_survives_a_new_saver_on_the_same_file(tmp_path
 
     db = str(tmp_path / "runs.sqlite")
     steps = Steps()
-    model = ScriptedChatModel(policy=two_steps_policy)
+    model = ScriptedChatModel(policy=steps.policy)
     tools = steps.tools()
     async with AsyncSqliteSaver.from_conn_string(db) as saver:
-        with pytest.raises(Crash):
+        with pytest.raises(zyx.ModelError, match="Crash"):
             await zyx.arun("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id="s")
     async with AsyncSqliteSaver.from_conn_string(db) as reopened:  # as a restarted process would
         result = await zyx.arun(None, int, model=model, tools=tools, checkpointer=reopened, thread_id="s")
     assert result.output == 3
-    assert steps.log == ["one", "two", "two"]
+    assert steps.log == ["one", "two"]
 
 
 WORKER = textwrap.dedent('''
@@ -313,7 +319,7 @@ def test_postgres_resume_and_continue() -> None:
     steps = Steps()
     model = ScriptedChatModel(policy=two_steps_policy)
     tools = steps.tools()
-    with _postgres_saver(url) as saver, pytest.raises(Crash):
+    with _postgres_saver(url) as saver, pytest.raises(zyx.ModelError, match="Crash"):
         zyx.run("Do both steps.", int, model=model, tools=tools, checkpointer=saver, thread_id=thread)
     with _postgres_saver(url) as saver:  # a new connection, as another machine would have
         resumed = zyx.run(None, int, model=model, tools=tools, checkpointer=saver, thread_id=thread)
@@ -321,3 +327,134 @@ def test_postgres_resume_and_continue() -> None:
         saver.delete_thread(thread)
     assert resumed.output == again.output == 3
     assert steps.log == ["one", "two", "two", "one", "two"]
+
+
+KILLED_TURN_WORKER = textwrap.dedent('''
+    """One turn of parallel calls on an SQLite thread; `kill_once` SIGKILLs the process (the first time) once
+    the results of the other calls are saved. Scenario "parallel": two charges; "approved": one charge that
+    needs approval. Modes: start (a new run), decide (approve the pending charge), resume (task=None)."""
+    import json, os, signal, sqlite3, sys, time
+    from langchain_core.messages import ToolMessage
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    import zyx
+    from zyx.testing import ScriptedChatModel, call, calls, complete
+
+    db, marker, mode, scenario = sys.argv[1:5]
+    charges = [1, 2] if scenario == "parallel" else [25]
+
+    def mark(name):
+        with open(marker, "a") as f:
+            f.write(name + "\\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def executed():
+        return open(marker).read().split() if os.path.exists(marker) else []
+
+    def saved_results():
+        with sqlite3.connect(db) as conn:
+            return conn.execute("select count(*) from writes where channel = '__return__'").fetchone()[0]
+
+    def charge(amount: int) -> str:
+        """Charge the card."""
+        mark(f"charge{amount}")
+        return "charged"
+
+    def kill_once() -> str:
+        """Dies the first time, once the charges' results are saved (or after 20 s if they never are)."""
+        if "killed" not in executed():
+            deadline = time.time() + 20
+            while saved_results() < len(charges) and time.time() < deadline:
+                time.sleep(0.05)
+            mark("killed")
+            os.kill(os.getpid(), signal.SIGKILL)
+        mark("kill_once")
+        return "ok"
+
+    def policy(messages, tools):
+        if not any(isinstance(m, ToolMessage) for m in messages):
+            return calls(*(call("charge", amount=a) for a in charges), call("kill_once"))
+        return complete(summary="done")
+
+    options = {"approve": ["charge"]} if scenario == "approved" else {}
+    decisions = {"call_1": "approve"} if mode == "decide" else None
+    with SqliteSaver.from_conn_string(db) as saver:
+        result = zyx.run("Pay." if mode == "start" else None, model=ScriptedChatModel(policy=policy),
+                         tools=[charge, kill_once], checkpointer=saver, thread_id="job", decisions=decisions,
+                         **options)
+    print(json.dumps({"interrupted": result.interrupted, "tools": [c.name for c in result.tool_calls],
+                      "outputs": [c.output for c in result.tool_calls], "executed": executed()}))
+''')
+
+
+def _turn_worker(tmp_path: Path, mode: str, scenario: str) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "turn_worker.py"
+    script.write_text(KILLED_TURN_WORKER)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "ZYX_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, str(script), str(tmp_path / "runs.sqlite"), str(tmp_path / "executed"),
+                           mode, scenario], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+
+
+def _report(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_finished_parallel_calls_do_not_run_again_after_a_sigkill(tmp_path: Path) -> None:
+    pytest.importorskip("langgraph.checkpoint.sqlite", reason='needs the studio extra: pip install -e ".[studio]"')
+    killed = _turn_worker(tmp_path, "start", "parallel")
+    assert killed.returncode == -9, killed.stderr  # SIGKILL: no cleanup, no exception
+
+    report = _report(_turn_worker(tmp_path, "resume", "parallel"))
+
+    assert report["executed"] == ["charge1", "charge2", "killed", "kill_once"]  # each charge ran once
+    assert report["tools"] == ["charge", "charge", "kill_once"]
+    assert report["outputs"] == ["charged", "charged", "ok"]
+
+
+def test_approval_decisions_are_kept_after_a_sigkill(tmp_path: Path) -> None:
+    pytest.importorskip("langgraph.checkpoint.sqlite", reason='needs the studio extra: pip install -e ".[studio]"')
+    paused = _report(_turn_worker(tmp_path, "start", "approved"))
+    assert paused["interrupted"] and paused["executed"] == []
+    killed = _turn_worker(tmp_path, "decide", "approved")
+    assert killed.returncode == -9, killed.stderr
+
+    report = _report(_turn_worker(tmp_path, "resume", "approved"))  # no decisions given again
+
+    assert report["executed"] == ["charge25", "killed", "kill_once"]  # the approved charge ran once
+    assert not report["interrupted"] and report["tools"] == ["charge", "kill_once"]
+
+
+async def test_decisions_once_given_are_kept_and_cannot_be_changed() -> None:
+    import asyncio
+
+    saver, runs, started, gate = InMemorySaver(), [], asyncio.Event(), asyncio.Event()
+
+    async def charge(amount: int) -> str:
+        """Charge the card."""
+        runs.append(amount)
+        started.set()
+        await gate.wait()
+        return "charged"
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        done = any(isinstance(m, ToolMessage) and m.name == "charge" for m in messages)
+        return complete(summary="paid") if done else call("charge", amount=25)
+
+    options: dict[str, Any] = {"tools": [charge], "model": ScriptedChatModel(policy=policy), "approve": True,
+                               "checkpointer": saver, "thread_id": "t"}
+    paused = await zyx.arun("Pay.", **options)
+    assert paused.interrupted
+    acting = asyncio.create_task(zyx.arun(None, decisions={"call_1": "approve"}, **options))
+    await started.wait()
+    acting.cancel()  # stopped while acting on the decision: the thread keeps it
+    with pytest.raises(asyncio.CancelledError):
+        await acting
+    with pytest.raises(zyx.ConfigurationError, match="already given decisions"):
+        await zyx.arun(None, decisions={"call_1": {"reject": "changed my mind"}}, **options)
+    gate.set()
+    result = await zyx.arun(None, **options)  # no decisions needed again
+    assert result.completion is not None and result.completion.summary == "paid" and not result.interrupted
+    assert runs == [25, 25]  # the cancelled call had not finished, so it ran again (as approved)

@@ -13,7 +13,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 from pydantic import BaseModel
 
 import zyx
-from zyx.embed import as_tool
+from zyx.embed import SubRunFailed, as_tool
 from zyx.graph import build_run_graph
 from zyx.testing import ScriptedChatModel, call, complete, last_tool_results
 
@@ -70,7 +70,9 @@ def test_supervisor_delegates_to_a_sub_run_and_gets_its_typed_result() -> None:
 
     assert result.output == Trip(destination="Oslo", pack_umbrella=True)
     assert [c.name for c in result.tool_calls] == ["research_weather"]
-    assert result.tool_calls[0].output == Weather(city="Oslo", forecast="rain in Oslo")  # the typed value
+    # the model read JSON text; the typed value is the call's artifact
+    assert json.loads(result.tool_calls[0].output) == {"city": "Oslo", "forecast": "rain in Oslo"}
+    assert result.tool_calls[0].artifact == Weather(city="Oslo", forecast="rain in Oslo")
     assert "research_weather" in supervisor.calls[0].tools
     # the sub-agent saw the delegated task only, and had its own tools
     first = sub_model.calls[0]
@@ -162,3 +164,53 @@ def test_sync_stream_of_a_parent_sees_tool_calls_of_the_run() -> None:
     assert executed and executed[0]["tool_calls"][0]["name"] == "get_weather"
     messages = updates[-1][1]["agent"]["messages"]
     assert isinstance(messages[-1], ToolMessage) and isinstance(messages[-2], AIMessage)
+
+
+# -- inside LangChain's create_agent (LangGraph's ToolNode runs the tool) -------------------------
+
+def _agent(tool: BaseTool, policy: Any) -> Any:
+    agents = pytest.importorskip("langchain.agents", reason='needs the bench extra: pip install -e ".[bench]"')
+    return agents.create_agent(ScriptedChatModel(policy=policy), tools=[tool])
+
+
+def _delegate_then_answer(name: str, task: str) -> Any:
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        if not any(isinstance(m, ToolMessage) for m in messages):
+            return call(name, task=task)
+        return f"done: {messages[-1].content}"
+    return policy
+
+
+def test_a_failing_sub_run_shows_the_create_agent_supervisor_the_error() -> None:
+    failing = as_tool(name="helper", description="Helps.", max_retries=0,
+                      model=ScriptedChatModel(policy=lambda messages, tools: "just text, no completion"))
+    agent = _agent(failing, _delegate_then_answer("helper", "Do it."))
+
+    out = agent.invoke({"messages": [HumanMessage("Delegate.")]})  # the supervisor does not crash
+
+    answer = next(m for m in out["messages"] if isinstance(m, ToolMessage))
+    assert answer.status == "error" and str(answer.content).startswith("TaskNotCompletedError: ")
+    assert out["messages"][-1].content.startswith("done: TaskNotCompletedError")
+
+
+def test_a_typed_result_reaches_a_create_agent_supervisor_as_json() -> None:
+    researcher = as_tool(name="research_weather", description="Research weather.", target=Weather,
+                         model=ScriptedChatModel(policy=researcher_policy), tools=[get_weather])
+    agent = _agent(researcher, _delegate_then_answer("research_weather", "Weather in Oslo?"))
+
+    out = agent.invoke({"messages": [HumanMessage("Weather?")]})
+
+    answer = next(m for m in out["messages"] if isinstance(m, ToolMessage))
+    assert answer.status == "success"
+    assert json.loads(answer.content) == {"city": "Oslo", "forecast": "rain in Oslo"}  # type: ignore[arg-type]
+    assert answer.artifact == Weather(city="Oslo", forecast="rain in Oslo")
+
+
+def test_called_directly_a_failing_sub_run_raises_its_zyx_error_with_the_tool_exception_around_it() -> None:
+    failing = as_tool(name="helper", description="Helps.", max_retries=0,
+                      model=ScriptedChatModel(policy=lambda messages, tools: "just text, no completion"))
+    failing.handle_tool_error = False  # LangChain's switch: the ToolException itself propagates
+    with pytest.raises(SubRunFailed) as caught:
+        failing.invoke({"task": "Do it."})
+    assert isinstance(caught.value.error, zyx.TaskNotCompletedError)
+    assert caught.value.__cause__ is caught.value.error

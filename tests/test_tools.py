@@ -304,7 +304,7 @@ def test_partial_tools_hide_bound_arguments_and_run() -> None:
     def policy(messages: list[Any], tools: list[dict[str, Any]]) -> Any:
         if turn(messages) == 0:
             captured.extend(t["function"] for t in tools)
-            return calls(call("convert", amount=10, rate=99.0), call("alookup", key="b"))
+            return calls(call("convert", amount=10, rate=99.0), call("convert", amount=10), call("alookup", key="b"))
         return complete()
 
     result = zyx.run("x", tools=[functools.partial(convert, rate=0.5), functools.partial(alookup, table={"b": 2})],
@@ -314,8 +314,10 @@ def test_partial_tools_hide_bound_arguments_and_run() -> None:
     assert set(schemas["convert"]["parameters"]["properties"]) == {"amount", "currency"}
     assert schemas["convert"]["parameters"]["properties"]["amount"]["description"] == "How many US dollars."
     assert set(schemas["alookup"]["parameters"]["properties"]) == {"key"}
-    # the bound rate wins over one the model slipped in
-    assert [(r.name, r.output) for r in result.tool_calls] == [("convert", "5.00 EUR"), ("alookup", 2)]
+    # a bound argument the model slipped in is refused (the model was not shown it); the bound value is used
+    slipped, converted, looked_up = result.tool_calls
+    assert slipped.error is not None and "'rate': not an argument of this tool" in slipped.error
+    assert [(r.name, r.output) for r in (converted, looked_up)] == [("convert", "5.00 EUR"), ("alookup", 2)]
 
 
 def test_partial_of_a_nameless_callable_is_refused() -> None:

@@ -2,6 +2,7 @@
 
 from zyx import graph
 from zyx._options import GraphOptions, MakeOptions, RunOptions
+from zyx._process_tool import process_tool
 from zyx._version import __version__
 from zyx.embed import as_tool
 from zyx.errors import (
@@ -57,5 +58,6 @@ __all__ = [
     "arun",
     "graph",
     "make",
+    "process_tool",
     "run",
 ]

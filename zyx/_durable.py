@@ -161,6 +161,23 @@ def durable_config(checkpointer: Any, thread_id: Any, config: RunnableConfig | N
     return {**(config or {}), "configurable": configurable}
 
 
+STORED_DECISIONS = "__resume__"
+"""The pending-write channel where LangGraph keeps a `Command(resume=...)` value until its task finishes
+(`langgraph._internal._constants.RESUME`)."""
+
+
+async def _given_decisions(graph: CompiledStateGraph[Any, Any, Any, Any], config: RunnableConfig) -> Any:
+    """The decisions already given for the thread's pending calls (kept by LangGraph), or None."""
+    saver = graph.checkpointer
+    if not isinstance(saver, BaseCheckpointSaver):
+        return None
+    latest = await saver.aget_tuple(config)
+    for _, channel, value in (latest.pending_writes or []) if latest is not None else []:
+        if channel == STORED_DECISIONS:
+            return value
+    return None
+
+
 async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: RunnableConfig,
                        new_input: Callable[[], dict[str, Any]] | None, goal: str | None,
                        decisions: Mapping[str, Any] | None = None) -> dict[str, Any] | Command[Any] | None:
@@ -179,6 +196,11 @@ async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: Ru
         if new_input is not None and goal != stored:
             raise ConfigurationError("task", f"thread {thread_id!r} has an unfinished run (task {stored!r}); call "
                                      "again with that task, or task=None, to resume it, or use another thread_id")
+        if pending and (given := await _given_decisions(graph, config)) is not None:
+            if decisions is not None and dict(decisions) != given:
+                raise ConfigurationError("decisions", f"thread {thread_id!r} was already given decisions on "
+                                         f"{[p['id'] for p in pending]}; they are kept (resume with decisions=None)")
+            return None  # the process died while acting on them: LangGraph resumes with the stored decisions
         if pending and decisions is None:
             raise ConfigurationError("decisions", f"thread {thread_id!r} is waiting for decisions on "
                                      f"{[p['id'] for p in pending]}: pass decisions={{id: decision}}")

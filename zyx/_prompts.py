@@ -150,3 +150,13 @@ def system_prompt(*, has_target: bool, instructions: str | None, plan: bool) -> 
     if instructions:
         text += INSTRUCTIONS_SECTION.format(instructions=instructions)
     return text
+
+INVALID_ARGUMENTS = "Error: invalid arguments; the tool did not run:\n{problems}"
+UNSUPPORTED_OUTPUT = (
+    "Error: the tool returned a {kind}, which zyx does not apply (it does not let tools change the run's state)."
+)
+APPROVAL_RULE_FAILED = "Not run: the approval rule (approve=) raised {kind} for this call, so it cannot be approved."
+TOOL_STILL_RUNNING = (
+    "Error: {cut}, but this tool runs in a thread that cannot be stopped: it may still be running and may "
+    "still take effect. Do not assume it failed; check its effect before calling it again."
+)

@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import time
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from langchain_core.messages import ToolCall, ToolMessage
+from langchain_core.messages.tool import ToolOutputMixin
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.errors import GraphBubbleUp
 from pydantic import ValidationError
-from pydantic_core import to_json, to_jsonable_python
 
 from zyx import _prompts
+from zyx._prompts import INVALID_ARGUMENTS, UNSUPPORTED_OUTPUT
 from zyx._target import format_validation_error
+from zyx._tool_args import ArgumentCheck
+from zyx._tool_output import Content, content_text, model_content, reported, reporting, safe_text
+from zyx._tool_output import to_model_text as to_model_text
+from zyx._tool_output import to_state_value as to_state_value
 from zyx.errors import ConfigurationError, describe
 
 RESERVED_NAMES = _prompts.RESERVED_TOOL_NAMES
 
-tool_values: ContextVar[dict[str, Any] | None] = ContextVar("zyx_tool_values", default=None)
-"""Per-run side channel: tool outputs as Python values, by call id (graph state keeps their JSON form)."""
+tool_values: ContextVar[dict[Any, Any] | None] = ContextVar("zyx_tool_values", default=None)
+"""Per-run side channel: tool outputs (and artifacts) as Python values, keyed by the position of the call's
+entry in the run's call log (graph state keeps their JSON form); provider call ids may repeat."""
 
 
 def to_tool(obj: Any) -> BaseTool:
@@ -68,10 +77,35 @@ def _from_partial(bound: functools.partial[Any]) -> Callable[..., Any]:
     return tool
 
 
+UNSUPPORTED_KINDS = {
+    inspect.Parameter.VAR_POSITIONAL: "*{name} (the model can only pass named arguments)",
+    inspect.Parameter.VAR_KEYWORD: "**{name} (the model would not be shown which arguments it takes)",
+    inspect.Parameter.POSITIONAL_ONLY: "the positional-only parameter {name!r} (the model passes arguments by name)",
+}
+
+
+def _check_signature(obj: Callable[..., Any], name: str) -> None:
+    """Refuse what a tool cannot be: a generator, or parameters the model cannot fill by name."""
+    target = obj.func if isinstance(obj, functools.partial) else obj
+    if inspect.isasyncgenfunction(target) or inspect.isgeneratorfunction(target):
+        kind = "an async generator" if inspect.isasyncgenfunction(target) else "a generator"
+        raise ConfigurationError("tools", f"{name!r} is {kind} function: a tool must return its result "
+                                 "(collect the items into a list and return it)")
+    try:
+        parameters = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return  # no signature to check: StructuredTool reports what it cannot use
+    for param in parameters:
+        if param.kind in UNSUPPORTED_KINDS:
+            raise ConfigurationError("tools", f"{name!r} takes {UNSUPPORTED_KINDS[param.kind].format(name=param.name)}; "
+                                     "give it named parameters with type hints")
+
+
 @lru_cache(maxsize=512)
 def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
     """A function's (or a `functools.partial`'s) tool, built once: pydantic builds a model per
     tool, the costliest part of a new spec."""
+    _check_signature(obj, name)
     if isinstance(obj, functools.partial):
         obj = _from_partial(obj)
     description = inspect.getdoc(obj) or name.replace("_", " ")
@@ -89,13 +123,15 @@ def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
         raise ConfigurationError("tools", f"cannot turn {name!r} into a tool: {exc}") from None
 
 
-def to_tools(tools: Sequence[Any] | None) -> tuple[BaseTool, ...]:
-    """Convert and check a `tools=` argument: unique names, none reserved by zyx."""
+def to_tools(tools: Sequence[Any] | None, *, report: bool = True) -> tuple[BaseTool, ...]:
+    """Convert and check a `tools=` argument: unique names, none reserved by zyx. Cheap to repeat
+    (function tools are built once), so callers may check `tools=` before anything costly;
+    `report=False` skips making the copies that report their Python outputs (`reporting`)."""
     if tools is None:
         return ()
     if isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
         raise ConfigurationError("tools", f"expected a list of functions or LangChain tools, got {describe(tools)}")
-    converted = tuple(to_tool(t) for t in tools)
+    converted = tuple(reporting(to_tool(t)) if report else to_tool(t) for t in tools)
     seen: set[str] = set()
     for tool in converted:
         if tool.name in RESERVED_NAMES:
@@ -111,51 +147,106 @@ def openai_schemas(tools: Sequence[BaseTool]) -> list[dict[str, Any]]:
     return [convert_to_openai_tool(t) for t in tools]
 
 
-def to_model_text(value: Any) -> str:
-    """A tool output as the model sees it: strings as they are, anything else as JSON (else `str()`)."""
-    if isinstance(value, str):
-        return value
-    try:
-        return to_json(value).decode()
-    except Exception:  # any unserialisable object: its str() is the documented fallback
-        return str(value)
-
-
-def to_state_value(value: Any) -> Any:
-    """A tool output in JSON-compatible form, for graph state and checkpoints."""
-    try:
-        return to_jsonable_python(value)
-    except Exception:  # documented fallback for values pydantic cannot serialise
-        return str(value)
-
-
 @dataclass
 class ToolOutcome:
-    """What one tool call produced: its value or the error text the model will see."""
+    """What one tool call produced: its value (and artifact), or the error text the model sees.
+
+    `content` is the ToolMessage content the model is sent (text or content blocks); None for an
+    outcome made by zyx itself (a timeout, a refusal), whose `error` is the text.
+    """
 
     output: Any = None
     error: str | None = None
     duration: float = 0.0
+    content: Content | None = None
+    artifact: Any = None
+    still_running: bool = False
+    """A sync tool cut by a timeout: its thread could not be stopped, so it may still take effect."""
+    run_timed_out: bool = False
+    """The call was cut by the run's `timeout` (not by `tool_timeout`)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The outcome in JSON form, as a checkpointer saves it (Python values become their JSON form)."""
+        return {"output": to_state_value(self.output) if self.error is None else None, "error": self.error,
+                "duration": self.duration, "content": to_state_value(self.content),
+                "artifact": to_state_value(self.artifact), "still_running": self.still_running,
+                "run_timed_out": self.run_timed_out}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ToolOutcome:
+        """An outcome back from its JSON form (a finished call's saved result, on resume)."""
+        return cls(**{k: data.get(k) for k in ("output", "error", "content", "artifact")},
+                   duration=float(data.get("duration") or 0.0), still_running=bool(data.get("still_running")),
+                   run_timed_out=bool(data.get("run_timed_out")))
+
+    def message(self, call: Mapping[str, Any]) -> ToolMessage:
+        """The ToolMessage answering `call`, as LangGraph's ToolNode would send it."""
+        content: Content = self.content if self.content is not None else (
+            self.error if self.error is not None else model_content(self.output))
+        return ToolMessage(content, tool_call_id=call.get("id") or "", name=call.get("name") or "",
+                           status="error" if self.error is not None else "success", artifact=self.artifact)
 
 
 def describe_error(exc: BaseException) -> str:
     """Model-readable text for a failed tool call."""
     if isinstance(exc, ValidationError):
         return _prompts.TOOL_BAD_ARGS.format(errors=format_validation_error(exc))
-    return _prompts.TOOL_FAILED.format(kind=type(exc).__name__, error=exc)
+    return _prompts.TOOL_FAILED.format(kind=type(exc).__name__, error=safe_text(exc))
+
+
+def _outcome(result: Any, values: list[Any], duration: float) -> ToolOutcome:
+    """A tool's answer as an outcome: a ToolMessage keeps its status, content and artifact."""
+    if isinstance(result, ToolMessage):
+        output = values[0] if values else result.content
+        if result.status == "error":
+            return ToolOutcome(error=content_text(result.content), duration=duration, content=result.content,
+                               artifact=result.artifact)
+        return ToolOutcome(output=output, duration=duration, content=result.content, artifact=result.artifact)
+    if isinstance(result, ToolOutputMixin) or isinstance(result, list) and result and all(
+            isinstance(r, ToolOutputMixin) for r in result):
+        return ToolOutcome(error=UNSUPPORTED_OUTPUT.format(kind=type(result).__name__), duration=duration)
+    return ToolOutcome(output=result, duration=duration)
+
+
+def runs_in_thread(tool: BaseTool) -> bool:
+    """Whether the tool's async path runs its sync function in a worker thread (which cannot be stopped)."""
+    if isinstance(tool, StructuredTool):
+        return tool.coroutine is None
+    return type(tool)._arun is BaseTool._arun
 
 
 async def execute_tool(
     tool: BaseTool,
-    args: dict[str, Any],
+    call: ToolCall,
     config: RunnableConfig | None = None,
     *,
+    check: ArgumentCheck | None = None,
     on_error: Callable[[BaseException], str] = describe_error,
 ) -> ToolOutcome:
-    """Run one tool call (sync tools in a worker thread), turning any failure into error text."""
+    """Run one tool call as LangGraph's ToolNode does (invoked with the ToolCall; sync tools in a worker
+    thread), with its arguments checked first and any failure turned into error text.
+
+    A real cancellation (the task is being cancelled), KeyboardInterrupt and LangGraph's `interrupt()`
+    propagate; anything else a tool raises, a `SystemExit` or a `CancelledError` it raised itself
+    included, is the model's feedback.
+    """
     started = time.perf_counter()
+    if check is not None and (problems := check.problems(call["args"])):
+        return ToolOutcome(error=INVALID_ARGUMENTS.format(problems="\n".join(f"- {p}" for p in problems)))
+    values: list[Any] = []
+    token = reported.set(values)
     try:
-        output = await tool.ainvoke(args, config)
-    except Exception as exc:  # a tool's failure is feedback for the model, not a crash
+        result = await tool.ainvoke(ToolCall(name=call["name"], args=call["args"], id=call.get("id") or "",
+                                             type="tool_call"), config)
+    except (KeyboardInterrupt, GraphBubbleUp):  # Ctrl-C; a LangGraph interrupt() inside the tool, as in ToolNode
+        raise
+    except asyncio.CancelledError as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
         return ToolOutcome(error=on_error(exc), duration=time.perf_counter() - started)
-    return ToolOutcome(output=output, duration=time.perf_counter() - started)
+    except BaseException as exc:  # a tool's failure is feedback for the model, not a crash
+        return ToolOutcome(error=on_error(exc), duration=time.perf_counter() - started)
+    finally:
+        reported.reset(token)
+    return _outcome(result, values, time.perf_counter() - started)

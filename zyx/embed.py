@@ -7,9 +7,13 @@
     zyx.run("Plan my trip to Oslo", Trip, tools=[researcher])      # or any LangChain agent
 
 Each call of the tool is a whole sub-run on the task string: its own conversation, limits and
-checks. The tool returns the sub-run's result (validated into `target`), or its summary when
-there is no target; a completion with status "failed"/"skipped" comes back as text saying so,
-and a sub-run that fails raises its zyx error (zyx and LangChain agents show the model the text).
+checks. Called by an agent (with a `ToolCall`: zyx, LangGraph's `ToolNode`, `create_agent`), the
+tool answers with a `ToolMessage` whose content is the sub-run's result as JSON text (validated
+into `target`), or its summary when there is no target, and whose `artifact` is the typed result;
+a completion with status "failed"/"skipped" comes back as text saying so. A sub-run that fails
+answers with an error `ToolMessage` (`status="error"`) naming its zyx error, so the calling model
+reads what went wrong and the supervisor goes on. Called directly (`tool.invoke({"task": ...})`),
+the tool returns the typed result and raises the sub-run's zyx error.
 
 The sub-run is isolated from the caller's graph: it is not a subgraph of the supervisor, so it
 neither shares the supervisor's checkpointer nor streams into the supervisor's stream. To see a
@@ -20,12 +24,13 @@ build_run_graph(...))`, then `parent.astream(..., subgraphs=True)`).
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from typing import Any, cast
 
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from langgraph.pregel import Pregel
 from pydantic import BaseModel, Field
 from typing_extensions import Unpack
@@ -36,15 +41,53 @@ from zyx._completion import to_run_completion
 from zyx._options import GRAPH_OPTIONS, GraphOptions, check_keywords
 from zyx._outcome import run_error
 from zyx._target import Target, make_target
+from zyx._tool_output import to_model_text
 from zyx._tools import tool_values
-from zyx.errors import ConfigurationError, describe
+from zyx.errors import ConfigurationError, RunError, describe
 from zyx.graph._cache import cached_run_graph
 from zyx.graph.state import RunState
 
-__all__ = ["as_tool"]
+__all__ = ["SubRunFailed", "as_tool"]
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """What OpenAI-compatible APIs accept as a tool name."""
+
+
+_direct: ContextVar[bool] = ContextVar("zyx_direct_tool_call", default=True)
+"""Whether the running sub-run tool was called with plain arguments (not with a ToolCall)."""
+
+
+class SubRunFailed(ToolException):
+    """A delegated sub-run failed; `error` is its zyx error (also the `__cause__`)."""
+
+    def __init__(self, error: RunError) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error = error
+
+
+def _tool_error_text(exc: ToolException) -> str:
+    """The error ToolMessage's text; a direct call gets the zyx error itself instead."""
+    if isinstance(exc, SubRunFailed) and _direct.get():
+        raise exc.error
+    return str(exc)
+
+
+class SubRunTool(StructuredTool):
+    """The tool `as_tool` makes: knows whether it was called with a ToolCall (an agent) or directly."""
+
+    async def arun(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        token = _direct.set(kwargs.get("tool_call_id") is None)
+        try:
+            return await super().arun(tool_input, *args, **kwargs)
+        finally:
+            _direct.reset(token)
+
+    def run(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        token = _direct.set(kwargs.get("tool_call_id") is None)
+        try:
+            return super().run(tool_input, *args, **kwargs)
+        finally:
+            _direct.reset(token)
 
 
 class DelegatedTask(BaseModel):
@@ -90,16 +133,20 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
         values = tool_values.set({})  # the sub-run's tool outputs stay out of the caller's
         try:
             state = await run_graph.ainvoke({"messages": [HumanMessage(task)], "task": task}, config)
-            return _outcome(state, checked)
+            value = _outcome(state, checked)
+        except RunError as exc:
+            raise SubRunFailed(exc) from exc
         finally:
             tool_values.reset(values)
             var_child_runnable_config.reset(isolated)
+        return (value if _direct.get() else to_model_text(value)), value
 
     def delegate_sync(task: str) -> Any:
         return run_sync(delegate(task))
 
-    return StructuredTool.from_function(func=delegate_sync, coroutine=delegate, name=name, description=description,
-                                       args_schema=DelegatedTask)
+    return SubRunTool.from_function(func=delegate_sync, coroutine=delegate, name=name, description=description,
+                                    args_schema=DelegatedTask, response_format="content_and_artifact",
+                                    handle_tool_error=_tool_error_text)
 
 
 def _outcome(state: dict[str, Any], target: Target | None) -> Any:

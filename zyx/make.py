@@ -23,7 +23,8 @@ from zyx._models import add_usage, bind, model_name, resolve_model
 from zyx._options import DEFAULT_MAX_STEPS, MAKE_OPTIONS, MakeOptions, check_keywords, checked
 from zyx._prompts import FINAL_RESULT, UNKNOWN_TOOL
 from zyx._target import Target, format_validation_error, make_target
-from zyx._tools import ToolOutcome, execute_tool, openai_schemas, to_model_text
+from zyx._tool_args import argument_check
+from zyx._tools import ToolOutcome, execute_tool, openai_schemas
 from zyx.errors import ConfigurationError, MaxStepsExceededError, VerificationError, describe
 from zyx.result import Result, RunContext, RunTask
 from zyx.stream._make import Invoke, make_events
@@ -64,10 +65,9 @@ async def _run_tools(calls: list[ToolCall], tools: Sequence[BaseTool]) -> list[T
     """Run a turn's tool calls concurrently; unknown tools get an error result."""
     by_name = {t.name: t for t in tools}
     outcomes = await asyncio.gather(*(
-        execute_tool(by_name[c["name"]], c["args"]) if c["name"] in by_name
+        execute_tool(by_name[c["name"]], c, check=argument_check(by_name[c["name"]])) if c["name"] in by_name
         else _unknown(c["name"], by_name) for c in calls))
-    return [ToolMessage(o.error or to_model_text(o.output), tool_call_id=c["id"] or "", name=c["name"],
-                        status="error" if o.error else "success") for c, o in zip(calls, outcomes)]
+    return [o.message(c) for c, o in zip(calls, outcomes)]
 
 
 async def _unknown(name: str, by_name: dict[str, BaseTool]) -> ToolOutcome:

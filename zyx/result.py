@@ -76,6 +76,12 @@ class ToolCallRecord:
             its JSON form from the graph state); None if it failed.
         error: The error text the model was sent, or None if the call succeeded.
         duration: How long the call took, in seconds.
+        artifact: The artifact of a tool with `response_format="content_and_artifact"` (kept on its
+            `ToolMessage` too, not sent to the model), as a Python value where this process still has
+            it (else its JSON form); None for other tools.
+        still_running: True for a sync tool cut by `tool_timeout` or the run's `timeout`: Python
+            cannot stop its thread, so it may have finished (and taken effect) after the model was
+            told it did not finish. Tools made with `zyx.process_tool` are killed instead.
     """
 
     id: str
@@ -84,6 +90,8 @@ class ToolCallRecord:
     output: Any = None
     error: str | None = None
     duration: float = 0.0
+    artifact: Any = None
+    still_running: bool = False
 
     @property
     def ok(self) -> bool:

@@ -69,20 +69,30 @@ def ask(calls: Sequence[ToolCall]) -> dict[str, Any]:
     return check_decisions(interrupt({"pending": pending}), [p["id"] for p in pending])
 
 
-def review(calls: list[ToolCall], rule: Callable[[PendingToolCall], bool] | None) -> tuple[list[ToolCall], dict[str, str]]:
-    """Ask about the calls `rule` selects: the calls to run (with edited args) and the rejected ones' reasons."""
+def _selected(rule: Callable[[PendingToolCall], bool], call: ToolCall) -> bool | str:
+    """Whether `rule` selects `call`; the refusal text when the rule itself fails (the call must not run)."""
+    try:
+        return bool(rule(PendingToolCall(id=call["id"] or "", name=call["name"], args=call["args"])))
+    except Exception as exc:  # a broken rule cannot approve anything: refuse the call, keep the run going
+        return _prompts.APPROVAL_RULE_FAILED.format(kind=type(exc).__name__)
+
+
+def review(calls: list[ToolCall], rule: Callable[[PendingToolCall], bool] | None) -> list[tuple[ToolCall, str | None]]:
+    """Ask about the calls `rule` selects: per call (in order), the call to run (with edited args) and
+    None, or the call and why it must not run."""
     if rule is None:
-        return calls, {}
-    chosen = [c for c in calls if rule(PendingToolCall(id=c["id"] or "", name=c["name"], args=c["args"]))]
-    decisions = ask(chosen)
-    to_run: list[ToolCall] = []
-    rejected: dict[str, str] = {}
-    for call in calls:
-        decision = decisions.get(call["id"] or "", "approve")
-        if decision == "approve":
-            to_run.append(call)
+        return [(call, None) for call in calls]
+    selected = [_selected(rule, c) for c in calls]
+    decisions = ask([c for c, chosen in zip(calls, selected) if chosen is True])
+    reviewed: list[tuple[ToolCall, str | None]] = []
+    for call, chosen in zip(calls, selected):
+        decision: Any = decisions.get(call["id"] or "", "approve") if chosen is True else "approve"
+        if isinstance(chosen, str):
+            reviewed.append((call, chosen))
+        elif decision == "approve":
+            reviewed.append((call, None))
         elif "reject" in decision:
-            rejected[call["id"] or ""] = _prompts.HUMAN_REJECTED.format(reason=decision["reject"])
+            reviewed.append((call, _prompts.HUMAN_REJECTED.format(reason=decision["reject"])))
         else:
-            to_run.append(ToolCall(name=call["name"], args=dict(decision["edit"]), id=call["id"]))
-    return to_run, rejected
+            reviewed.append((ToolCall(name=call["name"], args=dict(decision["edit"]), id=call["id"]), None))
+    return reviewed

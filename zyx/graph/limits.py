@@ -59,22 +59,23 @@ class RunLimits:
             return "timeout"
         return None
 
-    def admit(self, calls: list[ToolCall], state: RunState) -> tuple[list[ToolCall], dict[str, str], str | None]:
-        """Which calls run now, which are refused (by id, with the reason), and the limit that refused them."""
+    def admit(self, calls: list[ToolCall], state: RunState) -> tuple[list[int], dict[int, str], str | None]:
+        """Which calls run now and which are refused (by position in `calls`, with the reason), and the
+        limit that refused them. Positions, not call ids: providers may repeat an id."""
         used = Counter(entry["name"] for entry in state.get("tool_calls", []))
-        budget = max(self.max_steps - state.get("steps", 0), 0)
-        admitted: list[ToolCall] = []
-        refused: dict[str, str] = {}
+        budget = self.steps_left(state)
+        admitted: list[int] = []
+        refused: dict[int, str] = {}
         limit: str | None = None
-        for call in calls:
+        for i, call in enumerate(calls):
             cap = self.tool_limits.get(call["name"])
             if len(admitted) >= budget:
-                refused[call["id"] or ""], limit = _prompts.BUDGET_SPENT.format(limit="max_steps"), limit or "max_steps"
+                refused[i], limit = _prompts.BUDGET_SPENT.format(limit="max_steps"), limit or "max_steps"
             elif cap is not None and used[call["name"]] >= cap:
-                refused[call["id"] or ""] = _prompts.BUDGET_SPENT.format(limit=f"{call['name']} tool")
+                refused[i] = _prompts.BUDGET_SPENT.format(limit=f"{call['name']} tool")
                 limit = limit or "tool_limit"
             else:
-                admitted.append(call)
+                admitted.append(i)
                 used[call["name"]] += 1
         return admitted, refused, limit
 

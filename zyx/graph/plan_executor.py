@@ -16,12 +16,13 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK, SUBMIT_PLAN
-from zyx._tools import ToolOutcome, to_state_value
+from zyx._tools import ToolOutcome, to_state_value, tool_values
 from zyx.graph.approval import ask
+from zyx.graph.calls import run_call
 from zyx.graph.plan import Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, fail, last_ai_message, plan_record, split_calls, store_plan
-from zyx.graph.tool_executor import bad_arguments, close_turn, error_message, run_call
+from zyx.graph.tool_executor import bad_arguments, close_turn, error_message
 
 
 @dataclass
@@ -69,8 +70,9 @@ def _rejected(call: ToolCall, problems: list[str]) -> PlanRound:
 async def _run_steps(plan: Plan, call_id: str, state: RunState, config: RunnableConfig, spec: RunSpec) -> _Ran:
     """Run the plan's tool steps as a DAG, each through `run_call`, within the run's limits."""
     tool_steps = [s for s in plan.steps if s.tool != COMPLETE_TASK]
-    _, refused, limit = spec.limits.admit([ToolCall(name=s.tool, args=s.args, id=step_call_id(call_id, s.id))
-                               for s in tool_steps], state)
+    _, refused_at, limit = spec.limits.admit([ToolCall(name=s.tool, args=s.args, id=step_call_id(call_id, s.id))
+                                              for s in tool_steps], state)
+    refused = {step_call_id(call_id, tool_steps[i].id): text for i, text in refused_at.items()}
     ran: dict[str, tuple[ToolCall, ToolOutcome]] = {}
 
     async def run_step(step: PlanStep, args: dict[str, Any]) -> Any:
@@ -150,6 +152,14 @@ async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, s
     return await _execute(call, checked, state, config, spec, direct_completion=direct_completion)
 
 
+def _keep_step_values(round_: PlanRound, index: int) -> None:
+    """The steps' Python outputs for `plan_records`, keyed by the plan's position (call ids may repeat)."""
+    if (values := tool_values.get()) is not None:
+        prefix = len(round_.record["call_id"]) + 1
+        values.update((("plan", index, call["id"][prefix:]), outcome.output)  # type: ignore[index]
+                      for call, outcome in round_.ran if outcome.error is None)
+
+
 async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Check and run this turn's `submit_plan` (the first one; more are refused); answer every other call."""
     message = last_ai_message(state["messages"])
@@ -166,7 +176,8 @@ async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
                         invalid=invalid, unknown=any(c["name"] != SUBMIT_PLAN for c in calls))
     update.setdefault("rejections", rejections)
     if round_ is not None:
-        update.update(store_plan(state, round_.record))
+        update.update(store_plan(state, round_.record, new=True))
+        _keep_step_values(round_, len(state.get("plans") or []))
         if rejections["plan"] > spec.max_retries:
             update.update(fail("plan", f"The model's plans were rejected {rejections['plan']} times in a row.",
                                round_.record["problems"]))

@@ -28,19 +28,21 @@ def goal_text(state: RunState) -> str:
 def tool_records(state: RunState) -> list[ToolCallRecord]:
     """The tool-call log, with Python outputs where this process still has them."""
     values = tool_values.get() or {}
-    return [
-        ToolCallRecord(id=e["id"], name=e["name"], args=e["args"], output=values.get(e["id"], e["output"]),
-                       error=e["error"], duration=e["duration"])
-        for e in state.get("tool_calls", [])
-    ]
+    records = []
+    for i, e in enumerate(state.get("tool_calls", [])):
+        output, artifact = values.get(i, (e["output"], e.get("artifact")))
+        records.append(ToolCallRecord(id=e["id"], name=e["name"], args=e["args"], output=output, error=e["error"],
+                                      duration=e["duration"], artifact=artifact,
+                                      still_running=e.get("still_running", False)))
+    return records
 
 
 def plan_records(state: RunState) -> list[dict[str, Any]]:
     """The run's plans (JSON form from state), with step outputs as Python values where this process has them."""
     values = tool_values.get() or {}
     plans = []
-    for plan in state.get("plans") or []:
-        steps = [{**step, "output": values.get(f"{plan['call_id']}/{step['id']}", step["output"])}
+    for index, plan in enumerate(state.get("plans") or []):
+        steps = [{**step, "output": values.get(("plan", index, step["id"]), step["output"])}
                  if isinstance(step, dict) and step.get("status") == "ok" else step for step in plan["steps"]]
         plans.append({**plan, "steps": steps})
     return plans

@@ -27,7 +27,8 @@ class RunState(TypedDict, total=False):
     verified: bool | None
     verification_error: str | None
     tool_calls: list[dict[str, Any]]
-    """Executed tool calls: id, name, args, output (JSON form), error, duration."""
+    """Executed tool calls, in order: id, name, args, output and artifact (JSON form), error, duration,
+    and `still_running` for a sync tool cut by a timeout."""
     steps: int
     model_calls: int
     rejections: dict[str, int]
@@ -102,10 +103,11 @@ def plan_record(call_id: str, status: str, steps: list[Any], *, problems: list[s
             "completion": completion, "report": report}
 
 
-def store_plan(state: RunState, plan: dict[str, Any]) -> dict[str, Any]:
-    """The update that makes `plan` current, replacing its earlier version in `plans` (same call) or adding it."""
+def store_plan(state: RunState, plan: dict[str, Any], *, new: bool = False) -> dict[str, Any]:
+    """The update that makes `plan` current: a `new` round's plan is added to `plans`, else it replaces
+    the current one (its completion step settled). Not by call id: providers may reuse one every turn."""
     plans = list(state.get("plans") or [])
-    if plans and plans[-1]["call_id"] == plan["call_id"]:
+    if plans and not new:
         plans[-1] = plan
     else:
         plans.append(plan)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,22 +9,12 @@ from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._tools import ToolOutcome, execute_tool, to_model_text, to_state_value, tool_values
+from zyx._tools import ToolOutcome, to_state_value, tool_values
 from zyx.graph.approval import review
+from zyx.graph.calls import run_calls
 from zyx.graph.limits import wrap_up_message
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, last_ai_message, split_calls
-
-
-async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_left: float | None) -> ToolOutcome:
-    """One call, cut by `tool_timeout` or by the run's deadline, whichever comes first."""
-    timeout = spec.limits.tool_call_timeout(run_left)
-    try:
-        return await asyncio.wait_for(execute_tool(spec.tools_by_name[call["name"]], call["args"], config), timeout)
-    except TimeoutError:
-        if run_left is not None and timeout == run_left:
-            return ToolOutcome(error=_prompts.RUN_TIMED_OUT, duration=timeout)
-        return ToolOutcome(error=_prompts.TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
 
 
 def error_message(call: Mapping[str, Any], text: str) -> ToolMessage:
@@ -36,7 +25,9 @@ def error_message(call: Mapping[str, Any], text: str) -> ToolMessage:
 def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
     return {"id": call["id"], "name": call["name"], "args": call["args"],
             "output": to_state_value(outcome.output) if outcome.error is None else None,
-            "error": outcome.error, "duration": round(outcome.duration, 6)}
+            "artifact": to_state_value(outcome.artifact) if outcome.artifact is not None else None,
+            "error": outcome.error, "duration": round(outcome.duration, 6),
+            **({"still_running": True} if outcome.still_running else {})}
 
 
 def bad_arguments(message: AIMessage | None) -> tuple[list[Any], list[ToolMessage]]:
@@ -50,26 +41,29 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
     """Run this turn's tool calls (not `complete_task`) at once; refuse those past a limit."""
     message = last_ai_message(state["messages"])
     calls, completions = split_calls(message)
-    known = [c for c in calls if c["name"] in spec.tools_by_name]
-    admitted, refused, limit = spec.limits.admit(known, state)
-    admitted, rejected = review(admitted, spec.approval)
-    refused.update(rejected)
-    run_left = spec.limits.time_left(state)
-    outcomes = dict(zip((c["id"] for c in admitted), await asyncio.gather(
-        *(run_call(c, spec, config, run_left) for c in admitted))))
+    known = [i for i, c in enumerate(calls) if c["name"] in spec.tools_by_name]
+    admitted, refused, limit = spec.limits.admit([calls[i] for i in known], state)
+    reasons = {known[i]: text for i, text in refused.items()}
+    reviewed = review([calls[known[i]] for i in admitted], spec.approval)
+    to_run: dict[int, ToolCall] = {}
+    for i, (call, rejection) in zip(admitted, reviewed):
+        if rejection is None:
+            to_run[known[i]] = call
+        else:
+            reasons[known[i]] = rejection
+    outcomes = await run_calls(to_run, spec, config, spec.limits.time_left(state))
 
     available = ", ".join(spec.tools_by_name) or "(none)"
     messages: list[Any] = []
-    for call in calls:
-        if (outcome := outcomes.get(call["id"])) is not None:
-            messages.append(error_message(call, outcome.error) if outcome.error is not None else ToolMessage(
-                to_model_text(outcome.output), tool_call_id=call["id"] or "", name=call["name"]))
+    for i, call in enumerate(calls):
+        if (outcome := outcomes.get(i)) is not None:
+            messages.append(outcome.message(call))
         elif call["name"] not in spec.tools_by_name:
             messages.append(error_message(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
         else:
-            messages.append(error_message(call, refused[call["id"] or ""]))
+            messages.append(error_message(call, reasons[i]))
     invalid, errors = bad_arguments(message)
-    ran = [(c, outcomes[c["id"]]) for c in admitted]
+    ran = [(to_run[i], outcomes[i]) for i in to_run]
     return close_turn(state, spec, ran, [*messages, *errors], limit, completing=bool(completions),
                       invalid=invalid, unknown=len(known) < len(calls))
 
@@ -78,9 +72,10 @@ def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOut
                limit: str | None, *, completing: bool, invalid: list[Any], unknown: bool) -> dict[str, Any]:
     """The update after a turn's calls ran: step count, call log, malformed-call retries, and the
     wrap-up turn when a limit was reached (unless a completion of this turn is still to be handled)."""
-    if (values := tool_values.get()) is not None:
-        values.update((c["id"], o.output) for c, o in ran if o.error is None)  # type: ignore[misc]
-    if any(o.error == _prompts.RUN_TIMED_OUT for _, o in ran):
+    logged = len(state.get("tool_calls", []))
+    if (values := tool_values.get()) is not None:  # by position in the call log: ids may repeat
+        values.update((logged + k, (o.output, o.artifact)) for k, (_, o) in enumerate(ran))
+    if any(o.run_timed_out for _, o in ran):
         limit = "timeout"
     steps = state.get("steps", 0) + len(ran)
     update: dict[str, Any] = {"steps": steps, "tool_calls": [

@@ -1,0 +1,117 @@
+"""`process_tool(func)`: a sync tool that runs in a worker process, so a timeout or a cancellation kills it.
+
+Python cannot stop a thread: a sync tool cut by `tool_timeout` (or the run's `timeout`, or a
+cancellation) keeps running in its worker thread and may still take effect. A tool made with
+`process_tool` runs in a separate process instead, killed when its call is cut: a hard timeout.
+Workers are started once (one per call running at the same time) and reused; a killed one is
+replaced at the next call. `func` and its arguments and result must be picklable (a module-level
+function; the worker imports its module).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+from zyx.errors import ConfigurationError
+
+R = TypeVar("R")
+
+_context = multiprocessing.get_context("spawn")  # safe in a process with threads, on every platform
+
+
+def _serve(conn: Connection) -> None:
+    """A worker's loop: run each (func, kwargs) it is sent, send back (ok, value)."""
+    while True:
+        try:
+            func, kwargs = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: tuple[bool, Any] = (True, func(**kwargs))
+        except BaseException as exc:  # noqa: BLE001 - the caller re-raises it
+            reply = (False, exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # an unpicklable result or exception
+            conn.send((False, TypeError(f"the tool's {'result' if reply[0] else 'exception'} cannot be sent "
+                                        f"back from its worker process: {type(exc).__name__}")))
+
+
+class _Worker:
+    """One worker process and the parent's end of its pipe."""
+
+    def __init__(self) -> None:
+        self.conn, child = _context.Pipe()
+        self.process = _context.Process(target=_serve, args=(child,), daemon=True, name="zyx-process-tool")
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+class _Pool:
+    """Idle workers of one tool; a call takes one (or starts one) and gives it back when it finishes."""
+
+    def __init__(self) -> None:
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> _Worker:
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+        return _Worker()
+
+    def give_back(self, worker: _Worker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+
+def process_tool(func: Callable[..., R]) -> Callable[..., Any]:
+    """A tool that runs the sync function `func` in a worker process, killed when its call is cut
+    (`tool_timeout`, the run's `timeout`, a cancellation): use it when a late tool must not take effect.
+
+    The tool keeps `func`'s name, docstring and signature, so the model sees the same tool.
+
+    Args:
+        func: A module-level sync function (picklable, as its arguments and result must be).
+
+    Returns:
+        An async function to pass in `tools=`.
+
+    Raises:
+        ConfigurationError: `func` is not a plain sync function.
+    """
+    if not callable(func) or asyncio.iscoroutinefunction(func) or not hasattr(func, "__qualname__"):
+        raise ConfigurationError("tools", "process_tool() takes a module-level sync function")
+    if "<locals>" in func.__qualname__ or "<lambda>" in func.__qualname__:
+        raise ConfigurationError("tools", f"process_tool({func.__qualname__}): the function must be defined at "
+                                 "module level, so its worker process can import it")
+    pool = _Pool()
+
+    @functools.wraps(func)
+    async def call(**kwargs: Any) -> Any:
+        worker = await asyncio.to_thread(pool.take)
+        try:
+            worker.conn.send((func, kwargs))
+            ok, value = await asyncio.to_thread(worker.conn.recv)
+        except BaseException:  # cut (timeout, cancellation) or broken: the call must not go on
+            worker.kill()
+            raise
+        pool.give_back(worker)
+        if ok:
+            return value
+        raise value
+
+    return call

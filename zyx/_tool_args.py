@@ -1,0 +1,75 @@
+"""A tool call's arguments checked against the schema the model was shown, before the tool runs.
+
+LangChain validates arguments only through a pydantic `args_schema` (and drops keys it does not
+declare); a JSON-schema dict `args_schema` (MCP tools, hand-made `StructuredTool`s) is not checked
+at all. zyx refuses, with an error the model sees, any key the schema does not declare (unless it
+allows extra keys) and, for JSON-schema tools, anything the schema rejects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import validators
+from jsonschema.exceptions import SchemaError
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from zyx.errors import ConfigurationError
+
+MAX_PROBLEMS = 10
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class ArgumentCheck:
+    """The checks for one tool: the keys the model may send, and a JSON-schema validator where needed."""
+
+    declared: frozenset[str]
+    open: bool
+    validator: Any = None
+
+    def problems(self, args: Any) -> list[str]:
+        """Why `args` does not fit the schema, one line each (values described by type, never shown)."""
+        if not isinstance(args, Mapping):
+            return [f"(arguments): expected an object, got {type(args).__name__}"]
+        found = [] if self.open else [
+            f"{_short(str(key))!r}: not an argument of this tool (it takes: {', '.join(sorted(self.declared)) or 'none'})"
+            for key in args if key not in self.declared]
+        if self.validator is not None:
+            for error in sorted(self.validator.iter_errors(dict(args)), key=lambda e: list(e.absolute_path)):
+                if error.validator == "additionalProperties":
+                    continue  # reported above, by name
+                found.append(_describe(error))
+        return found[:MAX_PROBLEMS]
+
+
+def _describe(error: Any) -> str:
+    path = ".".join(str(p) for p in error.absolute_path) or "(arguments)"
+    if error.validator == "required":
+        return f"{path}: {error.message}"
+    rule = json.dumps(error.validator_value, default=str)
+    return f"{path}: must satisfy {error.validator}={_short(rule)} (got {type(error.instance).__name__})"
+
+
+def argument_check(tool: BaseTool) -> ArgumentCheck:
+    """The checks for `tool`, from the same schema the model is shown (`ConfigurationError` if it is not valid)."""
+    parameters = convert_to_openai_tool(tool)["function"].get("parameters") or {}
+    extra = parameters.get("additionalProperties")
+    validator = None
+    if isinstance(tool.args_schema, dict):
+        cls = validators.validator_for(tool.args_schema)
+        try:
+            cls.check_schema(tool.args_schema)
+        except SchemaError as exc:
+            raise ConfigurationError("tools", f"the args_schema of tool {tool.name!r} is not a valid JSON schema: "
+                                     f"{_short(exc.message, 200)}") from None
+        validator = cls(tool.args_schema)
+    return ArgumentCheck(frozenset(parameters.get("properties") or {}), open=extra not in (None, False),
+                         validator=validator)
