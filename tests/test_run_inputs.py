@@ -10,6 +10,7 @@ import pytest
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolRuntime
 from openai_server import OpenAIServer, reply
 from pydantic import BaseModel
 
@@ -17,7 +18,7 @@ import zyx
 from zyx.errors import ConfigurationError
 from zyx.graph import build_run_graph
 from zyx.result import RunContext, RunVerificationContext
-from zyx.testing import ScriptedChatModel, complete
+from zyx.testing import ScriptedChatModel, call, complete
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 
@@ -220,3 +221,48 @@ def test_make_takes_the_same_inputs() -> None:
     assert "Invoice A-2, total 3 EUR" in system and "deps=42" in system
     task = next(m for m in seen[0] if isinstance(m, HumanMessage))
     assert isinstance(task.content, list) and task.content[1]["type"] == "image"
+
+
+# -- deps reach tools through LangGraph's ToolRuntime ---------------------------------------------------------
+
+def whoami(greeting: str, runtime: ToolRuntime[Deps]) -> str:
+    """Greet the current user."""
+    return f"{greeting}, {runtime.context.user} (call {runtime.tool_call_id})"
+
+
+def test_a_tool_gets_the_deps_through_tool_runtime_hidden_from_the_model() -> None:
+    seen_tools: list[Any] = []
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        seen_tools.extend(tools)
+        if not any(getattr(m, "tool_call_id", None) for m in messages):
+            return call("whoami", greeting="Hello")
+        return complete("greeted")
+
+    result = zyx.run("Greet me.", model=ScriptedChatModel(policy=policy), tools=[whoami], deps=Deps("ada"))
+    assert result.tool_calls[0].output.startswith("Hello, ada (call ")
+    schema = next(t for t in seen_tools if t["function"]["name"] == "whoami")["function"]["parameters"]
+    assert set(schema["properties"]) == {"greeting"}
+
+
+def test_a_model_cannot_forge_the_runtime_argument() -> None:
+    replies = iter([call("whoami", greeting="Hi", runtime={"context": "forged"}), complete("done")])
+    result = zyx.run("Greet me.", model=ScriptedChatModel(policy=lambda m, t: next(replies)), tools=[whoami],
+                     deps=Deps("ada"))
+    assert result.tool_calls[0].error is not None and "runtime" in result.tool_calls[0].error
+
+
+def test_tools_in_make_and_in_a_parent_graph_get_the_deps() -> None:
+    replies = iter([call("whoami", greeting="Hey"), {"name": "final_result", "args": {"result": "ok"}}])
+    made = zyx.make(str, "Greet.", model=ScriptedChatModel(policy=lambda m, t: next(replies)), tools=[whoami],
+                    deps=Deps("bob"))
+    outputs = [m.content for m in made.messages if getattr(m, "tool_call_id", None)]
+    assert outputs and str(outputs[0]).startswith("Hey, bob")
+
+    script = iter([call("whoami", greeting="Yo"), complete("done")])
+    run_graph = build_run_graph(model=ScriptedChatModel(policy=lambda m, t: next(script)), tools=[whoami])
+    parent = StateGraph(MessagesState)
+    parent.add_node("agent", run_graph)
+    parent.add_edge(START, "agent")
+    state = parent.compile().invoke({"messages": [HumanMessage("Greet.")]}, context=Deps("cy"))
+    assert any("Yo, cy" in str(m.content) for m in state["messages"])

@@ -8,7 +8,9 @@ allows extra keys) and, for JSON-schema tools, anything the schema rejects.
 
 from __future__ import annotations
 
+import inspect
 import json
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,7 @@ from jsonschema import validators
 from jsonschema.exceptions import SchemaError
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.prebuilt import ToolRuntime
 
 from zyx.errors import ConfigurationError
 
@@ -73,3 +76,21 @@ def argument_check(tool: BaseTool) -> ArgumentCheck:
         validator = cls(tool.args_schema)
     return ArgumentCheck(frozenset(parameters.get("properties") or {}), open=extra not in (None, False),
                          validator=validator)
+
+
+def runtime_parameter(tool: BaseTool) -> str | None:
+    """The parameter through which a tool takes LangGraph's `ToolRuntime` (hidden from the model, filled by
+    the tool executor as ToolNode does), or None."""
+    fn = getattr(tool, "coroutine", None) or getattr(tool, "func", None)
+    if fn is None:
+        return None
+    fn = inspect.unwrap(fn)
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # annotations that do not resolve: no runtime parameter can be recognised
+        return None
+    for name, hint in hints.items():
+        origin = typing.get_origin(hint) or hint
+        if name != "return" and isinstance(origin, type) and issubclass(origin, ToolRuntime):
+            return name
+    return None

@@ -221,10 +221,12 @@ async def execute_tool(
     config: RunnableConfig | None = None,
     *,
     check: ArgumentCheck | None = None,
+    inject: Mapping[str, Any] | None = None,
     on_error: Callable[[BaseException], str] = describe_error,
 ) -> ToolOutcome:
     """Run one tool call as LangGraph's ToolNode does (invoked with the ToolCall; sync tools in a worker
-    thread), with its arguments checked first and any failure turned into error text.
+    thread), with its arguments checked first and any failure turned into error text. `inject` adds
+    arguments the model does not see (a `ToolRuntime`), after the check.
 
     A real cancellation (the task is being cancelled), KeyboardInterrupt and LangGraph's `interrupt()`
     propagate; anything else a tool raises, a `SystemExit` or a `CancelledError` it raised itself
@@ -236,7 +238,8 @@ async def execute_tool(
     values: list[Any] = []
     token = reported.set(values)
     try:
-        result = await tool.ainvoke(ToolCall(name=call["name"], args=call["args"], id=call.get("id") or "",
+        args = {**call["args"], **inject} if inject else call["args"]
+        result = await tool.ainvoke(ToolCall(name=call["name"], args=args, id=call.get("id") or "",
                                              type="tool_call"), config)
     except (KeyboardInterrupt, GraphBubbleUp):  # Ctrl-C; a LangGraph interrupt() inside the tool, as in ToolNode
         raise

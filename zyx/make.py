@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall, ToolMessage
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from langgraph.prebuilt import ToolRuntime
 from pydantic import ValidationError
 from typing_extensions import Unpack
 
@@ -23,7 +24,7 @@ from zyx._models import add_usage, bind, model_name, resolve_model
 from zyx._options import DEFAULT_MAX_STEPS, MAKE_OPTIONS, MakeOptions, check_keywords, checked
 from zyx._prompts import FINAL_RESULT, UNKNOWN_TOOL
 from zyx._target import Target, format_validation_error, make_target
-from zyx._tool_args import argument_check
+from zyx._tool_args import argument_check, runtime_parameter
 from zyx._tools import ToolOutcome, execute_tool, openai_schemas
 from zyx.errors import ConfigurationError, MaxStepsExceededError, VerificationError, describe
 from zyx.result import Result, RunContext, RunTask
@@ -61,12 +62,21 @@ async def _invoke(bound: Runnable[Any, Any], messages: list[BaseMessage]) -> AIM
     return await bound.ainvoke(messages)
 
 
-async def _run_tools(calls: list[ToolCall], tools: Sequence[BaseTool]) -> list[ToolMessage]:
-    """Run a turn's tool calls concurrently; unknown tools get an error result."""
+async def _run_tools(calls: list[ToolCall], tools: Sequence[BaseTool], messages: list[BaseMessage],
+                     deps: Any) -> list[ToolMessage]:
+    """Run a turn's tool calls concurrently; unknown tools get an error result; a tool taking a
+    `ToolRuntime` gets make()'s conversation as its state and `deps` as its context."""
     by_name = {t.name: t for t in tools}
+
+    def inject(call: ToolCall) -> dict[str, Any] | None:
+        parameter = runtime_parameter(by_name[call["name"]])
+        return {parameter: ToolRuntime(state={"messages": messages}, context=deps, config={},
+                                       stream_writer=lambda chunk: None, tool_call_id=call.get("id"), store=None,
+                                       tools=list(tools))} if parameter else None
+
     outcomes = await asyncio.gather(*(
-        execute_tool(by_name[c["name"]], c, check=argument_check(by_name[c["name"]])) if c["name"] in by_name
-        else _unknown(c["name"], by_name) for c in calls))
+        execute_tool(by_name[c["name"]], c, check=argument_check(by_name[c["name"]]), inject=inject(c))
+        if c["name"] in by_name else _unknown(c["name"], by_name) for c in calls))
     return [o.message(c) for c, o in zip(calls, outcomes)]
 
 
@@ -76,7 +86,8 @@ async def _unknown(name: str, by_name: dict[str, BaseTool]) -> ToolOutcome:
 
 async def _answer(model: BaseChatModel, target: Target, system: list[BaseMessage], messages: list[BaseMessage],
                   tools: Sequence[BaseTool], max_retries: int, invoke: Invoke = _invoke,
-                  settings: Mapping[str, Any] | None = None) -> tuple[Any, list[BaseMessage], dict[str, int]]:
+                  settings: Mapping[str, Any] | None = None, deps: Any = None,
+                  ) -> tuple[Any, list[BaseMessage], dict[str, int]]:
     """Ask until the answer validates: tool calls run in between, invalid answers are retried."""
     schemas = [*openai_schemas(tools)] + ([] if _plain_text(target) else [answer_tool(target)])
     bound = bind(model, schemas, settings) if schemas else model.bind(**settings) if settings else model
@@ -93,7 +104,7 @@ async def _answer(model: BaseChatModel, target: Target, system: list[BaseMessage
         if steps > DEFAULT_MAX_STEPS:
             raise MaxStepsExceededError(f"make() ran more than {DEFAULT_MAX_STEPS} tool calls",
                                         termination="max_steps", messages=messages, usage=usage)
-        messages.extend(await _run_tools(others, tools))
+        messages.extend(await _run_tools(others, tools, messages, deps))
         messages.extend(ToolMessage(_prompts.MAKE_DUPLICATE_ANSWER, tool_call_id=c["id"] or "", name=FINAL_RESULT, status="error")
                         for c in answers[1:])
         if answers:
@@ -165,8 +176,9 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
         from zyx.stream import RunStream
 
         return RunStream(lambda: make_events(lambda invoke: _answer(
-            chat, tgt, system, messages, tool_list, max_retries, invoke, settings), tgt, model_name(chat)))
-    output, history, usage = await _answer(chat, tgt, system, messages, tool_list, max_retries, settings=settings)
+            chat, tgt, system, messages, tool_list, max_retries, invoke, settings, values["deps"]), tgt, model_name(chat)))
+    output, history, usage = await _answer(chat, tgt, system, messages, tool_list, max_retries, settings=settings,
+                                           deps=values["deps"])
     return Result(output=output, messages=history, usage=usage, model=model_name(chat))
 
 

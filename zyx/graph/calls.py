@@ -12,19 +12,37 @@ from langchain_core.messages import ToolCall
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_config
 from langgraph.func import task
+from langgraph.prebuilt import ToolRuntime
 
 from zyx import _prompts
 from zyx._tools import ToolOutcome, execute_tool, runs_in_thread
 from zyx.graph.spec import RunSpec
 
 
-async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_left: float | None) -> ToolOutcome:
+def tool_runtime(call: ToolCall, spec: RunSpec, config: RunnableConfig, state: Any) -> ToolRuntime:
+    """What a tool taking a `ToolRuntime` gets, as from LangGraph's ToolNode: the run's state, its deps
+    (the LangGraph runtime context) as `context`, store and stream writer, the call's id and the tools."""
+    runtime = (config.get("configurable") or {}).get(RUNTIME_KEY)
+    writer = getattr(runtime, "stream_writer", None)
+    return ToolRuntime(state=state, context=getattr(runtime, "context", None), config=config,
+                       stream_writer=writer if writer is not None else _no_writer, tool_call_id=call.get("id"),
+                       store=getattr(runtime, "store", None), tools=list(spec.tools))
+
+
+def _no_writer(chunk: Any) -> None:
+    """The stream writer outside a LangGraph run: writes go nowhere."""
+
+
+async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_left: float | None,
+                   state: Any = None) -> ToolOutcome:
     """One call, cut by `tool_timeout` or by the run's deadline, whichever comes first."""
     timeout = spec.limits.tool_call_timeout(run_left)
     tool = spec.tools_by_name[call["name"]]
+    parameter = spec.runtime_parameters.get(tool.name)
+    inject = {parameter: tool_runtime(call, spec, config, state)} if parameter else None
     try:
-        return await asyncio.wait_for(execute_tool(tool, call, config, check=spec.argument_checks.get(tool.name)),
-                                      timeout)
+        return await asyncio.wait_for(
+            execute_tool(tool, call, config, check=spec.argument_checks.get(tool.name), inject=inject), timeout)
     except TimeoutError:
         run_cut = run_left is not None and timeout == run_left
         if runs_in_thread(tool):  # Python cannot stop a thread: say so, never "cancelled"
@@ -38,10 +56,12 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
 
 CHECKPOINTER_KEY = "__pregel_checkpointer"
 """Where LangGraph puts a run's checkpointer in a node's config (`langgraph._internal._constants`)."""
+RUNTIME_KEY = "__pregel_runtime"
+"""Where LangGraph puts a run's `Runtime` (context, store, stream writer) in a node's config, as above."""
 
 
 async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: RunnableConfig,
-                    run_left: float | None) -> dict[int, ToolOutcome]:
+                    run_left: float | None, state: Any = None) -> dict[int, ToolOutcome]:
     """Run calls concurrently; outcomes by position. With a checkpointer, each call is a durable task
     (started in position order: LangGraph matches a saved result to its task by that order)."""
     kept: dict[int, ToolOutcome] = {}
@@ -50,7 +70,7 @@ async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: Runnab
         """One call as a LangGraph task: its result is saved (a pending write) as soon as it finishes.
         The task's inputs and result are plain data (LangGraph may serialise them: the result is the
         outcome's JSON form); this process keeps the Python outcome in `kept`."""
-        outcome = await run_call(call, spec, get_config(), run_left)
+        outcome = await run_call(call, spec, get_config(), run_left, state)
         kept[position] = outcome
         return outcome.to_json()
 
@@ -62,7 +82,7 @@ async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: Runnab
             raise
         plain = True
     if plain:  # nothing to save results to (or no tasks): run the calls right here
-        done = await asyncio.gather(*(run_call(c, spec, config, run_left) for c in calls.values()))
+        done = await asyncio.gather(*(run_call(c, spec, config, run_left, state) for c in calls.values()))
         return dict(zip(calls, done))
     saved = await asyncio.gather(*started)
     return {i: kept.get(i) or ToolOutcome.from_json(data) for i, data in zip(calls, saved)}

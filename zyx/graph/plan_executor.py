@@ -79,7 +79,7 @@ async def _run_steps(plan: Plan, call_id: str, state: RunState, config: Runnable
         step_id = step_call_id(call_id, step.id)
         if step_id in refused:
             raise StepError(refused[step_id])
-        outcome = await run_call(ToolCall(name=step.tool, args=args, id=step_id), spec, config, spec.limits.time_left(state))
+        outcome = await run_call(ToolCall(name=step.tool, args=args, id=step_id), spec, config, spec.limits.time_left(state), state)
         ran[step.id] = (ToolCall(name=step.tool, args=to_state_value(args), id=step_id), outcome)
         if outcome.error is not None:
             raise StepError(outcome.error.removeprefix("Error: "))

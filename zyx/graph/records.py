@@ -59,7 +59,7 @@ def with_history(error: RunError, state: RunState) -> RunError:
 def run_deps(config: RunnableConfig) -> Any:
     """The run's `deps`: the LangGraph runtime context of this invocation (what `langgraph.runtime.get_runtime`
     reads, taken from the node's own config), or None."""
-    runtime = (config.get("configurable") or {}).get("__pregel_runtime")
+    runtime = (config.get("configurable") or {}).get("__pregel_runtime")  # see zyx.graph.calls.RUNTIME_KEY
     return getattr(runtime, "context", None)
 
 

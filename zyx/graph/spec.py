@@ -16,7 +16,7 @@ from zyx._completion import completion_tool
 from zyx._models import bind, model_name, resolve_model
 from zyx._options import GraphOptions, Instructions, checked, declared
 from zyx._target import Target, make_target
-from zyx._tool_args import ArgumentCheck, argument_check
+from zyx._tool_args import ArgumentCheck, argument_check, runtime_parameter
 from zyx._tools import openai_schemas
 from zyx.errors import ConfigurationError
 from zyx.graph.approval import approval_rule
@@ -58,11 +58,14 @@ class RunSpec:
     """The model with only `complete_task` bound, for the wrap-up turn after a limit."""
     argument_checks: Mapping[str, ArgumentCheck] = field(init=False)
     """Per tool: its arguments checked against the schema the model is shown, before it runs."""
+    runtime_parameters: Mapping[str, str] = field(init=False)
+    """The tools that take a `ToolRuntime` (the run's deps as `runtime.context`), by name: the parameter."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "tools_by_name", {t.name: t for t in self.tools})
         set_(self, "argument_checks", {t.name: argument_check(t) for t in self.tools})
+        set_(self, "runtime_parameters", {t.name: p for t in self.tools if (p := runtime_parameter(t))})
         set_(self, "system_prompt", _prompts.system_prompt(
             has_target=self.target is not None, plan=self.plan,
             instructions=self.instructions if isinstance(self.instructions, str) else None))

@@ -51,7 +51,7 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
             to_run[known[i]] = call
         else:
             reasons[known[i]] = rejection
-    outcomes = await run_calls(to_run, spec, config, spec.limits.time_left(state))
+    outcomes = await run_calls(to_run, spec, config, spec.limits.time_left(state), state)
 
     available = ", ".join(spec.tools_by_name) or "(none)"
     messages: list[Any] = []
