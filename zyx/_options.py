@@ -237,8 +237,8 @@ class CallOptions(TypedDict, total=False):
     """What goes with one call: handed to tools and checks, shown to the model, never part of the graph."""
 
     deps: Annotated[Any, Option(
-        None, "A value for tools and checks (LangGraph runtime context): a tool receives it through a "
-        "`ToolRuntime` parameter (`runtime.context`), checks and dynamic instructions as `ctx.deps`.")]
+        None, "A value for checks and dynamic instructions (`ctx.deps`), passed as the run's LangGraph runtime "
+        "context; never in state. Tools: coming (through LangChain's `ToolRuntime`).")]
     source: Annotated[Any, Option(
         None, "The material the task is about (text, a pydantic object, a dict or list, a file path), shown "
         "to the model in a delimited section and to checks as `ctx.source`.", _source)]
