@@ -114,6 +114,15 @@ def test_missing_summary_is_rejected() -> None:
     assert result.completion is not None and result.completion.summary == "now with summary"
 
 
+@pytest.mark.parametrize("summary", ["", "   "])
+def test_an_empty_summary_reads_completed_as_in_the_original(summary: str) -> None:
+    """The original zyx kept `summary or "Completed."`: a blank summary is not shown as blank."""
+    model = scripted(complete(summary=summary, result=GOOD))
+    result = zyx.run("todo", target=Todo, model=model)
+    assert result.completion is not None and result.completion.summary == "Completed."
+    assert len(model.calls) == 1  # accepted as it came, not sent back
+
+
 def test_unknown_status_is_rejected() -> None:
     model = scripted(complete(status="done"), complete())
     result = zyx.run("x", model=model)

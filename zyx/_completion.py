@@ -89,7 +89,7 @@ def check_completion(args: Any, target: Target | None) -> CompletionCheck:
             return CompletionCheck(None, _prompts.RESULT_INVALID.format(errors=format_validation_error(exc)))
     completion = {
         "status": status,
-        "summary": args["summary"],
+        "summary": args["summary"] if args["summary"].strip() else _prompts.EMPTY_SUMMARY,
         "result": raw,
         "evidence": args.get("evidence"),
         "verification": args.get("verification"),

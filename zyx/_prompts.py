@@ -69,6 +69,8 @@ UNKNOWN_TOOL = "Error: there is no tool named {name!r}. Available tools: {availa
 BAD_ARGUMENTS = "Error: the arguments of this call are not valid JSON: {error}"
 BUDGET_SPENT = "Not run: the {limit} limit of this run has been reached."
 NO_COMPLETION_SUMMARY = "No completion tool call was made."
+EMPTY_SUMMARY = "Completed."
+"""The summary of a completion whose summary was blank (as the original zyx had it)."""
 
 PLAN_REJECTED = (
     "The plan was rejected; nothing was run. Fix every problem below and call `submit_plan` again:\n{problems}"

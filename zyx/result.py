@@ -47,7 +47,7 @@ class RunCompletion(Generic[T]):
     Attributes:
         status: `"success"`, `"failed"` (the model says it could not do the task) or `"skipped"`
             (it should not, or it answered in plain text with `require_completion=False`).
-        summary: The model's account of what it did.
+        summary: The model's account of what it did (`"Completed."` when it sent a blank one).
         result: The result validated into the run's target; None without a target, or when the
             model left it out.
         evidence: Optional: what the model says supports the result, as it gave it.
