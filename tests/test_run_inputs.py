@@ -266,3 +266,11 @@ def test_tools_in_make_and_in_a_parent_graph_get_the_deps() -> None:
     parent.add_edge(START, "agent")
     state = parent.compile().invoke({"messages": [HumanMessage("Greet.")]}, context=Deps("cy"))
     assert any("Yo, cy" in str(m.content) for m in state["messages"])
+
+
+def test_instructions_mix_strings_and_functions_and_a_function_may_add_nothing() -> None:
+    model, seen = recording([complete("ok")])
+    zyx.run("Greet.", model=model, deps="ada",
+            instructions=["Be brief.", lambda ctx: f"The user is {ctx.deps}.", lambda ctx: None, lambda ctx: ""])
+    system = system_of(seen[0])
+    assert "Be brief.\n\nThe user is ada." in system and system.rstrip().endswith("The user is ada.")

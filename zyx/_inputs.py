@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import inspect
 import json
 import mimetypes
 import re
@@ -202,3 +203,19 @@ def attachment_blocks(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """The content blocks after the first text of each human message: what a run's attachments became."""
     return [dict(block) for m in messages if isinstance(m, HumanMessage) and not isinstance(m.content, str)
             for block in m.content[1:] if isinstance(block, dict) and block.get("type") in _BLOCK_TYPES]
+
+
+async def instructions_text(instructions: Any, ctx: Any) -> str:
+    """Dynamic instructions as text for this model call: each function called with the run's context (awaited
+    if async; None or "" adds nothing), strings kept, the parts joined."""
+    parts = []
+    for part in instructions if isinstance(instructions, tuple) else (instructions,):
+        text = part(ctx) if callable(part) else part
+        if inspect.isawaitable(text):
+            text = await text
+        if text is not None and not isinstance(text, str):
+            raise ConfigurationError("instructions", f"an instructions function returned {describe(text)}, "
+                                     "expected a string or None")
+        if text:
+            parts.append(text)
+    return "\n\n".join(parts)

@@ -99,11 +99,12 @@ def _text(name: str, value: Any) -> str | None:
 
 
 def _instructions(name: str, value: Any) -> Any:
+    """A string, a function, or a list of those: joined into one string when it holds only strings."""
     if value is None or isinstance(value, str) or callable(value):
         return value
-    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-        return "\n\n".join(value)
-    raise ConfigurationError(name, f"expected a string, a list of strings or a function of the run context, "
+    if isinstance(value, Sequence) and all(isinstance(v, str) or callable(v) for v in value):
+        return "\n\n".join(value) if all(isinstance(v, str) for v in value) else tuple(value)
+    raise ConfigurationError(name, f"expected a string, a function of the run context, or a list of those, "
                              f"got {describe(value)}")
 
 
@@ -221,8 +222,8 @@ class ModelOptions(TypedDict, total=False):
         None, 'The chat model: "provider:name" (e.g. "openai:gpt-4o-mini", "local") or a LangChain chat model; '
         "None: $ZYX_MODEL, else OpenAI when OPENAI_API_KEY is set, else the local model.", _model)]
     instructions: Annotated[Instructions, Option(
-        None, "Extra system instructions: a string, a list of strings, or a function of the run's `RunContext` "
-        "(sync or async) called before each model call.", _instructions, studio=str)]
+        None, "Extra system instructions: a string, a function of the run's `RunContext` (sync or async, "
+        "called before each model call; None or \"\" adds nothing), or a list of those.", _instructions, studio=str)]
     tools: Annotated[Sequence[Any] | None, Option(
         None, "Functions or LangChain tools the model may call.", _tools)]
     max_retries: Annotated[int, Option(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -18,7 +17,7 @@ from typing_extensions import Unpack
 from zyx import _prompts
 from zyx._aio import in_running_loop, run_sync
 from zyx._faults import call_with_retries
-from zyx._inputs import check_model_takes, source_section, with_attachments
+from zyx._inputs import check_model_takes, instructions_text, source_section, with_attachments
 from zyx._messages import MessageLike, to_messages
 from zyx._models import add_usage, bind, model_name, resolve_model
 from zyx._options import DEFAULT_MAX_STEPS, MAKE_OPTIONS, MakeOptions, check_keywords, checked
@@ -186,16 +185,11 @@ async def _system(target: Target, values: dict[str, Any], messages: list[BaseMes
     """make()'s system prompt: how to answer, the instructions (called now if a function) and the source."""
     text = _prompts.MAKE_SYSTEM.format(name=target.name) if not _plain_text(target) else ""
     instructions = values["instructions"]
-    if callable(instructions):
+    if instructions is not None and not isinstance(instructions, str):
         goal = "\n".join(m.text for m in messages if isinstance(m, HumanMessage))
-        instructions = instructions(RunContext(task=RunTask(goal=goal, target=target.type), deps=values["deps"],
-                                               source=values["source"], messages=list(messages), tool_calls=[],
-                                               model_calls=0))
-        if inspect.isawaitable(instructions):
-            instructions = await instructions
-        if not isinstance(instructions, str):
-            raise ConfigurationError("instructions", f"the instructions function returned {describe(instructions)}, "
-                                     "expected a string")
+        instructions = await instructions_text(instructions, RunContext(
+            task=RunTask(goal=goal, target=target.type), deps=values["deps"], source=values["source"],
+            messages=list(messages), tool_calls=[], model_calls=0))
     if instructions:
         text = f"{text}\n\n{instructions}".strip()
     if values["source"] is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -11,9 +10,9 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._faults import call_with_retries
-from zyx._inputs import source_section
+from zyx._inputs import instructions_text, source_section
 from zyx._models import add_usage
-from zyx.errors import ConfigurationError, ModelError, describe
+from zyx.errors import ModelError
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
 from zyx.graph.records import run_context, with_history
 from zyx.graph.spec import RunSpec
@@ -56,14 +55,10 @@ async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, me
 async def _system_message(state: RunState, spec: RunSpec, config: RunnableConfig) -> SystemMessage:
     """The system prompt of this call: the spec's, then dynamic instructions and the source, when the run has them."""
     text = spec.system_prompt
-    if callable(spec.instructions):
-        extra = spec.instructions(run_context(state, config, spec.target.type if spec.target else None))
-        if inspect.isawaitable(extra):
-            extra = await extra
-        if not isinstance(extra, str):
-            raise ConfigurationError("instructions", f"the instructions function returned {describe(extra)}, "
-                                     "expected a string")
-        text += _prompts.INSTRUCTIONS_SECTION.format(instructions=extra) if extra else ""
+    if spec.instructions is not None and not isinstance(spec.instructions, str):
+        ctx = run_context(state, config, spec.target.type if spec.target else None)
+        if extra := await instructions_text(spec.instructions, ctx):
+            text += _prompts.INSTRUCTIONS_SECTION.format(instructions=extra)
     if (source := state.get("source")) is not None:
         text += source_section(source)
     return SystemMessage(text)
