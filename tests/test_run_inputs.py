@@ -274,3 +274,14 @@ def test_instructions_mix_strings_and_functions_and_a_function_may_add_nothing()
             instructions=["Be brief.", lambda ctx: f"The user is {ctx.deps}.", lambda ctx: None, lambda ctx: ""])
     system = system_of(seen[0])
     assert "Be brief.\n\nThe user is ada." in system and system.rstrip().endswith("The user is ada.")
+
+
+def test_a_delegated_sub_run_gets_the_callers_deps() -> None:
+    seen: list[Any] = []
+    sub_model = ScriptedChatModel(responses=[call("whoami", greeting="Hi"), complete("greeted")])
+    helper = zyx.as_tool(name="greeter", description="Greets the user.", model=sub_model, tools=[whoami],
+                         verifier=lambda c, ctx: seen.append(ctx.deps) or True)
+    script = iter([call("greeter", task="Greet the user."), complete("done")])
+    zyx.run("Get the user greeted.", model=ScriptedChatModel(policy=lambda m, t: next(script)), tools=[helper],
+            deps=Deps("dee"))
+    assert [d.user for d in seen] == ["dee"]

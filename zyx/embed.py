@@ -18,7 +18,8 @@ the tool returns the typed result and raises the sub-run's zyx error.
 The sub-run is isolated from the caller's graph: it is not a subgraph of the supervisor, so it
 neither shares the supervisor's checkpointer nor streams into the supervisor's stream. To see a
 run's steps from a parent graph, add the run graph as a node instead (`parent.add_node("agent",
-build_run_graph(...))`, then `parent.astream(..., subgraphs=True)`).
+build_run_graph(...))`, then `parent.astream(..., subgraphs=True)`). The caller's `deps` (its
+LangGraph runtime context) is passed on: the sub-run's tools and checks see the same value.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from zyx._tool_output import to_model_text
 from zyx._tools import tool_values
 from zyx.errors import ConfigurationError, RunError, describe
 from zyx.graph._cache import cached_run_graph
+from zyx.graph.records import run_deps
 from zyx.graph.state import RunState
 
 __all__ = ["SubRunFailed", "as_tool"]
@@ -129,10 +131,12 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
     async def delegate(task: str) -> Any:
         if not isinstance(task, str) or not task.strip():
             raise ValueError("task must be a non-empty string")
+        caller = var_child_runnable_config.get()
+        deps = run_deps(caller) if caller is not None else None  # the caller's runtime context, passed on
         isolated = var_child_runnable_config.set(None)  # not a subgraph of the caller's graph
         values = tool_values.set({})  # the sub-run's tool outputs stay out of the caller's
         try:
-            state = await run_graph.ainvoke({"messages": [HumanMessage(task)], "task": task}, config)
+            state = await run_graph.ainvoke({"messages": [HumanMessage(task)], "task": task}, config, context=deps)
             value = _outcome(state, checked)
         except RunError as exc:
             raise SubRunFailed(exc) from exc
