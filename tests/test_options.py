@@ -230,3 +230,13 @@ def test_message_history_survives_the_refactor() -> None:
     result = zyx.run("Say done.", model=model(), max_steps=3, timeout=30)
     assert result.completion is not None and result.completion.summary == "done"
     assert any(isinstance(m, AIMessage) for m in result.messages)
+
+
+def test_studio_takes_the_new_options_as_settings() -> None:
+    from graphs._studio import studio_graph
+
+    graph = studio_graph({"model_settings": {"temperature": 0.1}, "instructions": "Be brief."}, plan=False,
+                         execute=False)
+    assert graph.context_schema is StudioSettings
+    with pytest.raises(ConfigurationError, match="^model_settings:"):
+        studio_graph({"model_settings": {"temperature": 9}}, plan=False, execute=False)
