@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import enum
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 
 import zyx
 from zyx import ConfigurationError
+from zyx.stream import Replace, apply_delta
 from zyx.stream._picks import SKIP, Debounced, Pick
 from zyx.testing import ScriptedChatModel, complete
 
@@ -27,33 +29,13 @@ def release_stream(**options: Any) -> zyx.RunStream[Release]:
     return zyx.run("Plan release 2.0.", Release, model=model, stream=True, **options)
 
 
-def apply(value: Any, delta: Any) -> Any:
-    """Rebuild a value from the deltas `partial(delta=True)` shows."""
-    if isinstance(delta, str) and (value is None or isinstance(value, str)):
-        return (value or "") + delta
-    if isinstance(delta, dict):
-        if isinstance(value, list) or (value is None and all(isinstance(k, int) for k in delta)):
-            items = list(value or [])
-            for index, part in sorted(delta.items()):
-                if index < len(items):
-                    items[index] = apply(items[index], part)
-                else:
-                    items.append(apply(None, part))
-            return items
-        fields = dict(value or {})
-        for key, part in delta.items():
-            fields[key] = apply(fields.get(key), part)
-        return fields
-    return copy.deepcopy(delta)
-
-
 def test_deltas_add_up_to_the_final_value() -> None:
     stream = release_stream()
     deltas = list(stream.partial(delta=True))
     assert len(deltas) > 3
     rebuilt: Any = None
     for delta in deltas:
-        rebuilt = apply(rebuilt, delta)
+        rebuilt = apply_delta(rebuilt, delta)
     assert rebuilt == {"version": "2.0", "steps": STEPS}
     assert stream.finish().output == Release(version="2.0", steps=STEPS)
 
@@ -119,3 +101,44 @@ def test_a_finished_stream_tells_usage_completion_and_verification() -> None:
     assert not stream.is_streaming
     assert stream.result is result and stream.completion == result.completion and stream.verified is True
     assert stream.usage == result.usage and stream.usage.get("total_tokens", 0) > 0
+
+
+def rebuilt(deltas: list[Any]) -> Any:
+    value: Any = None
+    for delta in deltas:
+        value = apply_delta(value, delta)
+    return value
+
+
+class Color(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Paint(BaseModel):
+    color: Color
+    coats: list[list[str]]
+
+
+@pytest.mark.parametrize("debounce", [None, 0.0005, 3600])
+def test_deltas_of_nested_values_and_enums_rebuild_the_result(debounce: float | None) -> None:
+    final = {"color": "green", "coats": [["ab", "cd"], [], ["efgh"]]}
+    model = ScriptedChatModel(responses=[complete(result=final)], chunk_size=2)
+    stream = zyx.run("Paint.", Paint, model=model, stream=True)
+    value = rebuilt(list(stream.partial(delta=True, debounce_by=debounce)))
+    assert value["color"] is Color.GREEN and value["coats"] == [["ab", "cd"], [], ["efgh"]]
+
+
+def test_a_restart_after_a_rejected_completion_is_a_replace() -> None:
+    replies = iter([complete(result=["nope", "wrong", "third"]), complete(result=["yes"])])
+    model = ScriptedChatModel(policy=lambda m, t: next(replies), chunk_size=3)
+    stream = zyx.run("Answer.", list[str], model=model, stream=True,
+                     verifier=lambda c: c.result == ["yes"] or "not yet")
+    deltas = list(stream.partial(delta=True))
+    assert any(isinstance(d, Replace) for d in deltas)
+    assert rebuilt(deltas) == ["yes"]
+    merged = zyx.run("Answer.", list[str], stream=True, verifier=lambda c: c.result == ["yes"] or "not yet",
+                     model=ScriptedChatModel(policy=lambda m, t: complete(
+                         result=["yes"] if any(getattr(x, "status", "") == "error" for x in m) else ["no", "x"]),
+                         chunk_size=3))
+    assert rebuilt(list(merged.partial(delta=True, debounce_by=3600))) == ["yes"]

@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable
 
-from zyx.errors import ConfigurationError, describe
+from zyx.errors import ConfigurationError, describe, redact
 
 DEFAULT_OPENAI_MODEL = "openai:gpt-4o-mini"
 LOCAL_NOTICE = (
@@ -62,7 +62,7 @@ def model_name(model: BaseChatModel) -> str:
 def _openai_model(name: str, api_key: str | None, base_url: str | None) -> BaseChatModel:
     if not api_key:
         raise ConfigurationError(
-            "model", f"'openai:{name}' needs the OPENAI_API_KEY environment variable (none is set); "
+            "model", f"{describe('openai:' + name)} needs the OPENAI_API_KEY environment variable (none is set); "
             "set it, or pass another model"
         )
     from langchain_openai import ChatOpenAI
@@ -95,7 +95,8 @@ def _other_model(provider: str, name: str) -> BaseChatModel:
     except ImportError as exc:
         raise ConfigurationError("model", f"provider {provider!r} is not installed: {exc}") from None
     except ValueError as exc:
-        raise ConfigurationError("model", f"cannot build {provider}:{name}: {exc}") from None
+        raise ConfigurationError("model", f"cannot build {describe(provider + ':' + name)}: "
+                                 f"{redact(str(exc), name)}") from None
 
 
 def _local_model(spec: str) -> BaseChatModel:
@@ -108,7 +109,8 @@ def _local_model(spec: str) -> BaseChatModel:
     except LocalModelUnavailable as exc:
         raise ConfigurationError("model", str(exc)) from None
     except (ValueError, FileNotFoundError, RuntimeError) as exc:  # unknown name, missing or broken .gguf
-        raise ConfigurationError("model", f"cannot start the local model {spec!r}: {exc}") from None
+        raise ConfigurationError("model", f"cannot start the local model {describe(spec)}: "
+                                 f"{redact(str(exc), spec, spec.partition(':')[2])}") from None
 
 
 def bind(model: BaseChatModel, tools: Sequence[dict[str, Any]],

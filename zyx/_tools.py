@@ -60,7 +60,8 @@ def _from_partial(bound: functools.partial[Any]) -> Callable[..., Any]:
         signature = inspect.signature(bound)
         hints = typing.get_type_hints(func, include_extras=True)
     except (TypeError, ValueError, NameError) as exc:
-        raise ConfigurationError("tools", f"cannot turn {describe(bound)} into a tool: {exc}") from None
+        raise ConfigurationError("tools", f"cannot turn {describe(bound)} into a tool ({type(exc).__name__}: "
+                                 "it binds arguments its function does not take, or cannot be inspected)") from None
     params = [p for name, p in signature.parameters.items() if name not in bound.keywords]
 
     async def call_async(**kwargs: Any) -> Any:

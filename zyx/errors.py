@@ -175,3 +175,13 @@ def describe(value: Any) -> str:
     if callable(value):
         return f"the callable {getattr(value, '__qualname__', type(value).__name__)}"
     return f"a {type(value).__name__} object"
+
+
+def redact(text: str, *values: Any) -> str:
+    """`text` (a dependency's error message) with each of `values` that `describe` would hide replaced by its
+    description: for messages that must quote what they were given."""
+    for value in values:
+        shown = describe(value)
+        if isinstance(value, str) and value and "hidden" in shown:
+            text = text.replace(value, "<" + shown + ">")
+    return text

@@ -32,7 +32,7 @@ def approval_rule(approve: Approve, tool_names: Sequence[str]) -> Callable[[Pend
         raise ConfigurationError("approve", f"expected True, a list of tool names or a predicate, got {describe(approve)}")
     unknown = [name for name in approve if name not in tool_names]
     if unknown:
-        raise ConfigurationError("approve", f"not tools of this run: {', '.join(map(repr, unknown))}")
+        raise ConfigurationError("approve", f"not tools of this run: {', '.join(map(describe, unknown))}")
     names = frozenset(approve)
     return lambda call: call.name in names
 

@@ -18,7 +18,7 @@ from zyx._options import GraphOptions, Instructions, checked, declared
 from zyx._target import Target, make_target
 from zyx._tool_args import ArgumentCheck, argument_check, runtime_parameter
 from zyx._tools import openai_schemas
-from zyx.errors import ConfigurationError
+from zyx.errors import ConfigurationError, describe
 from zyx.graph.approval import approval_rule
 from zyx.graph.limits import RunLimits
 from zyx.graph.plan import submit_plan_tool
@@ -91,7 +91,7 @@ def check_graph_options(options: Mapping[str, Any]) -> dict[str, Any]:
     tool_names = [t.name for t in values["tools"]]
     unknown = [name for name in values["tool_limits"] if name not in tool_names]
     if unknown:
-        raise ConfigurationError("tool_limits", f"{unknown[0]!r} is not one of the run's tools "
+        raise ConfigurationError("tool_limits", f"{describe(unknown[0])} is not one of the run's tools "
                                  f"({', '.join(sorted(tool_names))})")
     if values["approve"] not in (None, False) and values["plan"]:
         raise ConfigurationError("approve", "in plan mode, use approve_plan=True to review the whole plan")

@@ -3,10 +3,15 @@ optionally as deltas and debounced (grouped in time windows, the last value alwa
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel
 
 from zyx.errors import ConfigurationError, describe
 from zyx.events import PartialOutput, RunEvent, TextDelta
@@ -116,34 +121,65 @@ def _debounced(pick: Pick, seconds: float | None, merge: Callable[[Any, Any], An
 
 # -- deltas: only what changed since the last value shown --------------------------------------------------
 
-def _snapshot(value: Any) -> Any:
-    """A cheap copy of a live partial's shape: enough to tell later what was added or changed."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return [_snapshot(v) for v in value]
+@dataclass(frozen=True)
+class Replace:
+    """A delta that replaces the value so far (after a rejected completion the result restarts; a validator
+    may rewrite the final value): use `value` instead of what the earlier deltas built."""
+
+    value: Any
+
+
+def _fields(value: Any) -> dict[str, Any] | None:
+    """The top-level fields of a record (dict, pydantic model, dataclass), or None for anything else."""
     if isinstance(value, dict):
-        return {k: _snapshot(v) for k, v in value.items()}
-    if hasattr(value, "__dict__") and not isinstance(value, type):
-        return {k: _snapshot(v) for k, v in vars(value).items()}
-    return value
+        return value
+    if isinstance(value, BaseModel):
+        return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return None
 
 
 def _delta(old: Any, new: Any) -> Any:
-    """What `new` adds to `old`: the appended text of a string, the new or changed trailing items of a
-    list (as a dict of index -> delta), the changed fields of a record (field -> delta); SKIP if nothing."""
-    if isinstance(new, str) and isinstance(old, str) and new.startswith(old):
-        return new[len(old):] or SKIP
-    if isinstance(new, list) and isinstance(old, list):
-        changed = {i: _delta(old[i] if i < len(old) else None, item) for i, item in enumerate(new)
-                   if i >= len(old) or old[i] != _snapshot(item)}
-        return {i: d for i, d in changed.items() if d is not SKIP} or SKIP
-    fields = new if isinstance(new, dict) else vars(new) if hasattr(new, "__dict__") and not isinstance(new, type) \
-        else None
-    if fields is not None and isinstance(old, dict):
-        changed = {k: _delta(old.get(k), v) for k, v in fields.items() if old.get(k) != _snapshot(v)}
-        return {k: d for k, d in changed.items() if d is not SKIP} or SKIP
-    return SKIP if old == _snapshot(new) else _snapshot(new)
+    """What `new` adds to `old` (see `apartial(delta=True)`); SKIP if nothing."""
+    if isinstance(new, str):
+        if isinstance(old, str) and new.startswith(old):
+            return new[len(old):] or SKIP
+        return new if old is None else Replace(new)
+    if isinstance(new, list):
+        if not isinstance(old, list) or len(new) < len(old):
+            return new if old is None else Replace(new)
+        changed = {i: item for i, item in enumerate(new) if i >= len(old) or old[i] != item}
+        return changed or SKIP
+    fields, before = _fields(new), _fields(old)
+    if fields is not None:
+        if before is None or not set(before) <= set(fields):
+            return fields if old is None else Replace(fields)
+        return {k: v for k, v in fields.items() if k not in before or before[k] != v} or SKIP
+    return SKIP if old == new else new if old is None else Replace(new)
+
+
+def apply_delta(value: Any, delta: Any) -> Any:
+    """The value after one delta from `partial(delta=True)` (start from None): appended text, changed items by
+    index, changed fields by name, or a `Replace`. Records come back as dicts."""
+    if isinstance(delta, Replace):
+        return copy.deepcopy(delta.value)
+    if value is None:
+        return copy.deepcopy(delta)
+    if isinstance(value, str) and isinstance(delta, str):
+        return value + delta
+    if isinstance(value, list) and isinstance(delta, dict):
+        items = list(value)
+        for index in sorted(delta):
+            if index < len(items):
+                items[index] = copy.deepcopy(delta[index])
+            else:
+                items.append(copy.deepcopy(delta[index]))
+        return items
+    fields = _fields(value)
+    if fields is not None and isinstance(delta, dict):
+        return {**fields, **copy.deepcopy(delta)}
+    return copy.deepcopy(delta)
 
 
 def _deltas(inner: Pick) -> Callable[[RunEvent], Any]:
@@ -154,16 +190,22 @@ def _deltas(inner: Pick) -> Callable[[RunEvent], Any]:
         if value is SKIP:
             return SKIP
         change = _delta(last[0], value)
-        last[0] = _snapshot(value)
+        if change is not SKIP:
+            last[0] = copy.deepcopy(value)  # the partial is live: keep what it was when this delta was made
+            change = copy.deepcopy(change)
         return change
 
     return show
 
 
 def _merge_deltas(a: Any, b: Any) -> Any:
-    """Two deltas in a row as one (for debouncing)."""
+    """Two deltas in a row as one (for debouncing): what applying both does."""
+    if isinstance(b, Replace):
+        return b
+    if isinstance(a, Replace):
+        return Replace(apply_delta(a.value, b))
     if isinstance(a, str) and isinstance(b, str):
         return a + b
     if isinstance(a, dict) and isinstance(b, dict):
-        return {**a, **{k: _merge_deltas(a[k], v) if k in a else v for k, v in b.items()}}
-    return b
+        return {**a, **b}
+    return Replace(apply_delta(a, b))

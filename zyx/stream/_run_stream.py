@@ -21,6 +21,7 @@ behind: no task once the run ends or the stream is closed, no extra thread.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
@@ -72,6 +73,10 @@ class _Events:
         return (item,)
 
 
+class ReadByAnotherThread(RuntimeError):
+    """A sync stream's iterator was advanced while another thread was running it."""
+
+
 class RunStream(Generic[T]):
     """A run (or `make()`) in progress: iterate partials, text, a field or events; then `finish()`.
 
@@ -106,6 +111,7 @@ class RunStream(Generic[T]):
         self._result: Result[T] | None = None
         self._sync = False  # made for sync callers (`sync_stream`)
         self._loop: asyncio.AbstractEventLoop | None = None  # the sync API's borrowed loop, until the run ends
+        self._reading = threading.Lock()  # held by the thread running the sync API's loop
 
     # -- the driver ---------------------------------------------------------------------------
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -302,19 +308,24 @@ class RunStream(Generic[T]):
     def _sync_wait(self, limit: float | None = None) -> None:
         """Run the stream's own loop until the driver emits or ends, or `limit` seconds pass (Ctrl-C
         cancels the run first)."""
-        loop = self._loop
-        assert loop is not None
-        if self._driver is None:
-            self._start(loop)
-        assert self._driver is not None
-        wake = self._wake = loop.create_future()
-        timer = None if limit is None else loop.call_later(limit, self._wakeup)
+        if not self._reading.acquire(blocking=False):
+            raise ReadByAnotherThread("This stream is being read by another thread: read it from one thread at a time.")
         try:
-            drive(loop, wake, self._driver)
+            loop = self._loop
+            assert loop is not None
+            if self._driver is None:
+                self._start(loop)
+            assert self._driver is not None
+            wake = self._wake = loop.create_future()
+            timer = None if limit is None else loop.call_later(limit, self._wakeup)
+            try:
+                drive(loop, wake, self._driver)
+            finally:
+                self._wake = None
+                if timer is not None:
+                    timer.cancel()
         finally:
-            self._wake = None
-            if timer is not None:
-                timer.cancel()
+            self._reading.release()
         if self._ended:
             self.close()  # gives the loop back
 
@@ -328,6 +339,9 @@ class RunStream(Generic[T]):
                 else:
                     yield value
             finished = True
+        except ReadByAnotherThread:
+            finished = True  # this reader's mistake: the reader that holds the stream goes on
+            raise
         finally:
             if not finished:
                 self.close()
