@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, Union, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from pydantic import ConfigDict, Field, create_model
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from typing_extensions import TypedDict
 
 from graphs.tools import TOOLS
@@ -178,7 +178,10 @@ def _depth(value: Any) -> int:
 def _cached_type(text: str) -> Any:
     """One type per distinct schema, so equal schemas share a cached graph."""
     schema = json.loads(text)
-    return _to_type(schema, schema.get("title") or "Result", "target_schema")
+    title = schema.get("title") or "Result"
+    if not isinstance(title, str) or not title.replace(" ", "_").isidentifier():
+        raise ConfigurationError("target_schema", f"title must be a name (letters, digits, _), got {describe(title)}")
+    return _to_type(schema, title, "target_schema")
 
 
 def _to_type(schema: Any, name: str, where: str) -> Any:
@@ -189,6 +192,8 @@ def _to_type(schema: Any, name: str, where: str) -> Any:
         raise ConfigurationError("target_schema", f"{where}: unsupported keyword(s) {sorted(unsupported)}; "
                                  "supported: type, properties, required, items, enum, additionalProperties: "
                                  "false, and basic constraints")
+    if set(schema) & set(_CONSTRAINTS) and (where == "target_schema" or where.endswith(".items")):
+        raise ConfigurationError("target_schema", f"{where}: constraints are supported on object properties only")
     if "enum" in schema:
         values = schema["enum"]
         if not isinstance(values, list) or not values:
@@ -237,8 +242,9 @@ def _object_type(schema: dict[str, Any], name: str, where: str) -> Any:
         raise ConfigurationError("target_schema", f"{where}: required must list some of the properties")
     fields: dict[str, Any] = {}
     for key, sub in properties.items():
-        if not key.isidentifier() or keyword.iskeyword(key) or key.startswith("_"):
-            raise ConfigurationError("target_schema", f"{where}: property name {key!r} must be an identifier")
+        if not key.isidentifier() or keyword.iskeyword(key) or key.startswith(("_", "model_")):
+            raise ConfigurationError("target_schema", f"{where}: property name {describe(key)} must be an identifier "
+                                     "not starting with _ or model_")
         tp = _to_type(sub, f"{name}{key.title().replace('_', '')}", f"{where}.{key}")
         constraints = {_CONSTRAINTS[k]: _constraint(f"{where}.{key}", k, v) for k, v in sub.items() if k in _CONSTRAINTS}
         for name_ in (k for k in sub if k in _CONSTRAINTS):
@@ -248,8 +254,14 @@ def _object_type(schema: dict[str, Any], name: str, where: str) -> Any:
         if key in required:
             fields[key] = (tp, Field(description=sub.get("description"), **constraints))
         else:
-            fields[key] = (tp | None, Field(default=sub.get("default"), description=sub.get("description"),
-                                            **constraints))
+            default = sub.get("default")
+            if default is not None:
+                try:
+                    TypeAdapter(tp).validate_python(default)
+                except ValidationError:
+                    raise ConfigurationError("target_schema", f"{where}.{key}: the default does not fit the "
+                                             "property's type") from None
+            fields[key] = (tp | None, Field(default=default, description=sub.get("description"), **constraints))
     extra: Literal["forbid", "ignore"] = "forbid" if schema.get("additionalProperties") is False else "ignore"
     try:
         model = create_model(name.replace(" ", "_"), __config__=ConfigDict(extra=extra), **fields)

@@ -35,6 +35,17 @@ _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*;base6
 _BLOCK_TYPES = {"text", "image", "audio", "video", "file"}
 
 
+def _read_file(path: Path, limit: int, argument: str) -> bytes:
+    """At most `limit + 1` bytes of a regular file (a FIFO or device is refused, never read)."""
+    try:
+        if not path.is_file():
+            raise ConfigurationError(argument, f"{describe(path.name)} is not a regular file")
+        with path.open("rb") as file:
+            return file.read(limit + 1)
+    except OSError as exc:
+        raise ConfigurationError(argument, f"cannot read the file {describe(path.name)}: {exc.strerror}") from None
+
+
 # -- source ----------------------------------------------------------------------------------------------
 
 given_source: ContextVar[tuple[Any, Any] | None] = ContextVar("zyx_given_source", default=None)
@@ -53,10 +64,7 @@ def check_source(source: Any) -> Any:
     if source is None or isinstance(source, (str, int, float, bool)):
         return source
     if isinstance(source, Path):
-        try:
-            data = source.read_bytes()[:MAX_SOURCE_FILE + 1]
-        except OSError as exc:
-            raise ConfigurationError("source", f"cannot read the file {source.name!r}: {exc.strerror}") from None
+        data = _read_file(source, MAX_SOURCE_FILE, "source")
         if len(data) > MAX_SOURCE_FILE:
             raise ConfigurationError("source", f"the file {source.name!r} is over {MAX_SOURCE_FILE} bytes: "
                                      "pass it in attachments, or give the model a tool to read it")
@@ -79,6 +87,7 @@ def check_source(source: Any) -> Any:
 def source_section(source: Any) -> str:
     """The delimited section the model reads the source in (JSON shown indented)."""
     text = source if isinstance(source, str) else json.dumps(source, indent=2, ensure_ascii=False)
+    text = re.sub(r"(?i)</(\s*)source", r"<\\/\1source", text)  # the data cannot close its own section
     return _prompts.SOURCE_SECTION.format(source=text)
 
 
@@ -133,10 +142,7 @@ def _one(item: Any) -> dict[str, Any]:
     if isinstance(item, (bytes, bytearray)):
         return _from_bytes(bytes(item))
     if isinstance(item, Path):
-        try:
-            return _from_bytes(item.read_bytes(), item.name)
-        except OSError as exc:
-            raise ConfigurationError("attachments", f"cannot read the file {item.name!r}: {exc.strerror}") from None
+        return _from_bytes(_read_file(item, MAX_ATTACHMENT, "attachments"), item.name)
     if isinstance(item, str):
         if match := _DATA_URI.match(item):
             try:

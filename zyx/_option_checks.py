@@ -3,11 +3,12 @@ or raises `ConfigurationError` naming the option and describing (never showing) 
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from langchain_core.callbacks import BaseCallbackManager
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -63,11 +64,16 @@ def text(name: str, value: Any) -> str | None:
 
 
 def instructions(name: str, value: Any) -> Any:
-    """A string, a function, or a list of those: joined into one string when it holds only strings."""
-    if value is None or isinstance(value, str) or callable(value):
+    """A string, a function of the run context, or a list of those: joined into one string when it holds only
+    strings."""
+    if value is None or isinstance(value, str):
         return value
+    if callable(value):
+        return _one_argument(name, value)
     if isinstance(value, Sequence) and all(isinstance(v, str) or callable(v) for v in value):
-        return "\n\n".join(value) if all(isinstance(v, str) for v in value) else tuple(value)
+        if all(isinstance(v, str) for v in value):
+            return "\n\n".join(value)
+        return tuple(v if isinstance(v, str) else _one_argument(name, v) for v in value)
     raise ConfigurationError(name, f"expected a string, a function of the run context, or a list of those, "
                              f"got {describe(value)}")
 
@@ -83,8 +89,27 @@ SETTING_CHECKS: dict[str, Callable[[Any], bool]] = {
 """The common settings and what each must be; any other key is passed to the provider as it is."""
 
 
+RESERVED_SETTINGS = frozenset({"tools", "tool_choice", "functions", "function_call", "parallel_tool_calls",
+                               "response_format", "input", "messages", "config", "callbacks", "tags", "metadata",
+                               "run_name", "run_id"})
+"""Keys `model_settings` may not hold: what zyx binds for each turn, and the arguments of `invoke()` itself."""
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _one_argument(name: str, fn: Any) -> Any:
+    """A function that can be called with one argument (the run's `RunContext`)."""
+    if isinstance(fn, type):
+        raise ConfigurationError(name, f"expected a function of the run context, got {describe(fn)}")
+    try:
+        inspect.signature(fn).bind(None)
+    except TypeError:
+        raise ConfigurationError(name, f"{describe(fn)} must take one argument (the run's RunContext)") from None
+    except ValueError:  # no signature to read (some builtins): it is tried when called
+        pass
+    return fn
 
 
 def model_settings(name: str, value: Any) -> dict[str, Any]:
@@ -93,6 +118,9 @@ def model_settings(name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise ConfigurationError(name, f"expected a dict of setting name -> value, got {describe(value)}")
     for key, setting in value.items():
+        if key in RESERVED_SETTINGS:
+            raise ConfigurationError(name, f"{key}: set by zyx itself (tools and tool choice are bound per turn; "
+                                     "callbacks and tags go in config=)")
         if key in SETTING_CHECKS and not SETTING_CHECKS[key](setting):
             raise ConfigurationError(name, f"{key}: not a valid value ({describe(setting)})")
     return dict(value)
@@ -155,9 +183,10 @@ def config(name: str, value: Any) -> RunnableConfig | None:
         return None
     if not isinstance(value, Mapping):
         raise ConfigurationError(name, f"expected a LangChain RunnableConfig dict, got {describe(value)}")
-    limit = value.get("recursion_limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ConfigurationError(name, f"recursion_limit: expected a positive integer, got {describe(limit)}")
+    for key in ("recursion_limit", "max_concurrency"):
+        limit = value.get(key)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigurationError(name, f"{key}: expected a positive integer, got {describe(limit)}")
     for key in ("configurable", "metadata"):
         if value.get(key) is not None and not isinstance(value[key], Mapping):
             raise ConfigurationError(name, f"{key}: expected a dict, got {describe(value[key])}")
@@ -165,7 +194,8 @@ def config(name: str, value: Any) -> RunnableConfig | None:
     if tags is not None and (isinstance(tags, str) or not isinstance(tags, Sequence)):
         raise ConfigurationError(name, f"tags: expected a list of strings, got {describe(tags)}")
     callbacks = value.get("callbacks")
-    if callbacks is not None and not isinstance(callbacks, (list, tuple, BaseCallbackManager)):
+    if callbacks is not None and not (isinstance(callbacks, BaseCallbackManager) or (
+            isinstance(callbacks, (list, tuple)) and all(isinstance(c, BaseCallbackHandler) for c in callbacks))):
         raise ConfigurationError(name, f"callbacks: expected a list of callback handlers or a callback manager, "
                                  f"got {describe(callbacks)}")
     return dict(value)  # type: ignore[return-value]

@@ -14,6 +14,7 @@ import asyncio
 import functools
 import multiprocessing
 import threading
+import typing
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -98,6 +99,9 @@ def process_tool(func: Callable[..., R]) -> Callable[..., Any]:
     if "<locals>" in func.__qualname__ or "<lambda>" in func.__qualname__:
         raise ConfigurationError("tools", f"process_tool({func.__qualname__}): the function must be defined at "
                                  "module level, so its worker process can import it")
+    if any(_is_runtime(hint) for hint in _hints(func).values()):
+        raise ConfigurationError("tools", f"process_tool({func.__qualname__}): a ToolRuntime cannot be sent to "
+                                 "another process; pass what the function needs as arguments")
     pool = _Pool()
 
     @functools.wraps(func)
@@ -115,3 +119,17 @@ def process_tool(func: Callable[..., R]) -> Callable[..., Any]:
         raise value
 
     return call
+
+
+def _hints(func: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(func)
+    except Exception:  # annotations that do not resolve: nothing to recognise
+        return {}
+
+
+def _is_runtime(hint: Any) -> bool:
+    from langgraph.prebuilt import ToolRuntime
+
+    origin = typing.get_origin(hint) or hint
+    return isinstance(origin, type) and issubclass(origin, ToolRuntime)

@@ -21,7 +21,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.prebuilt import ToolRuntime
 
-from zyx.errors import ConfigurationError
+from zyx.errors import ConfigurationError, describe
 
 MAX_PROBLEMS = 10
 
@@ -63,7 +63,11 @@ def _describe(error: Any) -> str:
 
 def argument_check(tool: BaseTool) -> ArgumentCheck:
     """The checks for `tool`, from the same schema the model is shown (`ConfigurationError` if it is not valid)."""
-    parameters = convert_to_openai_tool(tool)["function"].get("parameters") or {}
+    try:
+        parameters = convert_to_openai_tool(tool)["function"].get("parameters") or {}
+    except Exception as exc:  # pydantic (or the tool) cannot describe its arguments as a JSON schema
+        raise ConfigurationError("tools", f"the tool {describe(tool.name)} has no JSON schema for its arguments "
+                                 f"({type(exc).__name__}); a ToolRuntime parameter must not be Optional") from None
     extra = parameters.get("additionalProperties")
     validator = None
     if isinstance(tool.args_schema, dict):

@@ -36,6 +36,7 @@ from langgraph.pregel import Pregel
 from pydantic import BaseModel, Field
 from typing_extensions import Unpack
 
+from zyx import _option_checks as option_checks
 from zyx import _prompts
 from zyx._aio import run_sync
 from zyx._completion import to_run_completion
@@ -118,6 +119,7 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
     if not isinstance(description, str) or not description.strip():
         raise ConfigurationError("description", f"expected a non-empty string, got {describe(description)}")
     check_keywords(options, GRAPH_OPTIONS, "as_tool")
+    config = option_checks.config("config", config)
     if graph is None:
         _, graph = cached_run_graph({**options, "target": target})
     elif not isinstance(graph, Pregel):

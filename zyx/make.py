@@ -165,6 +165,9 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
     if not isinstance(stream, bool):
         raise ConfigurationError("stream", f"expected True or False, got {describe(stream)}")
     values = checked(options, MakeOptions)
+    values["given_source"] = options.get("source")  # as given, for instructions (the JSON form is shown)
+    if any(t.name == FINAL_RESULT for t in values["tools"]):
+        raise ConfigurationError("tools", f"the tool name {FINAL_RESULT!r} is reserved by make()")
     tool_list, max_retries, settings = values["tools"], values["max_retries"], values["model_settings"]
     chat = resolve_model(values["model"])
     check_model_takes(chat, values["attachments"])
@@ -188,7 +191,7 @@ async def _system(target: Target, values: dict[str, Any], messages: list[BaseMes
     if instructions is not None and not isinstance(instructions, str):
         goal = "\n".join(m.text for m in messages if isinstance(m, HumanMessage))
         instructions = await instructions_text(instructions, RunContext(
-            task=RunTask(goal=goal, target=target.type), deps=values["deps"], source=values["source"],
+            task=RunTask(goal=goal, target=target.type), deps=values["deps"], source=values["given_source"],
             messages=list(messages), tool_calls=[], model_calls=0))
     if instructions:
         text = f"{text}\n\n{instructions}".strip()

@@ -26,7 +26,7 @@ def _key(value: Any) -> Hashable:
     if isinstance(value, (list, tuple)):
         return tuple(_key(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((k, _key(v)) for k, v in value.items()))
+        return tuple(sorted(((repr(k), _key(v)) for k, v in value.items()), key=lambda item: item[0]))
     try:
         hash(value)
     except TypeError:

@@ -12,7 +12,8 @@ from zyx import _prompts
 from zyx._faults import call_with_retries
 from zyx._inputs import instructions_text, source_section
 from zyx._models import add_usage
-from zyx.errors import ModelError
+from zyx._tool_output import safe_text
+from zyx.errors import ConfigurationError, ModelError, RunError
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
 from zyx.graph.records import run_context, with_history
 from zyx.graph.spec import RunSpec
@@ -57,7 +58,14 @@ async def _system_message(state: RunState, spec: RunSpec, config: RunnableConfig
     text = spec.system_prompt
     if spec.instructions is not None and not isinstance(spec.instructions, str):
         ctx = run_context(state, config, spec.target.type if spec.target else None)
-        if extra := await instructions_text(spec.instructions, ctx):
+        try:
+            extra = await instructions_text(spec.instructions, ctx)
+        except ConfigurationError:
+            raise
+        except Exception as exc:  # the user's function failed mid-run: a run error that keeps the history
+            raise with_history(RunError(f"The instructions function raised {type(exc).__name__}: {safe_text(exc)}",
+                                        termination="no_completion"), state) from exc
+        if extra:
             text += _prompts.INSTRUCTIONS_SECTION.format(instructions=extra)
     if (source := state.get("source")) is not None:
         text += source_section(source)

@@ -54,7 +54,7 @@ class GraphEvents:
         self.deps, self.source = deps, source
         self.partials = ResultPartials(spec.target, COMPLETE_TASK) if spec.target is not None else None
         self._turns = 0
-        self._running: dict[str, str] = {}  # started tool calls not yet finished: id -> name
+        self._running: list[tuple[str, str]] = []  # started tool calls not yet finished: (id, name), in order
         self._streamed: Any = None  # id of the message whose chunks were translated last
 
     async def run(self, emit: Callable[[Any], None]) -> None:
@@ -96,7 +96,7 @@ class GraphEvents:
             return [ModelTurnStarted(turn=self._turns)]
         if task["name"] == "tool_executor":
             calls, _ = split_calls(last_ai_message(task["input"].get("messages", [])))
-            self._running.update((c["id"] or "", c["name"]) for c in calls)
+            self._running.extend((c["id"] or "", c["name"]) for c in calls)
             return [ToolCallStarted(id=c["id"] or "", name=c["name"], args=c["args"]) for c in calls]
         return []
 
@@ -118,11 +118,13 @@ class GraphEvents:
         if isinstance(log, list) and self._running:
             # the calls that ran were appended to the log, after those of earlier turns (or runs of the thread)
             for entry in log[max(0, len(log) - len(self._running)):]:
-                if self._running.pop(entry["id"], None) is not None:
+                started = (entry["id"] or "", entry["name"])
+                if started in self._running:  # ids may repeat: each entry finishes one started call
+                    self._running.remove(started)
                     events.append(ToolCallFinished(id=entry["id"], name=entry["name"], duration=entry["duration"],
                                                    error=entry["error"]))
         answers = _tool_messages(update)
-        for call_id, name in self._running.items():
+        for call_id, name in self._running:
             answer = answers.get(call_id)
             events.append(ToolCallFinished(id=call_id, name=name, duration=0.0,
                                            error=answer.text if answer is not None else None))

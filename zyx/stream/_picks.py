@@ -114,7 +114,7 @@ def field(name: str, debounce_by: float | None = None) -> Pick:
 def _debounced(pick: Pick, seconds: float | None, merge: Callable[[Any, Any], Any] | None = None) -> Pick:
     if seconds is None:
         return pick
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10**9:
         raise ConfigurationError("debounce_by", f"expected a number of seconds >= 0 or None, got {describe(seconds)}")
     return Debounced(pick, float(seconds), merge)
 
