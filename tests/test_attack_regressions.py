@@ -174,3 +174,26 @@ def test_a_huge_debounce_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="^debounce_by:"):
         stream.partial(debounce_by=10**400)
     stream.close()
+
+
+def test_odd_attachments_and_sources() -> None:
+    from zyx._inputs import to_attachment_blocks
+
+    assert to_attachment_blocks(["https://example.com/notes.txt"])[0]["type"] == "file"
+    assert to_attachment_blocks(bytearray(b"\x89PNG\r\n\x1a\n" + b"\0" * 8))[0]["type"] == "image"
+    for bad in ([{"type": "image"}],):
+        with pytest.raises(ConfigurationError, match="^attachments:"):
+            zyx.run("x", model=done(), attachments=bad)
+    for source in (float("nan"), {"x": float("inf")}, "x" * 1_000_001):
+        with pytest.raises(ConfigurationError, match="^source:"):
+            zyx.run("x", model=done(), source=source)
+
+
+def test_a_failed_stream_tells_its_usage_and_a_graph_needs_a_name() -> None:
+    model = ScriptedChatModel(policy=lambda m, t: complete(result=["no"]), chunk_size=3)
+    stream = zyx.run("x", list[str], model=model, stream=True, verifier=lambda c: "never", max_retries=0)
+    with pytest.raises(zyx.VerificationError):
+        stream.finish()
+    assert stream.usage.get("total_tokens", 0) > 0
+    with pytest.raises(ConfigurationError, match="^name:"):
+        zyx.graph.build_run_graph(model=done(), name=3)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import inspect
 import json
+import math
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
@@ -61,6 +62,11 @@ def source_as_given(state_source: Any) -> Any:
 def check_source(source: Any) -> Any:
     """The source as JSON-ready data for state: text, a dict/list, a pydantic object's or dataclass's dump,
     or a text file's content (a `Path`)."""
+    if isinstance(source, str) and len(source) > MAX_SOURCE_FILE:
+        raise ConfigurationError("source", f"the source is over {MAX_SOURCE_FILE} characters: give the model a tool "
+                                 "to read it in parts")
+    if isinstance(source, float) and not math.isfinite(source):
+        raise ConfigurationError("source", f"expected a finite number, got {describe(source)}")
     if source is None or isinstance(source, (str, int, float, bool)):
         return source
     if isinstance(source, Path):
@@ -77,9 +83,11 @@ def check_source(source: Any) -> Any:
         return source.model_dump(mode="json", by_alias=True)
     if dataclasses.is_dataclass(source) or isinstance(source, (Mapping, Sequence)):
         try:
-            return to_jsonable_python(source)
-        except Exception:  # pydantic_core raises its own error type for unserialisable values
+            data = to_jsonable_python(source)
+            json.dumps(data, allow_nan=False)
+        except Exception:  # pydantic_core raises its own error type for unserialisable values; NaN is not JSON
             raise ConfigurationError("source", f"cannot show {describe(source)} as JSON") from None
+        return data
     raise ConfigurationError("source", f"expected text, a pydantic object, a dataclass, a dict or list, or a "
                              f"file Path, got {describe(source)}")
 
@@ -138,6 +146,9 @@ def _one(item: Any) -> dict[str, Any]:
         if item.get("type") not in _BLOCK_TYPES:
             raise ConfigurationError("attachments", f"a content block needs a type of {sorted(_BLOCK_TYPES)}, "
                                      f"got {describe(item)}")
+        if not any(item.get(k) for k in ("text", "url", "base64", "file_id", "id")):
+            raise ConfigurationError("attachments", f"a {item['type']} block needs its data: text, url, base64 or "
+                                     "file_id")
         return dict(item)
     if isinstance(item, (bytes, bytearray)):
         return _from_bytes(bytes(item))
@@ -153,7 +164,7 @@ def _one(item: Any) -> dict[str, Any]:
         if item.startswith(("http://", "https://")):
             mime = mimetypes.guess_type(item.split("?", 1)[0])[0] or ""
             kind = _kind(mime) if mime else "file"
-            return {"type": "image" if kind == "text" else kind, "url": item, **({"mime_type": mime} if mime else {})}
+            return {"type": "file" if kind == "text" else kind, "url": item, **({"mime_type": mime} if mime else {})}
         path = Path(item)
         if path.is_file():
             return _one(path)
@@ -166,7 +177,7 @@ def to_attachment_blocks(attachments: Any) -> tuple[dict[str, Any], ...]:
     """The attachments as LangChain standard content blocks; text files become text blocks."""
     if attachments is None:
         return ()
-    if isinstance(attachments, (str, bytes, Path, Mapping)):
+    if isinstance(attachments, (str, bytes, bytearray, Path, Mapping)):
         attachments = [attachments]
     if not isinstance(attachments, Sequence):
         raise ConfigurationError("attachments", f"expected a list of attachments, got {describe(attachments)}")

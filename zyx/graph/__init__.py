@@ -91,6 +91,8 @@ def build_run_graph(
         ConfigurationError: an option is invalid (the message names it).
     """
     check_keywords(options, GRAPH_OPTIONS, "build_run_graph")
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError("name", f"expected a non-empty string, got {describe(name)}")
     if checkpointer is not None and not isinstance(checkpointer, (bool, BaseCheckpointSaver)):
         raise ConfigurationError("checkpointer", f"expected a LangGraph BaseCheckpointSaver, True/False or None, "
                                  f"got {describe(checkpointer)}")

@@ -393,8 +393,10 @@ class RunStream(Generic[T]):
 
     @property
     def usage(self) -> dict[str, int]:
-        """Tokens the run spent, once it finished (else empty)."""
-        return dict(self._result.usage) if self._result is not None else {}
+        """Tokens the run spent, once it finished or failed (else empty)."""
+        if self._result is not None:
+            return dict(self._result.usage)
+        return dict(getattr(self._error, "usage", None) or {})
 
     @property
     def completion(self) -> Any:
