@@ -37,8 +37,8 @@ WEATHER = {"los angeles": "72F and sunny", "paris": "64F and rainy", "tokyo": "8
 USERS = {"alice": "Paris", "bob": "Tokyo", "carol": "Oslo", "dave": "Cairo"}
 POPULATION = {"paris": 2_100_000, "tokyo": 14_000_000, "oslo": 700_000, "cairo": 10_000_000,
               "los angeles": 3_900_000}
-PRICES = {"apple": 3, "bread": 5, "cheese": 12, "milk": 4, "lamp": 20}  # dollars
-STOCK = {"apple": 40, "bread": 0, "cheese": 7, "milk": 15}
+PRICES = {"apple": 3, "bread": 5, "cheese": 12, "milk": 4, "lamp": 20, "desk": 150}  # dollars
+STOCK = {"apple": 40, "bread": 0, "cheese": 7, "milk": 15, "lamp": 2}
 ORDERS = {"A100": {"item": "lamp", "quantity": 3, "customer": "alice"},
           "B200": {"item": "desk", "quantity": 1, "customer": "bob"}}
 CAPITALS = {"france": "Paris", "japan": "Tokyo", "norway": "Oslo", "egypt": "Cairo"}
@@ -50,7 +50,8 @@ PAGES = {"https://example.com/zyx": "zyx is a Python library: run() lets an LLM 
 def get_weather(city: str) -> str:
     """Get the current weather for a city."""
     _record("get_weather", city=city)
-    return f"{city}: {WEATHER.get(city.strip().lower(), '70F and cloudy')}"
+    weather = WEATHER.get(city.strip().lower())
+    return f"{city}: {weather}" if weather else f"Error: unknown city {city!r}"
 
 
 def get_user_city(user: str) -> str:
@@ -59,10 +60,10 @@ def get_user_city(user: str) -> str:
     return USERS.get(user.strip().lower(), f"unknown user {user!r}")
 
 
-def get_population(city: str) -> int:
+def get_population(city: str) -> int | str:
     """Get the population of a city."""
     _record("get_population", city=city)
-    return POPULATION.get(city.strip().lower(), 0)
+    return POPULATION.get(city.strip().lower(), f"Error: unknown city {city!r}")
 
 
 def add(a: int, b: int) -> int:
@@ -83,16 +84,16 @@ def subtract(a: int, b: int) -> int:
     return a - b
 
 
-def get_price(item: str) -> int:
-    """Get the price of a grocery item in dollars."""
+def get_price(item: str) -> int | str:
+    """Get the price of an item in dollars."""
     _record("get_price", item=item)
-    return PRICES.get(item.strip().lower(), 0)
+    return PRICES.get(item.strip().lower(), f"Error: unknown item {item!r}")
 
 
-def get_stock(item: str) -> int:
-    """Get how many units of a grocery item are in stock."""
+def get_stock(item: str) -> int | str:
+    """Get how many units of an item are in stock."""
     _record("get_stock", item=item)
-    return STOCK.get(item.strip().lower(), 0)
+    return STOCK.get(item.strip().lower(), f"Error: unknown item {item!r}")
 
 
 def get_order(order_id: str) -> dict[str, Any]:
