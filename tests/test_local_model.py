@@ -1,6 +1,6 @@
 """The embedded local model: envelope conversion (over the scripted server) and the real model.
 
-Tests marked `local` load the bundled SmolLM2 GGUF in-process and are skipped when the
+Tests marked `local` load the bundled SmolLM2 GGUF (`local:smollm2`) in-process and are skipped when the
 `local` extra is not installed; the others check ChatLocal's request rewriting and
 answer conversion against the scripted OpenAI server and always run.
 """
@@ -291,7 +291,7 @@ requires_local = pytest.mark.skipif(LOCAL_UNAVAILABLE is not None, reason=LOCAL_
 
 @pytest.fixture(scope="module")
 def local_model() -> ChatLocal:
-    return make_local_chat_model("local")
+    return make_local_chat_model("local:smollm2")
 
 
 @pytest.mark.local
@@ -301,7 +301,8 @@ def test_local_invoke_returns_a_valid_tool_call(local_model: ChatLocal) -> None:
     assert isinstance(message, AIMessage)
     assert_valid_call(message)
     assert message.usage_metadata and message.usage_metadata["output_tokens"] > 0
-    assert make_local_chat_model("local:smollm2") is local_model  # one server per model file
+    same_file = f"local:{resolve_local_model('local:smollm2')}"
+    assert make_local_chat_model(same_file) is local_model  # one server per model file
 
 
 @pytest.mark.local

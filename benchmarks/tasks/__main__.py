@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from langchain_core.language_models import BaseChatModel
+
 from benchmarks.tasks.report import per_task, table, write_section
 from benchmarks.tasks.runners import RUNNERS, Measured, measure
 from benchmarks.tasks.suite import TASKS, Task
@@ -39,18 +41,18 @@ def select(spec: str) -> list[Task]:
     return tasks
 
 
-async def suite(args: argparse.Namespace, tasks: list[Task], libraries: list[str]) -> list[Measured]:
+async def suite(model: BaseChatModel, tasks: list[Task], libraries: list[str], max_calls: int,
+                *, echo: bool = True) -> list[Measured]:
     """Every (library, task) once; libraries alternate task by task so machine load hits them alike."""
-    from zyx._models import resolve_model
-
-    model = resolve_model(args.model)
     runs: list[Measured] = []
     for task in tasks:
         for library in libraries:
             if task.zyx_only and library != "zyx":
                 continue
-            run = await measure(library, RUNNERS[library], task, model, args.max_calls)
+            run = await measure(library, RUNNERS[library], task, model, max_calls)
             runs.append(run)
+            if not echo:
+                continue
             mark = "pass" if run.success else f"FAIL {run.error or ''}"
             print(f"{task.name:24} {library:13} {mark[:110]:110} calls={run.model_calls} "
                   f"prompt={run.prompt_tokens} completion={run.completion_tokens} {run.seconds:.1f}s", flush=True)
@@ -65,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks = select(args.tasks)
     started = time.perf_counter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    runs = asyncio.run(suite(args, tasks, libraries))
+    from zyx._models import resolve_model
+
+    runs = asyncio.run(suite(resolve_model(args.model), tasks, libraries, args.max_calls))
     summary = table(runs, libraries)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     end_load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

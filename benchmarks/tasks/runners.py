@@ -18,6 +18,7 @@ from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import LLMResult
+from pydantic import BaseModel, create_model
 
 import zyx
 from benchmarks.tasks.suite import CallLog, Outcome, Task, new_log
@@ -50,6 +51,27 @@ class Measured:
     completion_tokens: int
     seconds: float
     error: str | None = None
+
+
+class FinalAnswer(BaseModel):
+    """The final answer to the task."""
+
+    answer: str
+
+
+def peer_target(task: Task) -> Any:
+    """The peers' output type: the task's target, or `FinalAnswer` for a text task.
+
+    The envelope adapter turns every tooled turn into a tool call, so a text answer needs a tool
+    of its own: the peers' equivalent of zyx's `complete_task`.
+    """
+    return task.target if task.target is not None else FinalAnswer
+
+
+def peer_outcome(output: Any, text: str, status: str, log: CallLog, task: Task) -> Outcome:
+    if task.target is None and isinstance(output, FinalAnswer):
+        return Outcome(output.answer, output.answer, status, log)
+    return Outcome(output, text or json.dumps(output, default=str), status, log)
 
 
 Runner = Callable[[Task, BaseChatModel, int, Usage], Awaitable[Outcome]]
@@ -119,7 +141,11 @@ async def run_create_agent(task: Task, model: BaseChatModel, max_calls: int, usa
     log: CallLog = _log.get()
     if task.prompt is None:
         raise NotImplementedError("no create_agent equivalent of make()")
-    response_format = ToolStrategy(task.target) if task.target is not None else None
+    target = peer_target(task)
+    wrapped = not (isinstance(target, type) and issubclass(target, BaseModel)) and target is not dict
+    if wrapped:  # ToolStrategy takes models, dataclasses and TypedDicts: an int or list[str] goes in a field
+        target = create_model("Result", value=(target, ...))
+    response_format = ToolStrategy(target)
     agent = create_agent(model, tools=list(task.tools), response_format=response_format,
                          middleware=[ModelCallLimitMiddleware(run_limit=max_calls, exit_behavior="end")])
     config: dict[str, Any] = {"callbacks": [usage], "recursion_limit": 4 * max_calls + 5}
@@ -131,10 +157,11 @@ async def run_create_agent(task: Task, model: BaseChatModel, max_calls: int, usa
                 state = chunk
     else:
         state = await agent.ainvoke(inputs, config)
-    text = _last_text(state["messages"])
-    output = state.get("structured_response") if task.target is not None else text
-    status = "success" if (output is not None and (task.target is None or "structured_response" in state)) else "none"
-    return Outcome(output, text or json.dumps(output, default=str), status, log)
+    output = state.get("structured_response")
+    if wrapped and output is not None:
+        output = output.value
+    status = "success" if "structured_response" in state else "none"
+    return peer_outcome(output, _last_text(state["messages"]), status, log, task)
 
 
 # -- pydantic-ai, through a FunctionModel that calls the same chat model -------------------------------
@@ -173,7 +200,7 @@ def _to_langchain(messages: list[Any]) -> list[BaseMessage]:
 def bridge(model: BaseChatModel, usage: Usage) -> Any:
     """A pydantic-ai `FunctionModel` answering with `model` (tools bound as pydantic-ai lists them)."""
     from pydantic_ai import messages as pm
-    from pydantic_ai.models.function import AgentInfo, FunctionModel
+    from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
     from pydantic_ai.usage import RequestUsage
 
     async def respond(messages: list[Any], info: AgentInfo) -> Any:
@@ -191,7 +218,18 @@ def bridge(model: BaseChatModel, usage: Usage) -> Any:
         return pm.ModelResponse(parts, usage=RequestUsage(input_tokens=meta.get("input_tokens", 0),
                                                           output_tokens=meta.get("output_tokens", 0)))
 
-    return FunctionModel(respond)
+    async def stream(messages: list[Any], info: AgentInfo) -> Any:
+        """The same answer, delivered as one streamed delta (text or tool calls)."""
+        response = await respond(messages, info)
+        calls = {i: DeltaToolCall(name=p.tool_name, json_args=p.args if isinstance(p.args, str) else json.dumps(p.args),
+                                  tool_call_id=p.tool_call_id)
+                 for i, p in enumerate(response.parts) if isinstance(p, pm.ToolCallPart)}
+        if calls:
+            yield calls
+        else:
+            yield "".join(p.content for p in response.parts if isinstance(p, pm.TextPart))
+
+    return FunctionModel(respond, stream_function=stream)
 
 
 async def run_pydantic_ai(task: Task, model: BaseChatModel, max_calls: int, usage: Usage) -> Outcome:
@@ -203,8 +241,7 @@ async def run_pydantic_ai(task: Task, model: BaseChatModel, max_calls: int, usag
     log: CallLog = _log.get()
     if task.prompt is None:
         raise NotImplementedError("no pydantic-ai equivalent of make()")
-    agent: Any = Agent(bridge(model, usage), output_type=task.target if task.target is not None else str,
-                       tools=list(task.tools))
+    agent: Any = Agent(bridge(model, usage), output_type=peer_target(task), tools=list(task.tools))
     if task.verifier is not None and task.target is not None:
         verifier = task.verifier
 
@@ -224,7 +261,7 @@ async def run_pydantic_ai(task: Task, model: BaseChatModel, max_calls: int, usag
             output = await stream.get_output()
     else:
         output = (await agent.run(task.prompt, usage_limits=limits)).output
-    return Outcome(output, output if isinstance(output, str) else json.dumps(output, default=str), "success", log)
+    return peer_outcome(output, "", "success", log, task)
 
 
 RUNNERS: dict[str, Runner] = {"zyx": run_zyx, "create_agent": run_create_agent, "pydantic_ai": run_pydantic_ai}

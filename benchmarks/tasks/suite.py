@@ -215,6 +215,11 @@ def _first_result_rejected(completion: Any) -> str | None:
     return None if "checked" in summary.lower() else "Say in the summary that you checked the result (use the word 'checked')."
 
 
+def _has_city_and_weather(completion: Any) -> str | None:
+    result = getattr(completion, "result", None) or {}
+    return None if {"city", "weather"} <= set(result) else "The result needs the keys city and weather."
+
+
 def _population_check(completion: Any) -> str | None:
     result = getattr(completion, "result", None)
     pop = getattr(result, "population", None)
@@ -228,10 +233,9 @@ TASKS: list[Task] = [
     Task("seed_todo", "seed", "Create a single todo for today's top priority.",
          lambda o: ok(o) and _is(o.output, Todo) and bool(o.output.item.strip()), target=Todo),
     Task("seed_dict_verifier", "seed", "Get the weather in Paris and return it as a dict with keys city and weather.",
-         lambda o: ok(o) and _is(o.output, dict) and "64" in str(o.output.get("weather", "")),
-         (get_weather,), target=dict[str, str],
-         verifier=lambda c: None if "64" in str((c.result or {}).get("weather", "")) else
-         "weather must hold what get_weather returned"),
+         lambda o: ok(o) and _is(o.output, dict) and called(o, "get_weather", city="Paris")
+         and any(w in str(o.output.get("weather", "")).lower() for w in ("64", "rain")),
+         (get_weather,), target=dict[str, str], verifier=_has_city_and_weather),
     Task("seed_plan_fetch", "seed", "Fetch https://example.com/zyx and tell me the release date of version 0.1.0.",
          lambda o: ok(o) and called(o, "fetch") and says(o, "2026-11-02"), (fetch,), plan=True),
     Task("seed_stream_list", "seed", "List three primary colours.",
