@@ -16,18 +16,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.messages.tool import ToolCallChunk, invalid_tool_call, tool_call, tool_call_chunk
+from langchain_core.messages.tool import ToolCall, ToolCallChunk, invalid_tool_call, tool_call, tool_call_chunk
 
 from zyx import _prompts
 
 
-def envelope_text(calls: Sequence[dict[str, Any]]) -> str:
+def envelope_text(calls: Sequence[ToolCall]) -> str:
     """Calls written as the model is asked to write them: one envelope, or an array of several."""
     envelopes = [{"name": c["name"], "arguments": c["args"]} for c in calls]
     return json.dumps(envelopes[0] if len(envelopes) == 1 else envelopes)
 
 
-def _result_text(message: ToolMessage, call: dict[str, Any] | None) -> str:
+def _result_text(message: ToolMessage, call: ToolCall | None) -> str:
     name = message.name or (call["name"] if call else "tool")
     args = json.dumps(call["args"]) if call else ""
     return _prompts.LOCAL_TOOL_RESULT.format(name=name, arguments=args, result=message.text).strip()
@@ -80,15 +80,15 @@ def envelope_format(tools: list[dict[str, Any]], *, several: bool = True) -> dic
         params = copy.deepcopy(t.get("parameters") or {"type": "object"})
         own: dict[str, Any] = params.pop("$defs", {})
         renames: dict[str, str] = {}
-        for name, schema in own.items():
+        for name, definition in own.items():
             new = name
-            while new in defs and defs[new] != schema:
+            while new in defs and defs[new] != definition:
                 new = f"{t['name']}_{new}"
             if new != name:
                 renames[name] = new
         params = _rename_refs(params, renames)
-        for name, schema in own.items():
-            defs[renames.get(name, name)] = _rename_refs(schema, renames)
+        for name, definition in own.items():
+            defs[renames.get(name, name)] = _rename_refs(definition, renames)
         branches.append({
             "type": "object",
             "properties": {"name": {"const": t["name"]}, "arguments": params},
@@ -148,7 +148,7 @@ class EnvelopeStream:
                     out += self._args(text[args_from or 0: i + 1])
                     self.in_args, args_from = False, None
                 continue
-            if self.depth_before_envelope(char):
+            if self._between_envelopes(char):
                 continue
             self.head += char
             if (match := _HEAD.fullmatch(self.head)) is not None:
@@ -159,7 +159,7 @@ class EnvelopeStream:
             out += self._args(text[args_from:])
         return out
 
-    def depth_before_envelope(self, char: str) -> bool:
+    def _between_envelopes(self, char: str) -> bool:
         """Between envelopes (and after the arguments of one): skip separators and closers."""
         if not self.head and char in ",]} \n\t\r":
             if char == "}":

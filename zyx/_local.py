@@ -1,8 +1,9 @@
 """Embedded local chat model: a bundled GGUF served in-process by llama.cpp.
 
-Tiny local models cannot emit reliable native tool calls, so `ChatLocal` asks for one
-JSON "envelope" (`{"name": <tool>, "arguments": {...}}`) under JSON-schema constrained
-decoding and turns the answer back into ordinary LangChain tool calls.
+Small local models cannot emit reliable native tool calls, so `ChatLocal` asks for JSON
+"envelopes" (`{"name": <tool>, "arguments": {...}}`, or an array of them) under JSON-schema
+constrained decoding (zyx/_envelope.py) and turns the answer back into ordinary LangChain
+tool calls. Where the model files come from: zyx/_local_files.py.
 """
 
 from __future__ import annotations
@@ -10,19 +11,17 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import re
 import secrets
 import threading
 import urllib.request
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.messages.tool import ToolCallChunk, invalid_tool_call, tool_call, tool_call_chunk
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages.tool import ToolCallChunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
@@ -117,8 +116,8 @@ class ChatLocal(ChatOpenAI):
 
     Bound tools are not sent as OpenAI `tools`: each request instead carries a JSON-schema
     `response_format` for one call envelope plus an instruction listing the tools, and
-    the answer comes back as a tool call. So every turn with tools calls exactly one
-    tool (`tool_choice="none"` turns them off; a tool name restricts to that tool).
+    the answer comes back as tool calls. So every turn with tools calls one tool or several
+    (`tool_choice="none"` turns them off; a tool name restricts the turn to one call of it).
     """
 
     local_server: Any = Field(default=None, exclude=True)  # the LocalServer behind base_url

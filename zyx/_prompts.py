@@ -12,7 +12,7 @@ finds it. When the results answer the task, call `complete_task` with `summary` 
 `result`: {result_rule} Only `complete_task` finishes the task: a plain-text answer does not."""
 
 RESULT_WITH_TARGET = "the answer as data, matching the `result` schema exactly."
-RESULT_WITHOUT_TARGET = "null (this task has no typed result: the answer goes in `summary`)."
+RESULT_WITHOUT_TARGET = "leave it null (this task has no typed result: the answer goes in `summary`)."
 
 PLAN_SYSTEM = """
 Plan mode: you cannot call the task's tools directly. Call `submit_plan` with every tool call you can decide now

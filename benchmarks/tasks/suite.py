@@ -7,6 +7,7 @@ No task carries hints for the model: the task text is what a user would write.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,10 +27,8 @@ def new_log() -> CallLog:
 
 
 def _record(name: str, **args: Any) -> None:
-    try:
+    with contextlib.suppress(LookupError):
         _log.get().append((name, args))
-    except LookupError:
-        pass
 
 
 WEATHER = {"los angeles": "72F and sunny", "paris": "64F and rainy", "tokyo": "81F and humid",
