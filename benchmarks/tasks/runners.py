@@ -101,7 +101,10 @@ async def run_zyx(task: Task, model: BaseChatModel, max_calls: int, usage: Usage
     log: CallLog = _log.get()
     config = {"callbacks": [usage]}
     if task.prompt is None:
-        made = await zyx.amake(task.target, model=model)
+        made = await zyx.amake(task.target, model=model)  # make() takes no config: count from its result
+        usage.calls += sum(isinstance(m, AIMessage) for m in made.messages)
+        usage.prompt += made.usage.get("input_tokens", 0)
+        usage.completion += made.usage.get("output_tokens", 0)
         return Outcome(made.output, str(made.output), "success", log)
     options: dict[str, Any] = dict(model=model, tools=list(task.tools), max_model_calls=max_calls, config=config,
                                    plan=task.plan, require_completion=task.require_completion)
