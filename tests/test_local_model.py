@@ -21,6 +21,7 @@ from langchain_core.tools import tool
 from openai_server import OpenAIServer, reply
 from pydantic import BaseModel, ValidationError
 
+import zyx
 from zyx import _envelope
 from zyx._local import ChatLocal, LocalModelUnavailable, LocalServer, make_local_chat_model, resolve_local_model
 
@@ -360,3 +361,36 @@ def test_local_plain_chat_and_token_count(local_model: ChatLocal) -> None:
 def test_validation_helper_rejects_bad_args() -> None:
     with pytest.raises(ValidationError):
         assert_valid_call(AIMessage("", tool_calls=[{"name": "get_weather", "args": {"town": "x"}, "id": "c"}]), several=True)
+
+
+class Step(BaseModel):
+    city: str
+
+
+class Trip(BaseModel):
+    """A nested completion target."""
+
+    steps: list[Step]
+
+
+def test_plan_mode_and_nested_targets_send_resolvable_schemas() -> None:
+    """The issue's crash: `submit_plan` and nested targets referenced `#/$defs/...` the envelope had dropped."""
+    def refs(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            own = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+            return own.union(*(refs(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(refs(v) for v in node))
+        return set()
+
+    plan = envelope("complete_task", {"summary": "s", "status": "failed", "result": None})
+    with OpenAIServer([reply(plan), reply(plan)]) as srv:
+        model = scripted_local(srv)
+        zyx.run("Plan a trip.", Trip, tools=[get_weather], model=model, plan=True, max_retries=0)
+    for request in srv.requests:
+        schema = request["response_format"]["json_schema"]["schema"]
+        found = refs(schema)
+        assert found and all(r.removeprefix("#/$defs/") in schema["$defs"] for r in found)
+    names = {b["properties"]["name"]["const"] for b in srv.requests[0]["response_format"]["json_schema"]["schema"]
+             ["anyOf"][0]["anyOf"]}
+    assert names == {"submit_plan", "complete_task"}
