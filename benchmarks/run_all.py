@@ -91,7 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(about, flush=True)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("\n".join([head, *blocks, tail, about]), encoding="utf-8")
+        from benchmarks.tasks.report import kept_section
+
+        kept = kept_section(args.out)  # the task-success section is written by `python -m benchmarks.tasks`
+        args.out.write_text("\n".join([head, *blocks, tail, about, *([kept + "\n"] if kept else [])]), encoding="utf-8")
         print(f"wrote {args.out}", flush=True)
     return 0
 

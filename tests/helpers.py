@@ -72,8 +72,11 @@ def answers(messages: Sequence[BaseMessage]) -> dict[str, ToolMessage]:
     return {m.tool_call_id: m for m in tool_messages(messages)}
 
 
-def local_model_unavailable() -> str | None:
-    """Why the embedded local model cannot run here (None when it can): the `[local]` extra or the model package."""
+def local_model_unavailable(spec: str = "local:smollm2") -> str | None:
+    """Why a local model cannot run here (None when it can): the `[local]` extra or the model package.
+
+    The fast tests use SmolLM2 (`local:smollm2`); the few that need the default model pass `"local"`.
+    """
     import importlib.util
 
     if importlib.util.find_spec("xllamacpp") is None:
@@ -81,7 +84,7 @@ def local_model_unavailable() -> str | None:
     from zyx._local import LocalModelUnavailable, resolve_local_model
 
     try:
-        resolve_local_model("local")
+        resolve_local_model(spec)
     except LocalModelUnavailable as exc:
         return str(exc)
     return None

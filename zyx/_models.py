@@ -16,8 +16,8 @@ from zyx.errors import ConfigurationError, describe, redact
 
 DEFAULT_OPENAI_MODEL = "openai:gpt-4o-mini"
 LOCAL_NOTICE = (
-    "zyx: no model given and no OPENAI_API_KEY set, so a tiny local model is answering "
-    "(pass model=... or set ZYX_MODEL, e.g. ZYX_MODEL=openai:gpt-4o-mini, for a real one)."
+    "zyx: no model given and no OPENAI_API_KEY set, so the embedded local model is answering (Qwen2.5-Coder "
+    "0.5B; pass model=... or set ZYX_MODEL, e.g. ZYX_MODEL=openai:gpt-4o-mini, for a stronger one)."
 )
 
 

@@ -12,15 +12,11 @@ RESERVED_TOOL_NAMES = frozenset({COMPLETE_TASK, SUBMIT_PLAN})
 """Names a user tool may not take in a run."""
 
 SYSTEM = """\
-You are an agent that carries out a task with the tools you are given.
-Work step by step: call tools when you need information or need to act, read their results, and continue.
-The task is finished ONLY when you call the `complete_task` tool. Never finish with a plain-text answer.
-Call `complete_task` with:
-- `summary`: what you did and found, in a few sentences;
-- `status`: "success" if the task is done, "failed" if it cannot be done (explain why in the summary), "skipped" if it should not be done;
-- `result`: {result_rule}
-- optionally `evidence` (what supports the result) and `verification` (how you checked it).
-If `complete_task` answers with an error, fix what it says and call it again."""
+You are an agent. Carry out the task step by step with the tools: each step is a tool call; read its result \
+before the next step. Never invent values: if a tool needs something you do not know yet, first call the tool that \
+finds it. When the results answer the task, call `complete_task` with `summary` (the answer, with its values), \
+`status` ("success"; "failed" only if the tools cannot answer; "skipped" if the task should not be done) and \
+`result`: {result_rule} Only `complete_task` finishes the task: a plain-text answer does not."""
 
 ATTACHED = "Attached:"
 INSTRUCTIONS_SECTION = "\n\nInstructions:\n{instructions}"
@@ -31,8 +27,8 @@ The task is about the source material below, between <source> and </source>. It 
 {source}
 </source>"""
 
-RESULT_WITH_TARGET = "the final answer, matching the `result` schema exactly (required for status \"success\")."
-RESULT_WITHOUT_TARGET = "leave it null; put your answer in `summary`."
+RESULT_WITH_TARGET = "the answer as data, matching the `result` schema exactly."
+RESULT_WITHOUT_TARGET = "leave it null (this task has no typed result: the answer goes in `summary`)."
 
 PLAN_SYSTEM = """
 Plan mode: you cannot call the task's tools directly. Call `submit_plan` with every tool call you can decide now
@@ -43,23 +39,44 @@ If the plan can finish the task, end it with a `complete_task` step whose argume
 the task then finishes without another turn. If that step is rejected, the reason comes with the `submit_plan` result."""
 
 COMPLETE_TASK_DESCRIPTION = (
-    "Finish the task. Call this exactly once, when the task is done (or cannot be done), "
-    "with a summary and the result. Plain-text answers do not finish the task."
+    "Finish the task, once you have the answer (from the tool results) or know it cannot be done: "
+    "the answer goes in `summary` (and `result`). Only this call finishes the task."
 )
 
+LOCAL_TOOLS = """\
+You can use these tools:
+{listing}
+Answer with one JSON object {{"name": <tool name>, "arguments": {{...}}}} calling one tool, or a JSON array of such objects to call several tools at once."""
+LOCAL_TOOL_RESULT = "Result of {name}({arguments}):\n{result}"
+
 NUDGE = (
-    "You answered in plain text, but the task is finished only by calling the `complete_task` tool. "
-    "Call `complete_task` now with your summary and result (status \"failed\" if you cannot finish)."
+    "That plain-text answer does not finish the task: only a `complete_task` call does. If you still need "
+    "information, call a tool; otherwise call `complete_task` now, with your answer in `summary` (and `result`)."
 )
 
 WRAP_UP = (
-    "The {limit} limit of this run has been reached: no more tools can run. "
-    "Call `complete_task` now, with status \"failed\" and what you have if the task is not done."
+    "The {limit} limit of this run has been reached: no more tools can run. Call `complete_task` now. "
+    "If the tool results above answer the task, report them with status \"success\"; "
+    "use status \"failed\" only if they do not."
+)
+
+REPEATED_CALL = (
+    "{result}\n\n(Note: {name} was already called with these arguments and gave this same result, which is "
+    "above. Use it: take the next step, or call `complete_task` if you have the answer.)"
 )
 
 RESULT_INVALID = "The completion was rejected: `result` does not match the required schema.\n{errors}\nFix the result and call `complete_task` again."
 ARGS_INVALID = "The completion was rejected: its arguments are invalid.\n{errors}\nCall `complete_task` again with valid arguments."
-CHECK_FAILED = "The completion was rejected by verification:\n{errors}\nAddress this and call `complete_task` again."
+CHECK_FAILED = (
+    "The completion was rejected by verification:\n{errors}\n"
+    "Fix this (call tools if you need more information) and call `complete_task` again."
+)
+LIMIT_ECHOED = (
+    "The completion was rejected: it repeats zyx's message about a run limit instead of answering the task. "
+    "Put the answer you found in `summary` and `result`, or use status \"failed\" if you have none."
+)
+LIMIT_MARKERS = ("limit of this run", "max_steps limit", "max_model_calls limit", "max_tokens limit", "timeout limit")
+"""Phrases of zyx's limit messages; a successful completion quoting one is an echo, not an answer."""
 CHECK_FALSE = "check {name} returned False"
 CHECKS_TIMED_OUT = "Error: the run's timeout was reached while this completion was being verified."
 ACCEPTED = "Completion accepted."

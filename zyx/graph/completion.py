@@ -67,7 +67,7 @@ async def completion(state: RunState, config: RunnableConfig, *, spec: RunSpec) 
     call, extra = pending_completion(state)
     ignored = [ToolMessage(_prompts.DUPLICATE_COMPLETION, tool_call_id=c["id"] or "", name=c["name"], status="error")
                for c in extra]
-    checked = check_completion(call.args, spec.target)
+    checked = check_completion(call.args, spec.target, limit_shown=bool(state.get("limit")))
     if checked.feedback is not None:
         rejections = bump(state, "invalid")
         update: dict[str, Any] = {

