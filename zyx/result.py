@@ -27,6 +27,7 @@ __all__ = [
     "PendingToolCall",
     "Result",
     "RunCompletion",
+    "RunContext",
     "RunResult",
     "RunTask",
     "RunVerificationContext",
