@@ -16,13 +16,14 @@ from langgraph.prebuilt import ToolRuntime
 
 from zyx import _prompts
 from zyx._tools import ToolOutcome, execute_tool, runs_in_thread
+from zyx.graph.records import langgraph_runtime
 from zyx.graph.spec import RunSpec
 
 
 def tool_runtime(call: ToolCall, spec: RunSpec, config: RunnableConfig, state: Any) -> ToolRuntime:
     """What a tool taking a `ToolRuntime` gets, as from LangGraph's ToolNode: the run's state, its deps
     (the LangGraph runtime context) as `context`, store and stream writer, the call's id and the tools."""
-    runtime = (config.get("configurable") or {}).get(RUNTIME_KEY)
+    runtime = langgraph_runtime(config)
     writer = getattr(runtime, "stream_writer", None)
     return ToolRuntime(state=state, context=getattr(runtime, "context", None), config=config,
                        stream_writer=writer if writer is not None else _no_writer, tool_call_id=call.get("id"),
@@ -56,8 +57,6 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
 
 CHECKPOINTER_KEY = "__pregel_checkpointer"
 """Where LangGraph puts a run's checkpointer in a node's config (`langgraph._internal._constants`)."""
-RUNTIME_KEY = "__pregel_runtime"
-"""Where LangGraph puts a run's `Runtime` (context, store, stream writer) in a node's config, as above."""
 
 
 async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: RunnableConfig,

@@ -56,11 +56,20 @@ def with_history(error: RunError, state: RunState) -> RunError:
     return error
 
 
+RUNTIME_KEY = "__pregel_runtime"
+"""Where LangGraph puts a run's `Runtime` (context, store, stream writer) in a node's config
+(`langgraph._internal._constants`); `langgraph.runtime.get_runtime` reads it from there too."""
+
+
+def langgraph_runtime(config: RunnableConfig) -> Any:
+    """This invocation's LangGraph `Runtime`, read from the node's own config, or None."""
+    return (config.get("configurable") or {}).get(RUNTIME_KEY)
+
+
 def run_deps(config: RunnableConfig) -> Any:
     """The run's `deps`: the LangGraph runtime context of this invocation (what `langgraph.runtime.get_runtime`
     reads, taken from the node's own config), or None."""
-    runtime = (config.get("configurable") or {}).get("__pregel_runtime")  # see zyx.graph.calls.RUNTIME_KEY
-    return getattr(runtime, "context", None)
+    return getattr(langgraph_runtime(config), "context", None)
 
 
 def run_task(state: RunState, target: Any) -> RunTask:
