@@ -386,7 +386,8 @@ def test_plan_mode_and_nested_targets_send_resolvable_schemas() -> None:
     plan = envelope("complete_task", {"summary": "s", "status": "failed", "result": None})
     with OpenAIServer([reply(plan), reply(plan)]) as srv:
         model = scripted_local(srv)
-        zyx.run("Plan a trip.", Trip, tools=[get_weather], model=model, plan=True, max_retries=0)
+        # coach=False: the first turn then offers complete_task too, whose nested target must resolve as well
+        zyx.run("Plan a trip.", Trip, tools=[get_weather], model=model, plan=True, max_retries=0, coach=False)
     for request in srv.requests:
         schema = request["response_format"]["json_schema"]["schema"]
         found = refs(schema)

@@ -118,9 +118,20 @@ def test_plan_ending_in_complete_task_needs_one_model_call() -> None:
 
 
 def test_plan_mode_binds_only_submit_plan_and_complete_task() -> None:
-    model = scripted(plan(step("s1", "fetch", url="x"), done()))
+    model = scripted(plan(step("s1", "fetch", url="x")), complete())
     run(model)
+    # coached (the default), the first turn offers submit_plan alone; a plan may still hold only a completion step
+    assert [c.tools for c in model.calls] == [["submit_plan"], ["submit_plan", "complete_task"]]
+    model = scripted(plan(step("s1", "fetch", url="x"), done()))
+    run(model, coach=False)
     assert model.calls[0].tools == ["submit_plan", "complete_task"]
+
+
+def test_submit_plan_lists_the_tools_as_an_enum() -> None:
+    """Constrained decoding (the local model) then cannot invent a tool."""
+    (tool,) = build_spec(model=scripted(), tools=TOOLS, plan=True).turn_tools()
+    step_tool = tool["function"]["parameters"]["$defs"]["PlanStep"]["properties"]["tool"]
+    assert step_tool["enum"] == [*(t.__name__ for t in TOOLS), "complete_task"]
 
 
 def test_submit_plan_description_lists_each_tool_with_its_schema() -> None:

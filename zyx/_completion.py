@@ -30,15 +30,17 @@ def completion_tool(target: Target | None) -> dict[str, Any]:
         result_schema.setdefault("description", _prompts.RESULT_OF_TYPE.format(name=target.name))
     parameters: dict[str, Any] = {
         "type": "object",
+        # `result` first: a model then copies values from the tool results into it, not from its own prose
+        # (a small one misspells 14000000 as "140,000,000" in the summary, then copies that).
         "properties": {
+            "result": result_schema,
             "summary": {"type": "string", "description": _prompts.COMPLETION_FIELDS["summary"]},
             "status": {"type": "string", "enum": list(STATUSES), "default": "success",
                        "description": _prompts.COMPLETION_FIELDS["status"]},
-            "result": result_schema,
             "evidence": {"description": _prompts.COMPLETION_FIELDS["evidence"]},
             "verification": {"description": _prompts.COMPLETION_FIELDS["verification"]},
         },
-        "required": ["summary", "result"] if target is not None else ["summary"],
+        "required": ["result", "summary"] if target is not None else ["summary"],
     }
     if defs:
         parameters["$defs"] = defs

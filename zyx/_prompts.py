@@ -65,6 +65,16 @@ REPEATED_CALL = (
     "above. Use it: take the next step, or call `complete_task` if you have the answer.)"
 )
 
+LOOP_BREAK = (
+    "You are repeating calls you already made; their results are above and will not change. Call `complete_task` "
+    "now with the answer they give (this turn has no other tool; if the completion is rejected, the tools come back)."
+)
+
+REPEATED_FAILURE = (
+    "{result}\n\n(Note: this exact {name} call already failed. Change its arguments: a result above may hold "
+    "the right value.)"
+)
+
 RESULT_INVALID = "The completion was rejected: `result` does not match the required schema.\n{errors}\nFix the result and call `complete_task` again."
 ARGS_INVALID = "The completion was rejected: its arguments are invalid.\n{errors}\nCall `complete_task` again with valid arguments."
 CHECK_FAILED = (
@@ -77,6 +87,10 @@ LIMIT_ECHOED = (
 )
 LIMIT_MARKERS = ("limit of this run", "max_steps limit", "max_model_calls limit", "max_tokens limit", "timeout limit")
 """Phrases of zyx's limit messages; a successful completion quoting one is an echo, not an answer."""
+TRY_OTHER_TOOLS = (
+    "{result}\n\n(This call failed. Not tried yet: {tools}. If one of them can find the value this call needs, "
+    "call it first.)"
+)
 CHECK_FALSE = "check {name} returned False"
 CHECKS_TIMED_OUT = "Error: the run's timeout was reached while this completion was being verified."
 ACCEPTED = "Completion accepted."

@@ -78,7 +78,11 @@ def submit_plan_tool(completion_tool: str = COMPLETE_TASK, tool_schemas: Sequenc
         description += _prompts.PLAN_MAX_STEPS.format(max_tool_steps=max_tool_steps, completion_tool=completion_tool)
     if tool_schemas is not None:
         description += "\n\n" + describe_tools(tool_schemas)
-    function = {"name": SUBMIT_PLAN, "description": description, "parameters": Plan.model_json_schema()}
+    parameters = Plan.model_json_schema()
+    if tool_schemas is not None:  # the step's tool as an enum: constrained decoding then cannot invent one
+        names = [s["function"]["name"] if "function" in s else s["name"] for s in tool_schemas]
+        parameters["$defs"]["PlanStep"]["properties"]["tool"]["enum"] = [*names, completion_tool]
+    function = {"name": SUBMIT_PLAN, "description": description, "parameters": parameters}
     return {"type": "function", "function": function}
 
 

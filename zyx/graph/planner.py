@@ -14,6 +14,7 @@ from zyx._inputs import instructions_text, source_section
 from zyx._models import add_usage
 from zyx._tool_output import safe_text
 from zyx.errors import ConfigurationError, ModelError, RunError
+from zyx.graph.coaching import LOOP_TURNS, first_plan
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
 from zyx.graph.records import run_context, with_history
 from zyx.graph.spec import RunSpec
@@ -41,8 +42,14 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str 
 
 
 async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, messages: list[BaseMessage],
-                      limit: str | None) -> AIMessage:
-    model = spec.wrap_up_model if limit else spec.bound_model
+                      limit: str | None, *, complete_only: bool = False) -> AIMessage:
+    focus = state.get("focus")
+    if limit or complete_only:
+        model = spec.wrap_up_model
+    elif first_plan(state, spec):
+        model = spec.planning_model()
+    else:
+        model = spec.focused_model(focus) if focus else spec.bound_model
     system = await _system_message(state, spec, config)
     call = call_with_retries(lambda: model.ainvoke([system, *messages], config),
                              model=spec.model, model_name=spec.model_name)
@@ -76,13 +83,19 @@ async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> 
     """Ask the model for its next move: tool calls, `complete_task`, or (to be nudged) plain text."""
     update = fresh_run(state, spec.limits)
     state = {**state, **update}  # type: ignore[typeddict-item]
+    if state.get("focus"):
+        update["focus"] = None  # this turn uses it
     limit = state.get("limit")
     before: list[BaseMessage] = []
     if limit is None and (limit := spec.limits.before_model_call(state)) is not None:
         update["limit"] = limit
         before.append(wrap_up_message(limit))
+    stuck = spec.coach and limit is None and state.get("repeats", 0) >= LOOP_TURNS
+    if stuck:  # the model is looping on calls it already made: one turn to finish, tools back after it
+        update["repeats"] = 0
+        before.append(HumanMessage(_prompts.LOOP_BREAK, name="zyx"))
     try:
-        reply = await _call_model(state, spec, config, [*state["messages"], *before], limit)
+        reply = await _call_model(state, spec, config, [*state["messages"], *before], limit, complete_only=stuck)
     except TimeoutError:
         if limit is not None:
             return {**update, **limit_failure("timeout"), "messages": before}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,8 @@ class RunSpec:
     checks: tuple[CheckFn, ...]
     """The verifier, then each final-answer check, ready to await: what the `verifier` node runs."""
     require_completion: bool
+    coach: bool
+    """See the `coach` option: zyx.graph.grounding and the planner's loop breaker."""
     plan: bool
     planning_interval: int | None
     max_retries: int
@@ -59,6 +61,7 @@ class RunSpec:
     argument_checks: Mapping[str, ArgumentCheck] = field(init=False)
     """Per tool: its arguments checked against the schema the model is shown, before it runs."""
     runtime_parameters: Mapping[str, str] = field(init=False)
+    _focused: dict[tuple[str, ...], Runnable[Any, Any]] = field(init=False, default_factory=dict, repr=False)
     """The tools that take a `ToolRuntime` (the run's deps as `runtime.context`), by name: the parameter."""
 
     def __post_init__(self) -> None:
@@ -76,6 +79,20 @@ class RunSpec:
             if self.limits.max_steps else wrap_up
         set_(self, "bound_model", full)
         set_(self, "wrap_up_model", wrap_up)
+
+    def focused_model(self, names: Sequence[str]) -> Runnable[Any, Any]:
+        """The model with only the named tools and `complete_task` bound (for one coached turn)."""
+        key = tuple(names)
+        if key not in self._focused:
+            tools = tuple(t for t in self.tools if t.name in key)
+            self._focused[key] = bind(self.model, [*openai_schemas(tools), self.completion_schema], self.model_settings)
+        return self._focused[key]
+
+    def planning_model(self) -> Runnable[Any, Any]:
+        """Plan mode: the model with only `submit_plan` bound (a plan can still hold just a completion step)."""
+        if () not in self._focused:
+            self._focused[()] = bind(self.model, self.turn_tools(), self.model_settings)
+        return self._focused[()]
 
     def turn_tools(self) -> list[dict[str, Any]]:
         """Tool schemas bound next to `complete_task`: the user tools, or in plan mode `submit_plan` listing them."""
@@ -118,5 +135,5 @@ def spec_from(values: Mapping[str, Any], *, target: Target | None, model: BaseCh
     return RunSpec(
         model=model if model is not None else resolve_model(values["model"]), tools=values["tools"], target=target,
         instructions=values["instructions"], model_settings=values["model_settings"], checks=checks, require_completion=values["require_completion"],
-        plan=values["plan"], planning_interval=values["planning_interval"], max_retries=values["max_retries"],
+        coach=values["coach"], plan=values["plan"], planning_interval=values["planning_interval"], max_retries=values["max_retries"],
         limits=RunLimits.from_options(values), approval=values["approval"], approve_plan=values["approve_plan"])

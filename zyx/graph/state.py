@@ -31,6 +31,10 @@ class RunState(TypedDict, total=False):
     and `still_running` for a sync tool cut by a timeout."""
     steps: int
     model_calls: int
+    repeats: int
+    """Consecutive turns whose tool calls all repeated earlier calls and got the same results."""
+    focus: list[str] | None
+    """The tools offered in the model's next turn only (with `complete_task`), after a turn whose calls all failed."""
     rejections: dict[str, int]
     """Rejections by kind ("invalid", "check", "text", "plan"), for `max_retries`."""
     limit: str | None

@@ -12,6 +12,7 @@ from zyx import _prompts
 from zyx._tools import ToolOutcome, to_state_value, tool_values
 from zyx.graph.approval import review
 from zyx.graph.calls import run_calls
+from zyx.graph.coaching import after_failures, after_repeats, looks_failed
 from zyx.graph.limits import wrap_up_message
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, last_ai_message, split_calls
@@ -30,7 +31,7 @@ def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
             **({"still_running": True} if outcome.still_running else {})}
 
 
-def _answer(call: ToolCall, outcome: ToolOutcome, state: RunState) -> ToolMessage:
+def _answer(call: ToolCall, outcome: ToolOutcome, state: RunState) -> tuple[ToolMessage, bool]:
     """The ToolMessage for the model; a repeat of an earlier call that gave the same output says so.
 
     The call still runs (a tool may legitimately change between calls); only an identical answer
@@ -38,14 +39,15 @@ def _answer(call: ToolCall, outcome: ToolOutcome, state: RunState) -> ToolMessag
     """
     message = outcome.message(call)
     if outcome.error is not None or not isinstance(message.content, str):
-        return message
+        return message, False
     value = to_state_value(outcome.output)
     for entry in state.get("tool_calls", []):
         if entry["name"] == call["name"] and entry["args"] == call["args"] and entry["error"] is None \
                 and entry["output"] == value:
-            message.content = _prompts.REPEATED_CALL.format(result=message.content, name=call["name"])
-            break
-    return message
+            note = _prompts.REPEATED_FAILURE if looks_failed(message) else _prompts.REPEATED_CALL
+            message.content = note.format(result=message.content, name=call["name"])
+            return message, True
+    return message, False
 
 
 def bad_arguments(message: AIMessage | None) -> tuple[list[Any], list[ToolMessage]]:
@@ -73,17 +75,32 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
 
     available = ", ".join(spec.tools_by_name) or "(none)"
     messages: list[Any] = []
+    repeated: list[bool] = []
     for i, call in enumerate(calls):
         if (outcome := outcomes.get(i)) is not None:
-            messages.append(_answer(call, outcome, state))
+            answer, again = _answer(call, outcome, state)
+            messages.append(answer)
+            repeated.append(again)
         elif call["name"] not in spec.tools_by_name:
             messages.append(error_message(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
+            repeated.append(False)
         else:
             messages.append(error_message(call, reasons[i]))
+            repeated.append(False)
+    repeats = bool(repeated) and all(repeated)
     invalid, errors = bad_arguments(message)
+    messages, focus = after_failures(state, spec, messages) if not invalid and not completions else (messages, None)
+    repeats = repeats and not invalid
+    if repeats and not completions:
+        focus = after_repeats(spec, [c for c, m in zip(calls, messages) if not looks_failed(m)])
     ran = [(to_run[i], outcomes[i]) for i in to_run]
-    return close_turn(state, spec, ran, [*messages, *errors], limit, completing=bool(completions),
-                      invalid=invalid, unknown=len(known) < len(calls))
+    update = close_turn(state, spec, ran, [*messages, *errors], limit, completing=bool(completions),
+                        invalid=invalid, unknown=len(known) < len(calls))
+    if (count := state.get("repeats", 0) + 1 if repeats else 0) != state.get("repeats", 0):
+        update["repeats"] = count
+    if focus and not update.get("limit"):
+        update["focus"] = focus
+    return update
 
 
 def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOutcome]], messages: list[Any],

@@ -1,0 +1,104 @@
+"""The `coach` option: bounded help where real models go wrong, on scripted models.
+
+After a turn whose calls all failed, the untried tools are named and offered alone (with
+complete_task) for one turn; after repeated calls the repeated tool is left out for a turn, and
+after two such turns in a row only complete_task is offered. `coach=False` turns all of it off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpers import assert_valid_history, tool_messages
+
+import zyx
+from zyx import _prompts
+from zyx._completion import completion_tool
+from zyx._target import make_target
+from zyx.testing import ScriptedChatModel, call, complete
+
+
+def get_user_city(user: str) -> str:
+    """The home city of a user."""
+    return {"bob": "Tokyo"}.get(user, f"Error: unknown user {user!r}")
+
+
+def get_population(city: str) -> int | str:
+    """The population of a city."""
+    return {"Tokyo": 14_000_000}.get(city, f"Error: unknown city {city!r}")
+
+
+def boom(x: int) -> int:
+    """Always raises."""
+    raise ValueError("no")
+
+
+TOOLS = [get_user_city, get_population]
+
+
+def names(model: ScriptedChatModel) -> list[list[str]]:
+    return [c.tools for c in model.calls]
+
+
+def test_after_a_failed_call_the_untried_tools_are_named_and_offered_alone_for_one_turn() -> None:
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="bob"),
+                                         call("get_population", city="Tokyo"), complete("14000000", 14_000_000)])
+    result = zyx.run("Population where bob lives?", int, tools=TOOLS, model=model)
+    assert result.output == 14_000_000
+    first = tool_messages(result.messages)[0]
+    assert first.content.startswith("Error: unknown city 'bob'") and "Not tried yet: get_user_city(user)" in first.content
+    assert names(model) == [["get_user_city", "get_population", "complete_task"], ["get_user_city", "complete_task"],
+                            ["get_user_city", "get_population", "complete_task"]] + [
+        ["get_user_city", "get_population", "complete_task"]]
+    assert result.tool_calls[0].output == "Error: unknown city 'bob'"  # the log keeps what the tool returned
+    assert_valid_history(result.messages)
+
+
+def test_a_raising_tool_counts_as_failed_and_no_hint_when_every_tool_was_tried() -> None:
+    model = ScriptedChatModel(responses=[call("boom", x=1), call("boom", x=2), complete("gave up", status="failed")])
+    result = zyx.run("t", tools=[boom], model=model)
+    assert names(model) == [["boom", "complete_task"]] * 3  # no other tool to offer
+    assert "Not tried yet" not in tool_messages(result.messages)[0].content
+
+
+def test_a_turn_of_repeats_leaves_the_repeated_tool_out_then_two_offer_only_complete_task() -> None:
+    model = ScriptedChatModel(responses=[call("get_user_city", user="bob"), call("get_user_city", user="bob"),
+                                         call("get_population", city="Tokyo"), call("get_population", city="Tokyo"),
+                                         call("get_user_city", user="bob"), complete("14000000", 14_000_000)])
+    result = zyx.run("Population where bob lives?", int, tools=TOOLS, model=model, max_model_calls=10)
+    both = ["get_user_city", "get_population", "complete_task"]
+    assert names(model) == [both, both, ["get_population", "complete_task"], both,
+                            ["get_user_city", "complete_task"], ["complete_task"]]
+    assert model.calls[-1].messages[-1].content == _prompts.LOOP_BREAK
+    assert result.output == 14_000_000 and result.termination == "completed"
+
+
+def test_a_repeated_failure_is_told_to_change_its_arguments() -> None:
+    model = ScriptedChatModel(responses=[call("get_user_city", user="x"), call("get_user_city", user="x"),
+                                         complete("no such user", status="failed")])
+    result = zyx.run("t", tools=[get_user_city], model=model)
+    assert "already failed. Change its arguments" in tool_messages(result.messages)[1].content
+
+
+def test_coach_false_changes_nothing() -> None:
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="bob"),
+                                         call("get_user_city", user="bob"), call("get_user_city", user="bob"),
+                                         complete("14000000", 14_000_000)])
+    result = zyx.run("t", int, tools=TOOLS, model=model, coach=False)
+    assert names(model) == [["get_user_city", "get_population", "complete_task"]] * 5
+    assert tool_messages(result.messages)[0].content == "Error: unknown city 'bob'"
+
+
+def test_coach_is_a_checked_flag() -> None:
+    try:
+        zyx.run("t", model=ScriptedChatModel(responses=[complete()]), coach="yes")  # type: ignore[arg-type]
+    except zyx.ConfigurationError as exc:
+        assert "coach" in str(exc)
+    else:
+        raise AssertionError("coach='yes' was accepted")
+
+
+def test_complete_task_asks_for_the_result_before_the_summary() -> None:
+    """A model then copies values from tool results into `result`, not from its own prose."""
+    schema: dict[str, Any] = completion_tool(make_target(int))["function"]["parameters"]
+    assert list(schema["properties"])[:2] == ["result", "summary"] and schema["required"] == ["result", "summary"]
