@@ -102,3 +102,14 @@ def test_complete_task_asks_for_the_result_before_the_summary() -> None:
     """A model then copies values from tool results into `result`, not from its own prose."""
     schema: dict[str, Any] = completion_tool(make_target(int))["function"]["parameters"]
     assert list(schema["properties"])[:2] == ["result", "summary"] and schema["required"] == ["result", "summary"]
+
+
+def test_a_focus_on_tools_the_spec_lacks_binds_the_usual_tools() -> None:
+    """A thread resumed on a graph with other tools: its stored focus names none of them."""
+    from zyx.graph.spec import build_spec
+
+    spec = build_spec(model=ScriptedChatModel(responses=[]), tools=TOOLS)
+    assert spec.focused_model(["gone"]) is spec.bound_model
+    assert spec.focused_model(["get_user_city"]) is spec.focused_model(["get_user_city"])  # bound once
+    no_steps = build_spec(model=ScriptedChatModel(responses=[]), tools=TOOLS, max_steps=0)
+    assert no_steps.focused_model(["get_user_city"]) is no_steps.wrap_up_model

@@ -61,7 +61,7 @@ class RunSpec:
     argument_checks: Mapping[str, ArgumentCheck] = field(init=False)
     """Per tool: its arguments checked against the schema the model is shown, before it runs."""
     runtime_parameters: Mapping[str, str] = field(init=False)
-    _focused: dict[tuple[str, ...], Runnable[Any, Any]] = field(init=False, default_factory=dict, repr=False)
+    _focused: dict[tuple[str, ...], Runnable[Any, Any]] = field(init=False, default_factory=dict, repr=False, compare=False)
     """The tools that take a `ToolRuntime` (the run's deps as `runtime.context`), by name: the parameter."""
 
     def __post_init__(self) -> None:
@@ -81,10 +81,13 @@ class RunSpec:
         set_(self, "wrap_up_model", wrap_up)
 
     def focused_model(self, names: Sequence[str]) -> Runnable[Any, Any]:
-        """The model with only the named tools and `complete_task` bound (for one coached turn)."""
+        """The model with only the named tools and `complete_task` bound (for one coached turn); the usual
+        one when none of them is a tool of this spec (a thread resumed on other tools) or no tool may run."""
         key = tuple(names)
+        tools = tuple(t for t in self.tools if t.name in key)
+        if not tools or not self.limits.max_steps:
+            return self.bound_model
         if key not in self._focused:
-            tools = tuple(t for t in self.tools if t.name in key)
             self._focused[key] = bind(self.model, [*openai_schemas(tools), self.completion_schema], self.model_settings)
         return self._focused[key]
 
