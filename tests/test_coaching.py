@@ -40,7 +40,7 @@ def names(model: ScriptedChatModel) -> list[list[str]]:
     return [c.tools for c in model.calls]
 
 
-def test_after_a_failed_call_the_untried_tools_are_named_and_offered_alone_for_one_turn() -> None:
+def test_after_a_failed_call_the_untried_tools_are_offered_then_the_failed_one_again() -> None:
     model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="bob"),
                                          call("get_population", city="Tokyo"), complete("14000000", 14_000_000)])
     result = zyx.run("Population where bob lives?", int, tools=TOOLS, model=model)
@@ -48,8 +48,7 @@ def test_after_a_failed_call_the_untried_tools_are_named_and_offered_alone_for_o
     first = tool_messages(result.messages)[0]
     assert first.content.startswith("Error: unknown city 'bob'") and "Not tried yet: get_user_city(user)" in first.content
     assert names(model) == [["get_user_city", "get_population", "complete_task"], ["get_user_city", "complete_task"],
-                            ["get_user_city", "get_population", "complete_task"]] + [
-        ["get_user_city", "get_population", "complete_task"]]
+                            ["get_population", "complete_task"], ["get_user_city", "get_population", "complete_task"]]
     assert result.tool_calls[0].output == "Error: unknown city 'bob'"  # the log keeps what the tool returned
     assert_valid_history(result.messages)
 
@@ -113,3 +112,72 @@ def test_a_focus_on_tools_the_spec_lacks_binds_the_usual_tools() -> None:
     assert spec.focused_model(["get_user_city"]) is spec.focused_model(["get_user_city"])  # bound once
     no_steps = build_spec(model=ScriptedChatModel(responses=[]), tools=TOOLS, max_steps=0)
     assert no_steps.focused_model(["get_user_city"]) is no_steps.wrap_up_model
+
+
+def test_no_retry_focus_when_the_untried_tool_fails_too() -> None:
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="zed"),
+                                         call("get_user_city", user="bob"), complete("gave up", status="failed")])
+    zyx.run("t", tools=TOOLS, model=model)
+    both = ["get_user_city", "get_population", "complete_task"]
+    assert names(model) == [both, ["get_user_city", "complete_task"], both, both]
+
+
+def test_a_human_rejection_is_not_coached() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    def delete(path: str) -> str:
+        """Delete a file."""
+        return "deleted"
+
+    model = ScriptedChatModel(responses=[call("delete", path="a"), call("delete", path="b"), complete("ok")])
+    options: dict[str, Any] = dict(model=model, tools=TOOLS + [delete], approve=["delete"],
+                                   checkpointer=InMemorySaver(), thread_id="t")
+    paused = zyx.run("clean up a", **options)
+    zyx.run(**options, decisions={paused.pending[0].id: {"reject": "keep a; delete b instead"}})
+    every = ["get_user_city", "get_population", "delete", "complete_task"]
+    assert names(model)[:2] == [every, every]
+
+
+def test_data_that_mentions_errors_is_not_a_failure() -> None:
+    def count_errors(log: str) -> str:
+        """Count the errors in a log."""
+        return "errors: 0 (log is clean)"
+
+    model = ScriptedChatModel(responses=[call("count_errors", log="app"), complete("clean")])
+    result = zyx.run("t", tools=[count_errors, get_user_city], model=model)
+    assert names(model)[1] == ["count_errors", "get_user_city", "complete_task"]
+    assert tool_messages(result.messages)[0].content == "errors: 0 (log is clean)"
+
+
+def test_a_repeat_row_is_broken_by_a_turn_without_tool_calls() -> None:
+    from langchain_core.messages import AIMessage
+
+    model = ScriptedChatModel(responses=[call("get_user_city", user="bob"), call("get_user_city", user="bob"),
+                                         AIMessage("thinking"), call("get_user_city", user="bob"),
+                                         complete("Tokyo")])
+    zyx.run("t", tools=TOOLS, model=model)
+    assert ["complete_task"] not in names(model)  # never two repeat turns in a row
+
+
+def test_plan_modes_first_turn_nudge_names_submit_plan() -> None:
+    from langchain_core.messages import AIMessage
+
+    model = ScriptedChatModel(responses=[AIMessage("42"), call("submit_plan", steps=[
+        {"id": "s1", "tool": "complete_task", "args": {"summary": "42"}}])])
+    result = zyx.run("t", tools=TOOLS, model=model, plan=True)
+    assert result.termination == "completed"
+    assert model.calls[1].messages[-1].content == _prompts.PLAN_NUDGE and names(model)[1] == ["submit_plan"]
+
+
+def test_a_stored_focus_is_ignored_when_the_thread_resumes_with_coach_false() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver()
+    broken = ScriptedChatModel(responses=[call("get_population", city="bob"), RuntimeError("down")])
+    try:
+        zyx.run("t", tools=TOOLS, model=broken, checkpointer=saver, thread_id="th", max_retries=0)
+    except zyx.ModelError:
+        pass
+    model = ScriptedChatModel(responses=[complete("x")])
+    zyx.run("t", tools=TOOLS, model=model, checkpointer=saver, thread_id="th", coach=False)
+    assert names(model) == [["get_user_city", "get_population", "complete_task"]]

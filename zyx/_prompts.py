@@ -54,6 +54,11 @@ NUDGE = (
     "information, call a tool; otherwise call `complete_task` now, with your answer in `summary` (and `result`)."
 )
 
+PLAN_NUDGE = (
+    "That plain-text answer does not finish the task. Call `submit_plan`: with the tool steps you need, or with "
+    "only a `complete_task` step if you already have the answer."
+)
+
 WRAP_UP = (
     "The {limit} limit of this run has been reached: no more tools can run. Call `complete_task` now. "
     "If the tool results above answer the task, report them with status \"success\"; "

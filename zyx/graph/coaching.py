@@ -4,7 +4,8 @@
   once. A plan may hold nothing but a `complete_task` step, so this forces no tool call.
 - After a turn whose every tool call failed, the result names the tools not tried, and the next
   turn offers those (and `complete_task`) only: a small model otherwise retries the failed call or
-  gives up, where another tool could find the argument it lacked (user -> city -> weather).
+  gives up, where another tool could find the argument it lacked (user -> city -> weather). When
+  one of them then succeeds, the turn after offers the tool that failed, to call it again.
 - After a turn that only repeated earlier calls (same results), the next turn offers the other tools
   only; after two such turns in a row, the planner gives one turn with only `complete_task`.
 
@@ -14,6 +15,7 @@ Each step still leaves `complete_task` to the model: nothing here forces a tool 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.messages import ToolCall, ToolMessage
 
@@ -31,31 +33,43 @@ LOOP_TURNS = 2
 
 
 def looks_failed(message: ToolMessage) -> bool:
-    """A tool result that reports a failure: an error status, or text that starts with "Error"
-    (LangChain's convention for tools that return their errors)."""
-    return message.status == "error" or message.text.lstrip().lower().startswith("error")
+    """A tool result that reports a failure: an error status, or text that starts with "Error:"
+    (LangChain's convention for tools that return their errors; "errors: 0" is data)."""
+    return message.status == "error" or message.text.lstrip().startswith("Error:")
 
 
-def after_failures(state: RunState, spec: RunSpec, answers: Sequence[ToolMessage]
-                   ) -> tuple[list[ToolMessage], list[str] | None]:
-    """A turn's answers, with a hint on the last one when every call failed and some tool is untried,
-    and the next turn's tools (the untried ones)."""
-    if not spec.coach or not answers or not all(looks_failed(m) for m in answers):
-        return list(answers), None
-    tried = {m.name for m in answers} | {e["name"] for e in state.get("tool_calls", [])}
-    others = [t for t in spec.tools if t.name not in tried]
-    if not others or not isinstance(answers[-1].content, str):
-        return list(answers), None
-    listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in others)
-    last = answers[-1].model_copy(update={"content": _prompts.TRY_OTHER_TOOLS.format(
-        result=answers[-1].content, tools=listing)})
-    return [*answers[:-1], last], [t.name for t in others]
+def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answers: Sequence[ToolMessage],
+               repeated: Sequence[bool], *, plain: bool) -> tuple[list[ToolMessage], dict[str, Any]]:
+    """A turn's answers (a hint added where it helps) and the coaching state for the next turn.
 
-
-def after_repeats(spec: RunSpec, calls: Sequence[ToolCall]) -> list[str] | None:
-    """The next turn's tools after a turn that only repeated earlier calls (`calls`: those that succeeded):
-    the others (None: all)."""
-    if not spec.coach or not calls:
-        return None
-    repeated = {c["name"] for c in calls}
-    return [t.name for t in spec.tools if t.name not in repeated] or None
+    `repeated`: per call, whether it repeated an earlier call with the same result; `plain`: a turn whose
+    calls all ran (none refused by a human, a limit or the approval rule, none unknown or malformed, no
+    `complete_task`), the only kind that is coached: a refusal is not the tool failing.
+    """
+    answers = list(answers)
+    repeats = bool(repeated) and all(repeated) and plain
+    update: dict[str, Any] = {}
+    if (count := state.get("repeats", 0) + 1 if repeats else 0) != state.get("repeats", 0):
+        update["repeats"] = count
+    if not spec.coach or not plain or not answers:
+        return answers, update
+    failed = [m.name or "" for m in answers if looks_failed(m)]
+    if len(failed) == len(answers):  # every call failed: offer the untried tools, keep the failed ones for later
+        tried = set(failed) | {e["name"] for e in state.get("tool_calls", [])}
+        others = [t for t in spec.tools if t.name not in tried]
+        if others and isinstance(answers[-1].content, str):
+            listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in others)
+            answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_OTHER_TOOLS.format(
+                result=answers[-1].content, tools=listing)})
+            update.update(focus=[t.name for t in others], retry=sorted(set(failed)))
+        elif state.get("retry"):
+            update["retry"] = None
+        return answers, update
+    if repeats:  # offer the tools whose repeated calls did not fail
+        again = {c["name"] for c, m in zip(calls, answers) if not looks_failed(m)}
+        update["focus"] = [t.name for t in spec.tools if t.name not in again] or None
+    elif retry := state.get("retry"):  # the untried tool found something: now the tool that failed
+        update["focus"] = retry
+    if state.get("retry"):
+        update["retry"] = None
+    return answers, update

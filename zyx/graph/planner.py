@@ -38,12 +38,13 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str 
         return {"rejections": rejections, **fail(
             "not_completed", f"The model answered without calling complete_task {rejections['text']} times.",
             [reply.text])}
-    return {"rejections": rejections, "messages": [HumanMessage(_prompts.NUDGE, name="zyx")]}
+    nudge = _prompts.PLAN_NUDGE if first_plan(state, spec) else _prompts.NUDGE  # that turn offered submit_plan only
+    return {"rejections": rejections, "messages": [HumanMessage(nudge, name="zyx")]}
 
 
 async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, messages: list[BaseMessage],
                       limit: str | None, *, complete_only: bool = False) -> AIMessage:
-    focus = state.get("focus")
+    focus = state.get("focus") if spec.coach else None
     if limit or complete_only:
         model = spec.wrap_up_model
     elif first_plan(state, spec):
@@ -103,6 +104,8 @@ async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> 
     update.update(messages=[*before, reply], model_calls=state.get("model_calls", 0) + 1,
                   usage=add_usage(state.get("usage"), reply))
     others, completions = split_calls(reply)
+    if not others and state.get("repeats"):  # "turns in a row" of repeats: this turn broke the row
+        update["repeats"] = 0
     if limit and (others or reply.invalid_tool_calls):
         refused = [ToolMessage(_prompts.BUDGET_SPENT.format(limit=limit), tool_call_id=c["id"] or "",
                                name=c["name"] or "", status="error") for c in [*others, *reply.invalid_tool_calls]]

@@ -42,7 +42,7 @@ class RunSpec:
     """The verifier, then each final-answer check, ready to await: what the `verifier` node runs."""
     require_completion: bool
     coach: bool
-    """See the `coach` option: zyx.graph.grounding and the planner's loop breaker."""
+    """See the `coach` option and zyx.graph.coaching."""
     plan: bool
     planning_interval: int | None
     max_retries: int
@@ -61,8 +61,9 @@ class RunSpec:
     argument_checks: Mapping[str, ArgumentCheck] = field(init=False)
     """Per tool: its arguments checked against the schema the model is shown, before it runs."""
     runtime_parameters: Mapping[str, str] = field(init=False)
-    _focused: dict[tuple[str, ...], Runnable[Any, Any]] = field(init=False, default_factory=dict, repr=False, compare=False)
     """The tools that take a `ToolRuntime` (the run's deps as `runtime.context`), by name: the parameter."""
+    _focused: dict[tuple[str, ...], Runnable[Any, Any]] = field(init=False, default_factory=dict, repr=False, compare=False)
+    """Models bound to a subset of the tools, for coached turns (`focused_model`, `planning_model`)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

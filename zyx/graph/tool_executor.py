@@ -12,7 +12,7 @@ from zyx import _prompts
 from zyx._tools import ToolOutcome, to_state_value, tool_values
 from zyx.graph.approval import review
 from zyx.graph.calls import run_calls
-from zyx.graph.coaching import after_failures, after_repeats, looks_failed
+from zyx.graph.coaching import coach_turn, looks_failed
 from zyx.graph.limits import wrap_up_message
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, last_ai_message, split_calls
@@ -87,20 +87,15 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
         else:
             messages.append(error_message(call, reasons[i]))
             repeated.append(False)
-    repeats = bool(repeated) and all(repeated)
     invalid, errors = bad_arguments(message)
-    messages, focus = after_failures(state, spec, messages) if not invalid and not completions else (messages, None)
-    repeats = repeats and not invalid
-    if repeats and not completions:
-        focus = after_repeats(spec, [c for c, m in zip(calls, messages) if not looks_failed(m)])
+    plain = not invalid and not completions and len(outcomes) == len(calls)
+    messages, coached = coach_turn(state, spec, calls, messages, repeated, plain=plain)
     ran = [(to_run[i], outcomes[i]) for i in to_run]
     update = close_turn(state, spec, ran, [*messages, *errors], limit, completing=bool(completions),
                         invalid=invalid, unknown=len(known) < len(calls))
-    if (count := state.get("repeats", 0) + 1 if repeats else 0) != state.get("repeats", 0):
-        update["repeats"] = count
-    if focus and not update.get("limit"):
-        update["focus"] = focus
-    return update
+    if update.get("limit"):
+        coached.pop("focus", None)
+    return {**update, **coached}
 
 
 def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOutcome]], messages: list[Any],
