@@ -4,8 +4,7 @@
   once. A plan may hold nothing but a `complete_task` step, so this forces no tool call.
 - After a turn whose every tool call failed, the result names the tools not tried, and the next
   turn offers those (and `complete_task`) only: a small model otherwise retries the failed call or
-  gives up, where another tool could find the argument it lacked (user -> city -> weather). When
-  one of them then succeeds, the turn after offers the tool that failed, to call it again.
+  gives up, where another tool could find the argument it lacked (user -> city -> weather).
 - After a turn that only repeated earlier calls (same results), the next turn offers the other tools
   only; after two such turns in a row, the planner gives one turn with only `complete_task`.
 
@@ -61,15 +60,9 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
             listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in others)
             answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_OTHER_TOOLS.format(
                 result=answers[-1].content, tools=listing)})
-            update.update(focus=[t.name for t in others], retry=sorted(set(failed)))
-        elif state.get("retry"):
-            update["retry"] = None
+            update["focus"] = [t.name for t in others]
         return answers, update
     if repeats:  # offer the tools whose repeated calls did not fail
         again = {c["name"] for c, m in zip(calls, answers) if not looks_failed(m)}
         update["focus"] = [t.name for t in spec.tools if t.name not in again] or None
-    elif retry := state.get("retry"):  # the untried tool found something: now the tool that failed
-        update["focus"] = retry
-    if state.get("retry"):
-        update["retry"] = None
     return answers, update

@@ -33,8 +33,6 @@ class RunState(TypedDict, total=False):
     model_calls: int
     repeats: int
     """Consecutive turns whose tool calls all repeated earlier calls and got the same results."""
-    retry: list[str] | None
-    """The tools whose calls all failed while the untried tools were offered: offered next once one of those succeeds."""
     focus: list[str] | None
     """The tools offered in the model's next turn only (with `complete_task`): set by coaching (zyx.graph.coaching)."""
     rejections: dict[str, int]
