@@ -41,7 +41,7 @@ def names(model: ScriptedChatModel) -> list[list[str]]:
     return [c.tools for c in model.calls]
 
 
-def test_after_a_failed_call_the_untried_tools_are_named_and_offered_alone_for_one_turn() -> None:
+def test_after_a_failed_call_the_untried_tools_are_offered_then_the_failed_one_alone() -> None:
     model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="bob"),
                                          call("get_population", city="Tokyo"), complete("14000000", 14_000_000)])
     result = zyx.run("Population where bob lives?", int, tools=TOOLS, model=model)
@@ -49,8 +49,8 @@ def test_after_a_failed_call_the_untried_tools_are_named_and_offered_alone_for_o
     first = tool_messages(result.messages)[0]
     assert first.content.startswith("Error: unknown city 'bob'") and "Not tried yet: get_user_city(user)" in first.content
     assert names(model) == [["get_user_city", "get_population", "complete_task"], ["get_user_city", "complete_task"],
-                            ["get_user_city", "get_population", "complete_task"],
-                            ["get_user_city", "get_population", "complete_task"]]
+                            ["get_population"], ["get_user_city", "get_population", "complete_task"]]
+    assert "Now call get_population again" in tool_messages(result.messages)[1].content
     assert result.tool_calls[0].output == "Error: unknown city 'bob'"  # the log keeps what the tool returned
     assert_valid_history(result.messages)
 
@@ -169,3 +169,11 @@ def test_a_stored_focus_is_ignored_when_the_thread_resumes_with_coach_false() ->
     model = ScriptedChatModel(responses=[complete("x")])
     zyx.run("t", tools=TOOLS, model=model, checkpointer=saver, thread_id="th", coach=False)
     assert names(model) == [["get_user_city", "get_population", "complete_task"]]
+
+
+def test_no_retry_turn_when_the_untried_tool_fails_too() -> None:
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="zed"),
+                                         call("get_user_city", user="bob"), complete("gave up", status="failed")])
+    zyx.run("t", tools=TOOLS, model=model)
+    both = ["get_user_city", "get_population", "complete_task"]
+    assert names(model) == [both, ["get_user_city", "complete_task"], both, both]

@@ -32,6 +32,15 @@ def clear_log() -> None:
     log.clear()
 
 
+@pytest.fixture(autouse=True)
+def python_handles_ctrl_c() -> Iterator[None]:
+    """Python's own SIGINT handler, as in a terminal: a job started in the background (`cmd &` in a
+    script, some CI runners) begins with SIGINT ignored, and then Ctrl-C raises nothing at all."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def interrupt_soon() -> None:
     """Ctrl-C from another thread, a little later: it arrives while the run waits on its event loop
     (or, on a slow machine, inside a step: either must end the run)."""

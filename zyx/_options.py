@@ -100,8 +100,9 @@ class GraphOptions(ModelOptions, total=False):
         "complete_task.", checks.flag, studio=True)]
     coach: Annotated[bool, Option(
         True, "Help weaker models where they go wrong, for one turn at a time: after failed calls, offer the untried "
-        "tools; after repeated calls, the other tools (twice in a row: only complete_task); plan mode's first turn: "
-        "only submit_plan. See docs/run.md#coaching.", checks.flag, studio=True)]
+        "tools, then the failed one again; after repeated calls, the other tools (twice in a row: only "
+        "complete_task); plan mode's first turn: only submit_plan. See docs/run.md#coaching.", checks.flag,
+        studio=True)]
     plan: Annotated[bool, Option(
         False, "Plan mode: the model submits whole plans of tool calls (submit_plan) that run without it.", checks.flag)]
     planning_interval: Annotated[int | None, Option(

@@ -65,6 +65,7 @@ WRAP_UP = (
     "use status \"failed\" only if they do not."
 )
 
+TRY_AGAIN = "{result}\n\n(Now call {tools} again, with what this found.)"
 REPEATED_CALL = (
     "{result}\n\n(Note: {name} was already called with these arguments and gave this same result, which is "
     "above. Use it: take the next step, or call `complete_task` if you have the answer.)"

@@ -4,11 +4,13 @@
   once. A plan may hold nothing but a `complete_task` step, so this forces no tool call.
 - After a turn whose every tool call failed, the result names the tools not tried, and the next
   turn offers those (and `complete_task`) only: a small model otherwise retries the failed call or
-  gives up, where another tool could find the argument it lacked (user -> city -> weather).
+  gives up, where another tool could find the argument it lacked (user -> city -> weather). When
+  one of them then succeeds, the turn after offers only the tool that failed, to call it again:
+  the model chose that call itself, and with `complete_task` offered it invents the answer instead.
 - After a turn that only repeated earlier calls (same results), the next turn offers the other tools
   only; after two such turns in a row, the planner gives one turn with only `complete_task`.
 
-Each step still leaves `complete_task` to the model: nothing here forces a tool call.
+Apart from that retry turn, every step leaves `complete_task` to the model.
 """
 
 from __future__ import annotations
@@ -60,9 +62,19 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
             listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in others)
             answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_OTHER_TOOLS.format(
                 result=answers[-1].content, tools=listing)})
-            update["focus"] = [t.name for t in others]
+            update.update(focus=[*(t.name for t in others), _prompts.COMPLETE_TASK], retry=sorted(set(failed)))
+        elif state.get("retry"):
+            update["retry"] = None
         return answers, update
     if repeats:  # offer the tools whose repeated calls did not fail
         again = {c["name"] for c, m in zip(calls, answers) if not looks_failed(m)}
-        update["focus"] = [t.name for t in spec.tools if t.name not in again] or None
+        rest = [t.name for t in spec.tools if t.name not in again]
+        update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
+    elif retry := state.get("retry"):  # an untried tool found something: the failed tool again, now
+        if isinstance(answers[-1].content, str):
+            answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_AGAIN.format(
+                result=answers[-1].content, tools=", ".join(retry))})
+        update["focus"] = list(retry)
+    if state.get("retry"):
+        update["retry"] = None
     return answers, update

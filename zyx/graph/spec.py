@@ -82,14 +82,15 @@ class RunSpec:
         set_(self, "wrap_up_model", wrap_up)
 
     def focused_model(self, names: Sequence[str]) -> Runnable[Any, Any]:
-        """The model with only the named tools and `complete_task` bound (for one coached turn); the usual
-        one when none of them is a tool of this spec (a thread resumed on other tools) or no tool may run."""
+        """The model with only the named tools bound (`complete_task` if named), for one coached turn; the
+        usual one when none of them is a tool of this spec (a thread resumed on other tools) or no tool may run."""
         key = tuple(names)
         tools = tuple(t for t in self.tools if t.name in key)
         if not tools or not self.limits.max_steps:
             return self.bound_model
         if key not in self._focused:
-            self._focused[key] = bind(self.model, [*openai_schemas(tools), self.completion_schema], self.model_settings)
+            completion = [self.completion_schema] if _prompts.COMPLETE_TASK in key else []
+            self._focused[key] = bind(self.model, [*openai_schemas(tools), *completion], self.model_settings)
         return self._focused[key]
 
     def planning_model(self) -> Runnable[Any, Any]:

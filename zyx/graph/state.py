@@ -33,8 +33,10 @@ class RunState(TypedDict, total=False):
     model_calls: int
     repeats: int
     """Consecutive turns whose tool calls all repeated earlier calls and got the same results."""
+    retry: list[str] | None
+    """Coaching: the tools whose calls all failed, offered alone once an untried tool has succeeded."""
     focus: list[str] | None
-    """The tools offered in the model's next turn only (with `complete_task`): set by coaching (zyx.graph.coaching)."""
+    """The tools (`complete_task` among them, or not) offered in the model's next turn only: set by coaching."""
     rejections: dict[str, int]
     """Rejections by kind ("invalid", "check", "text", "plan"), for `max_retries`."""
     limit: str | None
