@@ -177,3 +177,12 @@ def test_no_retry_turn_when_the_untried_tool_fails_too() -> None:
     zyx.run("t", tools=TOOLS, model=model)
     both = ["get_user_city", "get_population", "complete_task"]
     assert names(model) == [both, ["get_user_city", "complete_task"], both, both]
+
+
+def test_no_retry_turn_for_a_tool_whose_limit_is_spent() -> None:
+    """Offering it alone would only have the call refused and the run sent to its wrap-up."""
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="bob"),
+                                         complete("Tokyo, population unknown", status="failed")])
+    zyx.run("t", tools=TOOLS, model=model, tool_limits={"get_population": 1})
+    assert names(model) == [["get_user_city", "get_population", "complete_task"], ["get_user_city", "complete_task"],
+                            ["get_user_city", "get_population", "complete_task"]]

@@ -55,22 +55,26 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
     if not spec.coach or not plain or not answers:
         return answers, update
     failed = [m.name or "" for m in answers if looks_failed(m)]
+    called = [*(e["name"] for e in state.get("tool_calls", [])), *(c["name"] for c in calls)]
+    spent = spec.limits.spent_tools(called)
     if len(failed) == len(answers):  # every call failed: offer the untried tools, keep the failed ones for later
-        tried = set(failed) | {e["name"] for e in state.get("tool_calls", [])}
+        tried = set(called) | spent
         others = [t for t in spec.tools if t.name not in tried]
         if others and isinstance(answers[-1].content, str):
             listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in others)
             answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_OTHER_TOOLS.format(
                 result=answers[-1].content, tools=listing)})
-            update.update(focus=[*(t.name for t in others), _prompts.COMPLETE_TASK], retry=sorted(set(failed)))
+            retry = sorted(set(failed) - spent)
+            update.update(focus=[*(t.name for t in others), _prompts.COMPLETE_TASK], retry=retry or None)
         elif state.get("retry"):
             update["retry"] = None
         return answers, update
     if repeats:  # offer the tools whose repeated calls did not fail
         again = {c["name"] for c, m in zip(calls, answers) if not looks_failed(m)}
-        rest = [t.name for t in spec.tools if t.name not in again]
+        rest = [t.name for t in spec.tools if t.name not in again | spent]
         update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
-    elif retry := state.get("retry"):  # an untried tool found something: the failed tool again, now
+    elif retry := [n for n in state.get("retry") or [] if n not in spent]:  # an untried tool found something
+
         if isinstance(answers[-1].content, str):
             answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_AGAIN.format(
                 result=answers[-1].content, tools=", ".join(retry))})

@@ -6,7 +6,7 @@ import dataclasses
 import time
 import typing
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,11 @@ class RunLimits:
         if deadline is not None and time.time() >= deadline:
             return "timeout"
         return None
+
+    def spent_tools(self, called: Iterable[str]) -> set[str]:
+        """The tools whose `tool_limits` cap the calls made so far (`called`, by name) have reached."""
+        used = Counter(called)
+        return {name for name, cap in self.tool_limits.items() if used[name] >= cap}
 
     def admit(self, calls: list[ToolCall], state: RunState) -> tuple[list[int], dict[int, str], str | None]:
         """Which calls run now and which are refused (by position in `calls`, with the reason), and the
