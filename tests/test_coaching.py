@@ -186,3 +186,39 @@ def test_no_retry_turn_for_a_tool_whose_limit_is_spent() -> None:
     zyx.run("t", tools=TOOLS, model=model, tool_limits={"get_population": 1})
     assert names(model) == [["get_user_city", "get_population", "complete_task"], ["get_user_city", "complete_task"],
                             ["get_user_city", "get_population", "complete_task"]]
+
+
+def test_no_retry_turn_when_the_failed_tool_itself_then_succeeds() -> None:
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_population", city="Tokyo"),
+                                         complete("14000000", 14_000_000)])
+    zyx.run("Population of Tokyo?", int, tools=TOOLS, model=model)
+    assert ["get_population"] not in names(model)
+
+
+def test_a_text_answer_in_the_retry_turn_is_nudged_not_counted() -> None:
+    """That turn did not offer complete_task: a plain answer there is no refusal to complete."""
+    from langchain_core.messages import AIMessage
+
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="bob"),
+                                         AIMessage("14000000"), complete("14000000", 14_000_000)])
+    result = zyx.run("t", int, tools=TOOLS, model=model, max_retries=0)
+    assert result.output == 14_000_000 and names(model)[2] == ["get_population"]
+    assert model.calls[3].messages[-1].content == _prompts.NUDGE
+
+
+def test_without_require_completion_the_retry_turn_still_offers_complete_task() -> None:
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="bob"),
+                                         call("get_population", city="Tokyo"), complete("14000000")])
+    zyx.run("t", tools=TOOLS, model=model, require_completion=False)
+    assert names(model)[2] == ["get_population", "complete_task"]
+
+
+def test_a_retry_is_for_the_very_next_plain_turn_only() -> None:
+    from zyx.testing import calls
+
+    model = ScriptedChatModel(responses=[
+        call("get_population", city="bob"),
+        calls(call("get_user_city", user="bob"), complete("guess", "not-an-int")),  # not a plain turn
+        call("get_user_city", user="carol"), complete("14000000", 14_000_000)])
+    zyx.run("t", int, tools=TOOLS, model=model)
+    assert ["get_population"] not in names(model)

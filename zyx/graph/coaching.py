@@ -33,6 +33,12 @@ LOOP_TURNS = 2
 """Turns in a row of nothing but repeated calls after which the model gets a turn with only `complete_task`."""
 
 
+def forced_turn(state: RunState, spec: RunSpec) -> bool:
+    """Whether the model's turn (the one planned from this state) offered tools without `complete_task`."""
+    focus = state.get("focus")
+    return bool(spec.coach and focus and _prompts.COMPLETE_TASK not in focus)
+
+
 def looks_failed(message: ToolMessage) -> bool:
     """A tool result that reports a failure: an error status, or text that starts with "Error:"
     (LangChain's convention for tools that return their errors; "errors: 0" is data)."""
@@ -53,6 +59,8 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
     if (count := state.get("repeats", 0) + 1 if repeats else 0) != state.get("repeats", 0):
         update["repeats"] = count
     if not spec.coach or not plain or not answers:
+        if state.get("retry"):  # a retry is for the very next plain turn only
+            update["retry"] = None
         return answers, update
     failed = [m.name or "" for m in answers if looks_failed(m)]
     called = [*(e["name"] for e in state.get("tool_calls", [])), *(c["name"] for c in calls)]
@@ -73,12 +81,12 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
         again = {c["name"] for c, m in zip(calls, answers) if not looks_failed(m)}
         rest = [t.name for t in spec.tools if t.name not in again | spent]
         update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
-    elif retry := [n for n in state.get("retry") or [] if n not in spent]:  # an untried tool found something
-
-        if isinstance(answers[-1].content, str):
-            answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_AGAIN.format(
-                result=answers[-1].content, tools=", ".join(retry))})
-        update["focus"] = list(retry)
+    elif (retry := [n for n in state.get("retry") or [] if n not in spent]) and isinstance(answers[-1].content, str) \
+            and not {c["name"] for c in calls} & set(retry):  # an untried tool found something: the failed one now
+        answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_AGAIN.format(
+            result=answers[-1].content, tools=", ".join(retry))})
+        # without require_completion a plain-text answer would end the run: complete_task stays offered then
+        update["focus"] = retry if spec.require_completion else [*retry, _prompts.COMPLETE_TASK]
     if state.get("retry"):
         update["retry"] = None
     return answers, update

@@ -14,7 +14,7 @@ from zyx._inputs import instructions_text, source_section
 from zyx._models import add_usage
 from zyx._tool_output import safe_text
 from zyx.errors import ConfigurationError, ModelError, RunError
-from zyx.graph.coaching import LOOP_TURNS, first_plan
+from zyx.graph.coaching import LOOP_TURNS, first_plan, forced_turn
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
 from zyx.graph.records import run_context, with_history
 from zyx.graph.spec import RunSpec
@@ -33,6 +33,8 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str 
         return {"completion": skipped_completion(), "termination": limit or "no_completion"}
     if limit:
         return limit_failure(limit)
+    if forced_turn(state, spec):  # complete_task was not offered: not the model's refusal to complete
+        return {"messages": [HumanMessage(_prompts.NUDGE, name="zyx")]}
     rejections = bump(state, "text")
     if rejections["text"] > spec.max_retries:
         return {"rejections": rejections, **fail(
