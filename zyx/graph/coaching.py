@@ -24,13 +24,13 @@ from zyx import _prompts
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
 
+LOOP_TURNS = 2
+"""Turns in a row of nothing but repeated calls after which the model gets a turn with only `complete_task`."""
+
 
 def first_plan(state: RunState, spec: RunSpec) -> bool:
     """Whether this turn is plan mode's first, which offers `submit_plan` only."""
     return spec.coach and spec.plan and bool(spec.tools and spec.limits.max_steps) and not state.get("plans")
-
-LOOP_TURNS = 2
-"""Turns in a row of nothing but repeated calls after which the model gets a turn with only `complete_task`."""
 
 
 def forced_turn(state: RunState, spec: RunSpec) -> bool:
@@ -49,18 +49,16 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
                repeated: Sequence[bool], *, plain: bool) -> tuple[list[ToolMessage], dict[str, Any]]:
     """A turn's answers (a hint added where it helps) and the coaching state for the next turn.
 
-    `repeated`: per call, whether it repeated an earlier call with the same result; `plain`: a turn whose
+    `repeated`: per call that ran, whether it repeated an earlier call with the same result; `plain`: a turn whose
     calls all ran (none refused by a human, a limit or the approval rule, none unknown or malformed, no
     `complete_task`), the only kind that is coached: a refusal is not the tool failing.
     """
     answers = list(answers)
-    repeats = bool(repeated) and all(repeated) and plain
-    update: dict[str, Any] = {}
+    repeats = plain and bool(repeated) and all(repeated)
+    update: dict[str, Any] = {"retry": None} if state.get("retry") else {}  # a retry is for the next plain turn only
     if (count := state.get("repeats", 0) + 1 if repeats else 0) != state.get("repeats", 0):
         update["repeats"] = count
     if not spec.coach or not plain or not answers:
-        if state.get("retry"):  # a retry is for the very next plain turn only
-            update["retry"] = None
         return answers, update
     failed = [m.name or "" for m in answers if looks_failed(m)]
     called = [*(e["name"] for e in state.get("tool_calls", [])), *(c["name"] for c in calls)]
@@ -74,8 +72,6 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
                 result=answers[-1].content, tools=listing)})
             retry = sorted(set(failed) - spent)
             update.update(focus=[*(t.name for t in others), _prompts.COMPLETE_TASK], retry=retry or None)
-        elif state.get("retry"):
-            update["retry"] = None
         return answers, update
     if repeats:  # offer the tools whose repeated calls did not fail
         again = {c["name"] for c, m in zip(calls, answers) if not looks_failed(m)}
@@ -87,6 +83,4 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
             result=answers[-1].content, tools=", ".join(retry))})
         # without require_completion a plain-text answer would end the run: complete_task stays offered then
         update["focus"] = retry if spec.require_completion else [*retry, _prompts.COMPLETE_TASK]
-    if state.get("retry"):
-        update["retry"] = None
     return answers, update

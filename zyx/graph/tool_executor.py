@@ -83,10 +83,8 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
             repeated.append(again)
         elif call["name"] not in spec.tools_by_name:
             messages.append(error_message(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
-            repeated.append(False)
         else:
             messages.append(error_message(call, reasons[i]))
-            repeated.append(False)
     invalid, errors = bad_arguments(message)
     plain = not invalid and not completions and len(outcomes) == len(calls)
     messages, coached = coach_turn(state, spec, calls, messages, repeated, plain=plain)
