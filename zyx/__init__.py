@@ -19,6 +19,7 @@ from zyx.errors import (
 )
 from zyx.make import amake, make
 from zyx.result import (
+    ContextUse,
     PendingToolCall,
     Result,
     RunCompletion,
@@ -33,6 +34,7 @@ from zyx.stream import RunStream
 
 __all__ = [
     "ConfigurationError",
+    "ContextUse",
     "GraphOptions",
     "LimitExceededError",
     "MakeOptions",

@@ -92,11 +92,15 @@ def check_source(source: Any) -> Any:
                              f"file Path, got {describe(source)}")
 
 
-def source_section(source: Any) -> str:
-    """The delimited section the model reads the source in (JSON shown indented)."""
+def source_text(source: Any) -> str:
+    """The source as the model reads it (JSON shown indented), unable to close its own section."""
     text = source if isinstance(source, str) else json.dumps(source, indent=2, ensure_ascii=False)
-    text = re.sub(r"(?i)</(\s*)source", r"<\\/\1source", text)  # the data cannot close its own section
-    return _prompts.SOURCE_SECTION.format(source=text)
+    return re.sub(r"(?i)</(\s*)source", r"<\\/\1source", text)
+
+
+def source_section(source: Any) -> str:
+    """The delimited section the model reads the source in."""
+    return _prompts.SOURCE_SECTION.format(source=source_text(source))
 
 
 # -- attachments ---------------------------------------------------------------------------------------------

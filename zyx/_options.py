@@ -64,6 +64,11 @@ class ModelOptions(TypedDict, total=False):
     max_retries: Annotated[int, Option(
         2, "How many times each kind of rejection (invalid result, failed check, plain-text answer) is sent "
         "back to the model before the run fails.", checks.count(none=False), studio=True)]
+    context_window: Annotated[int | None, Option(
+        None, "The model's input window in tokens: every prompt is fitted to it (big outputs cut with a way to read "
+        "on, old outputs stubbed, old turns left out). None: the model's profile (`max_input_tokens`) or the local "
+        "model's context size, else no window (then only outputs over 16,000 tokens are cut).",
+        checks.count(zero=False), studio=True)]
     model_settings: Annotated[Mapping[str, Any] | None, Option(
         None, "Per-run model settings (temperature, max_tokens, top_p, seed, stop, timeout, provider extras), "
         "bound to the model's calls; the model instance is never changed.", checks.model_settings, studio=dict[str, Any])]

@@ -22,7 +22,7 @@ from zyx.graph.approval import pending_calls
 from zyx.graph.records import goal_text, plan_records, tool_records
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
-from zyx.result import PendingToolCall, RunCompletion, RunResult, RunTask, Termination
+from zyx.result import ContextUse, PendingToolCall, RunCompletion, RunResult, RunTask, Termination
 
 ERRORS: dict[str, type[RunError]] = {
     "not_completed": TaskNotCompletedError,
@@ -72,6 +72,7 @@ def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()
         plans=plan_records(state),
         interrupted=bool(pending),
         pending=pending,
+        context=ContextUse.from_state(state.get("context")),
     )
 
 

@@ -199,3 +199,29 @@ TOOL_STILL_RUNNING = (
     "Error: {cut}, but this tool runs in a thread that cannot be stopped: it may still be running and may "
     "still take effect. Do not assume it failed; check its effect before calling it again."
 )
+
+# -- the context window (zyx.graph.context) ------------------------------------------------------------------
+
+READ_TOOL_OUTPUT = "read_tool_output"
+"""The built-in tool that reads on in an output cut to fit the context window."""
+READ_TOOL_OUTPUT_DESCRIPTION = (
+    "Read more of a tool output that was cut or removed to fit the context window: give the tool_call_id the "
+    "note names (and optionally the character offset it names); returns the next part."
+)
+OUTPUT_CUT = (
+    "\n\n[Output cut to fit the context window: showing characters {start:,}-{end:,} of {total:,}; "
+    "{left:,} more. To read on, call {tool}(tool_call_id=\"{id}\", offset={end}).]"
+)
+OUTPUT_END = "\n\n[End of output: characters {start:,}-{end:,} of {total:,}.]"
+OUTPUT_PAST_END = "Error: offset {offset:,} is past the end of that output ({total:,} characters)."
+OUTPUT_UNKNOWN = "Error: no output with tool_call_id {id!r}. Outputs that can be read: {ids}."
+OUTPUT_STUB = (
+    "[The output of {name} ({chars:,} characters) was removed to fit the context window. "
+    "Call {tool}(tool_call_id=\"{id}\") to read it again.]"
+)
+TURNS_DROPPED = (
+    "[{turns} earlier turn(s) were left out to fit the context window. The calls made then: {calls}. "
+    "Call {tool}(tool_call_id=...) with one of those ids to read its output again.]"
+)
+SOURCE_ID = "source"
+"""The id `read_tool_output` reads the run's `source` by, when it was cut."""

@@ -3,7 +3,8 @@
 A streamed run yields, in order: `ModelTurnStarted` per model call; while the model streams,
 `TextDelta` for plain text and `PartialOutput` for the growing `complete_task` result; around
 each tool call `ToolCallStarted` / `ToolCallFinished`; `CompletionRejected` when a completion is
-sent back (partials then restart with the next turn); `Verified` when the checks pass; and last
+sent back (partials then restart with the next turn); `ContextFitted` when a prompt had to be fitted
+to the model's window; `Verified` when the checks pass; and last
 `RunFinished` with the result (or the iterator raises the run's error instead).
 """
 
@@ -16,6 +17,7 @@ from zyx.result import Result
 
 __all__ = [
     "CompletionRejected",
+    "ContextFitted",
     "ModelTurnStarted",
     "PartialOutput",
     "RunEvent",
@@ -94,6 +96,23 @@ class CompletionRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextFitted:
+    """A model call's prompt was fitted to the model's context window: outputs cut (with a way to read on),
+    old outputs stubbed or old turns left out. The run's state keeps every message whole."""
+
+    prompt_tokens: int
+    """The fitted prompt's tokens, as counted."""
+    window: int | None
+    """The window it was fitted to (None: unknown, only oversized outputs were cut)."""
+    cut: tuple[str, ...] = ()
+    """Ids of the texts shown in part (tool_call_ids, or "source")."""
+    stubbed: tuple[str, ...] = ()
+    """tool_call_ids of the outputs replaced by a stub."""
+    dropped: int = 0
+    """Old turns left out."""
+
+
+@dataclass(frozen=True, slots=True)
 class Verified:
     """The completion passed every check (only runs with a `verifier` or `final_answer_checks`)."""
 
@@ -107,5 +126,5 @@ class RunFinished:
 
 
 RunEvent = Union[ModelTurnStarted, TextDelta, PartialOutput, ToolCallStarted, ToolCallFinished,
-                 CompletionRejected, Verified, RunFinished]
+                 CompletionRejected, ContextFitted, Verified, RunFinished]
 """Any event `RunStream.events()` yields."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langgraph.prebuilt import ToolRuntime
@@ -17,15 +18,19 @@ from typing_extensions import Unpack
 from zyx import _prompts
 from zyx._aio import in_running_loop, run_sync
 from zyx._faults import call_with_retries
-from zyx._inputs import check_model_takes, instructions_text, source_section, with_attachments
+from zyx._inputs import check_model_takes, instructions_text, source_text, with_attachments
 from zyx._messages import MessageLike, to_messages
 from zyx._models import add_usage, bind, model_name, resolve_model
 from zyx._options import DEFAULT_MAX_STEPS, MAKE_OPTIONS, MakeOptions, check_keywords, checked
 from zyx._prompts import FINAL_RESULT, UNKNOWN_TOOL
 from zyx._target import Target, format_validation_error, make_target
+from zyx._tokens import TokenCounter
 from zyx._tool_args import argument_check, runtime_parameter
 from zyx._tools import ToolOutcome, execute_tool, openai_schemas
 from zyx.errors import ConfigurationError, MaxStepsExceededError, VerificationError, describe
+from zyx.graph.context import Fitted, resolve_window
+from zyx.graph.prompt import Fitter
+from zyx.graph.reader import reader_tool
 from zyx.result import Result, RunContext, RunTask
 from zyx.stream._make import Invoke, make_events
 
@@ -62,14 +67,17 @@ async def _invoke(bound: Runnable[Any, Any], messages: list[BaseMessage]) -> AIM
 
 
 async def _run_tools(calls: list[ToolCall], tools: Sequence[BaseTool], messages: list[BaseMessage],
-                     deps: Any) -> list[ToolMessage]:
+                     deps: Any, fitted: Fitted | None = None) -> list[ToolMessage]:
     """Run a turn's tool calls concurrently; unknown tools get an error result; a tool taking a
     `ToolRuntime` gets make()'s conversation as its state and `deps` as its context."""
     by_name = {t.name: t for t in tools}
+    state: dict[str, Any] = {"messages": messages}
+    if fitted is not None:  # for read_tool_output: what the model was shown, one output's share
+        state["context"] = {"cut": dict(fitted.cut), "stubbed": list(fitted.stubbed), "share": fitted.share}
 
     def inject(call: ToolCall) -> dict[str, Any] | None:
         parameter = runtime_parameter(by_name[call["name"]])
-        return {parameter: ToolRuntime(state={"messages": messages}, context=deps, config={},
+        return {parameter: ToolRuntime(state=state, context=deps, config={},
                                        stream_writer=lambda chunk: None, tool_call_id=call.get("id"), store=None,
                                        tools=list(tools))} if parameter else None
 
@@ -79,22 +87,46 @@ async def _run_tools(calls: list[ToolCall], tools: Sequence[BaseTool], messages:
     return [o.message(c) for c, o in zip(calls, outcomes)]
 
 
+def _bound(model: BaseChatModel, schemas: list[dict[str, Any]], settings: Mapping[str, Any]) -> Runnable[Any, Any]:
+    return bind(model, schemas, settings) if schemas else model.bind(**settings) if settings else model
+
+
 async def _unknown(name: str, by_name: dict[str, BaseTool]) -> ToolOutcome:
     return ToolOutcome(error=UNKNOWN_TOOL.format(name=name, available=", ".join(by_name) or "(none)"))
 
 
-async def _answer(model: BaseChatModel, target: Target, system: list[BaseMessage], messages: list[BaseMessage],
+@dataclass(frozen=True)
+class _Prompt:
+    """make()'s fixed prompt parts: the system text, the source (cut to fit when big), the window to fit into."""
+
+    system: str
+    source: str | None
+    window: int | None
+
+
+async def _answer(model: BaseChatModel, target: Target, prompt: _Prompt, messages: list[BaseMessage],
                   tools: Sequence[BaseTool], max_retries: int, invoke: Invoke = _invoke,
                   settings: Mapping[str, Any] | None = None, deps: Any = None,
                   ) -> tuple[Any, list[BaseMessage], dict[str, int]]:
-    """Ask until the answer validates: tool calls run in between, invalid answers are retried."""
-    schemas = [*openai_schemas(tools)] + ([] if _plain_text(target) else [answer_tool(target)])
-    bound = bind(model, schemas, settings) if schemas else model.bind(**settings) if settings else model
+    """Ask until the answer validates: tool calls run in between, invalid answers are retried. Each prompt
+    is fitted to the model's window, as a run's are (zyx.graph.context)."""
+    settings = settings or {}
+    answer = [] if _plain_text(target) else [answer_tool(target)]
+    counter = TokenCounter(model)
+    reader = reader_tool(counter)
+    fitter = Fitter(resolve_window(prompt.window, model, settings), counter,
+                    [*openai_schemas([*tools, reader]), *answer])
+    bound = {reading: _bound(model, [*openai_schemas([*tools, *([reader] if reading else [])]), *answer], settings)
+             for reading in (False, True)}
     usage: dict[str, int] = {}
     retries = steps = 0
     name = model_name(model)
     while True:
-        reply = await call_with_retries(lambda: invoke(bound, [*system, *messages]), model=model, model_name=name)
+        fitted = await fitter.fit(prompt.system, messages, prompt.source)
+        sent = [fitted.system, *fitted.messages] if fitted.system.text else fitted.messages
+        turn = bound[fitted.changed]
+        reply = await call_with_retries(lambda t=turn, s=sent: invoke(t, s),  # type: ignore[misc]
+                                        model=model, model_name=name)
         messages.append(reply)
         usage = add_usage(usage, reply)
         answers = [c for c in reply.tool_calls if c["name"] == FINAL_RESULT]
@@ -103,7 +135,7 @@ async def _answer(model: BaseChatModel, target: Target, system: list[BaseMessage
         if steps > DEFAULT_MAX_STEPS:
             raise MaxStepsExceededError(f"make() ran more than {DEFAULT_MAX_STEPS} tool calls",
                                         termination="max_steps", messages=messages, usage=usage)
-        messages.extend(await _run_tools(others, tools, messages, deps))
+        messages.extend(await _run_tools(others, [*tools, reader], messages, deps, fitted))
         messages.extend(ToolMessage(_prompts.MAKE_DUPLICATE_ANSWER, tool_call_id=c["id"] or "", name=FINAL_RESULT, status="error")
                         for c in answers[1:])
         if answers:
@@ -173,19 +205,21 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
     check_model_takes(chat, values["attachments"])
     messages = to_messages(context, "context") or [HumanMessage(_prompts.MAKE_DEFAULT_PROMPT.format(name=tgt.name))]
     messages = with_attachments(messages, values["attachments"])
-    system = await _system(tgt, values, messages)
+    source = None if values["source"] is None else source_text(values["source"])
+    prompt = _Prompt(await _system(tgt, values, messages), source, values["context_window"])
     if stream:
         from zyx.stream import RunStream
 
         return RunStream(lambda: make_events(lambda invoke: _answer(
-            chat, tgt, system, messages, tool_list, max_retries, invoke, settings, values["deps"]), tgt, model_name(chat)))
-    output, history, usage = await _answer(chat, tgt, system, messages, tool_list, max_retries, settings=settings,
+            chat, tgt, prompt, messages, tool_list, max_retries, invoke, settings, values["deps"]), tgt, model_name(chat)))
+    output, history, usage = await _answer(chat, tgt, prompt, messages, tool_list, max_retries, settings=settings,
                                            deps=values["deps"])
     return Result(output=output, messages=history, usage=usage, model=model_name(chat))
 
 
-async def _system(target: Target, values: dict[str, Any], messages: list[BaseMessage]) -> list[BaseMessage]:
-    """make()'s system prompt: how to answer, the instructions (called now if a function) and the source."""
+async def _system(target: Target, values: dict[str, Any], messages: list[BaseMessage]) -> str:
+    """make()'s system prompt: how to answer and the instructions (called now if a function); the source
+    section is added when each prompt is fitted."""
     text = _prompts.MAKE_SYSTEM.format(name=target.name) if not _plain_text(target) else ""
     instructions = values["instructions"]
     if instructions is not None and not isinstance(instructions, str):
@@ -195,9 +229,7 @@ async def _system(target: Target, values: dict[str, Any], messages: list[BaseMes
             messages=list(messages), tool_calls=[], model_calls=0))
     if instructions:
         text = f"{text}\n\n{instructions}".strip()
-    if values["source"] is not None:
-        text = (text + source_section(values["source"])).strip()
-    return [SystemMessage(text)] if text else []
+    return text
 
 
 @overload

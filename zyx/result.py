@@ -24,6 +24,7 @@ Termination = Literal[
 
 __all__ = [
     "CompletionStatus",
+    "ContextUse",
     "PendingToolCall",
     "Result",
     "RunCompletion",
@@ -197,6 +198,39 @@ class Result(Generic[T]):
         return f"{type(self).__name__}(output={_short(self.output)}, model={self.model!r})"
 
 
+@dataclass(frozen=True)
+class ContextUse:
+    """How a run's prompts fitted the model's context window (docs/run.md#the-context-window).
+
+    The run's `messages` are always whole; these say what the model was shown instead.
+    """
+
+    window: int | None
+    """The input window prompts were fitted to, in tokens (None: unknown; only oversized outputs were cut)."""
+    prompt_tokens: int
+    """The last model call's prompt, as counted."""
+    max_prompt_tokens: int
+    """The biggest prompt of the run, as counted."""
+    fitted_calls: int
+    """Model calls whose prompt was not the history as it is (something cut, stubbed or left out)."""
+    cut: tuple[str, ...] = ()
+    """In the last prompt: ids of the texts shown in part (tool_call_ids, or "source")."""
+    stubbed: tuple[str, ...] = ()
+    """In the last prompt: tool_call_ids of the outputs replaced by a stub."""
+    dropped: int = 0
+    """In the last prompt: old turns left out."""
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any] | None) -> ContextUse | None:
+        """From the run state's `context` field (None before any model call)."""
+        if not data:
+            return None
+        return cls(window=data.get("window"), prompt_tokens=int(data.get("prompt_tokens") or 0),
+                   max_prompt_tokens=int(data.get("max_prompt_tokens") or 0),
+                   fitted_calls=int(data.get("fitted_calls") or 0), cut=tuple(data.get("cut") or ()),
+                   stubbed=tuple(data.get("stubbed") or ()), dropped=int(data.get("dropped") or 0))
+
+
 @dataclass(repr=False)
 class RunResult(Result[T]):
     """The result of `run()`: the accepted completion, its output, and the run's history.
@@ -220,6 +254,7 @@ class RunResult(Result[T]):
             where this process has them), oldest first.
         interrupted: Whether the run is paused for a human decision on the calls in `pending`.
         pending: The tool calls waiting for a decision (resume with `decisions=` by their `id`).
+        context: How the prompts fitted the model's context window (`ContextUse`); None before any model call.
     """
 
     completion: RunCompletion[T] | None = None
@@ -231,6 +266,7 @@ class RunResult(Result[T]):
     plans: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
     pending: list[PendingToolCall] = field(default_factory=list)
+    context: ContextUse | None = None
 
     def __repr__(self) -> str:
         status = self.completion.status if self.completion else None

@@ -15,10 +15,10 @@ from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._prompts import COMPLETE_TASK, SUBMIT_PLAN
+from zyx._prompts import COMPLETE_TASK, READ_TOOL_OUTPUT, SUBMIT_PLAN
 from zyx._tools import ToolOutcome, to_state_value, tool_values
 from zyx.graph.approval import ask
-from zyx.graph.calls import run_call
+from zyx.graph.calls import run_call, run_calls
 from zyx.graph.plan import Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, fail, last_ai_message, plan_record, split_calls, store_plan
@@ -167,13 +167,17 @@ async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
     submitted = next((i for i, c in enumerate(calls) if c["name"] == SUBMIT_PLAN), None)
     round_ = None if submitted is None else await _plan_round(
         calls[submitted], state, config, spec, direct_completion=bool(completions))
-    answers = [round_.answer if i == submitted and round_ else _other_call(c, spec) for i, c in enumerate(calls)]
+    reads = {i: c for i, c in enumerate(calls) if c["name"] == READ_TOOL_OUTPUT}  # reading on in a cut output
+    read = await run_calls(reads, spec, config, spec.limits.time_left(state), state) if reads else {}
+    answers = [round_.answer if i == submitted and round_ else read[i].message(c) if i in read else _other_call(c, spec)
+               for i, c in enumerate(calls)]
     invalid, errors = bad_arguments(message)
     rejections = _rejections(state, round_)
-    update = close_turn({**state, "rejections": rejections}, spec, round_.ran if round_ else [],
+    ran = [*(round_.ran if round_ else []), *((reads[i], read[i]) for i in read)]
+    update = close_turn({**state, "rejections": rejections}, spec, ran,
                         [*(a for a in answers if a is not None), *errors], round_.limit if round_ else None,
                         completing=bool(completions) or any(a is None for a in answers),
-                        invalid=invalid, unknown=any(c["name"] != SUBMIT_PLAN for c in calls))
+                        invalid=invalid, unknown=any(c["name"] not in (SUBMIT_PLAN, READ_TOOL_OUTPUT) for c in calls))
     update.setdefault("rejections", rejections)
     if round_ is not None:
         update.update(store_plan(state, round_.record, new=True))

@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._faults import call_with_retries
-from zyx._inputs import instructions_text, source_section
+from zyx._inputs import instructions_text, source_text
 from zyx._models import add_usage
 from zyx._tool_output import safe_text
 from zyx.errors import ConfigurationError, ModelError, RunError
 from zyx.graph.coaching import LOOP_TURNS, first_plan, forced_turn
+from zyx.graph.context import Fitted
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
+from zyx.graph.prompt import (
+    CONTEXT_RETRIES,
+    context_record,
+    is_context_overflow,
+    smaller_window,
+    tell_fitted,
+)
 from zyx.graph.records import run_context, with_history
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, bump, fail, split_calls
@@ -45,26 +53,42 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str 
 
 
 async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, messages: list[BaseMessage],
-                      limit: str | None, *, complete_only: bool = False) -> AIMessage:
-    focus = state.get("focus") if spec.coach else None
+                      limit: str | None, *, complete_only: bool = False) -> tuple[AIMessage, Fitted]:
+    """One model call on the prompt fitted to the window (see zyx.graph.context); the fitted prompt with it."""
+    system = await _system_text(state, spec, config)
+    source = state.get("source")
+    window = spec.fitter.window
+    for attempt in range(CONTEXT_RETRIES + 1):
+        fitted = await spec.fitter.fit(system, messages, None if source is None else source_text(source), window)
+        tell_fitted(config, fitted)
+        model = _turn_model(state, spec, limit, complete_only=complete_only, reading=fitted.changed)
+        call = call_with_retries(lambda m=model, f=fitted: m.ainvoke([f.system, *f.messages], config),  # type: ignore[misc]
+                                 model=spec.model, model_name=spec.model_name)
+        try:
+            reply = await asyncio.wait_for(call, spec.limits.time_left(state, wrap_up=limit is not None))
+        except ModelError as exc:
+            if attempt < CONTEXT_RETRIES and is_context_overflow(exc):  # our count was short: fit to less
+                window = smaller_window(window, fitted.tokens)
+                continue
+            raise with_history(exc, state)
+        break
+    return (reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))), fitted
+
+
+def _turn_model(state: RunState, spec: RunSpec, limit: str | None, *, complete_only: bool, reading: bool) -> Any:
+    """The model bound for this turn: the wrap-up's, plan mode's first, a coached focus, or the usual one;
+    with `read_tool_output` when the prompt holds a cut or removed output."""
     if limit or complete_only:
-        model = spec.wrap_up_model
-    elif first_plan(state, spec):
-        model = spec.planning_model()
-    else:
-        model = spec.focused_model(focus) if focus else spec.bound_model
-    system = await _system_message(state, spec, config)
-    call = call_with_retries(lambda: model.ainvoke([system, *messages], config),
-                             model=spec.model, model_name=spec.model_name)
-    try:
-        reply = await asyncio.wait_for(call, spec.limits.time_left(state, wrap_up=limit is not None))
-    except ModelError as exc:
-        raise with_history(exc, state)
-    return reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
+        return spec.wrap_up_model
+    if first_plan(state, spec):
+        return spec.planning_model(reading=reading)
+    focus = state.get("focus") if spec.coach else None
+    return spec.focused_model(focus, reading=reading) if focus else spec.turn_model(reading=reading)
 
 
-async def _system_message(state: RunState, spec: RunSpec, config: RunnableConfig) -> SystemMessage:
-    """The system prompt of this call: the spec's, then dynamic instructions and the source, when the run has them."""
+async def _system_text(state: RunState, spec: RunSpec, config: RunnableConfig) -> str:
+    """The system prompt of this call: the spec's, then dynamic instructions when the run has them (the source
+    section is added when the prompt is fitted)."""
     text = spec.system_prompt
     if spec.instructions is not None and not isinstance(spec.instructions, str):
         ctx = run_context(state, config, spec.target.type if spec.target else None)
@@ -77,9 +101,7 @@ async def _system_message(state: RunState, spec: RunSpec, config: RunnableConfig
                                         termination="no_completion"), state) from exc
         if extra:
             text += _prompts.INSTRUCTIONS_SECTION.format(instructions=extra)
-    if (source := state.get("source")) is not None:
-        text += source_section(source)
-    return SystemMessage(text)
+    return text
 
 
 async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
@@ -98,13 +120,13 @@ async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> 
         update["repeats"] = 0
         before.append(HumanMessage(_prompts.LOOP_BREAK, name="zyx"))
     try:
-        reply = await _call_model(state, spec, config, [*state["messages"], *before], limit, complete_only=stuck)
+        reply, fitted = await _call_model(state, spec, config, [*state["messages"], *before], limit, complete_only=stuck)
     except TimeoutError:
         if limit is not None:
             return {**update, **limit_failure("timeout"), "messages": before}
         return {**update, "limit": "timeout", "messages": [*before, wrap_up_message("timeout")]}
     update.update(messages=[*before, reply], model_calls=state.get("model_calls", 0) + 1,
-                  usage=add_usage(state.get("usage"), reply))
+                  usage=add_usage(state.get("usage"), reply), context=context_record(state, fitted))
     others, completions = split_calls(reply)
     if not others and state.get("repeats"):  # "turns in a row" of repeats: this turn broke the row
         update["repeats"] = 0

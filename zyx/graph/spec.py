@@ -16,12 +16,16 @@ from zyx._completion import completion_tool
 from zyx._models import bind, model_name, resolve_model
 from zyx._options import GraphOptions, Instructions, checked, declared
 from zyx._target import Target, make_target
+from zyx._tokens import TokenCounter
 from zyx._tool_args import ArgumentCheck, argument_check, runtime_parameter
 from zyx._tools import openai_schemas
 from zyx.errors import ConfigurationError, describe
 from zyx.graph.approval import approval_rule
+from zyx.graph.context import resolve_window
 from zyx.graph.limits import RunLimits
 from zyx.graph.plan import submit_plan_tool
+from zyx.graph.prompt import Fitter
+from zyx.graph.reader import reader_tool
 from zyx.result import PendingToolCall
 
 
@@ -38,6 +42,8 @@ class RunSpec:
     instructions: Instructions
     """A string (part of `system_prompt`) or a function of the `RunContext`, called before each model call."""
     model_settings: Mapping[str, Any]
+    context_window: int | None
+    """The `context_window` option (None: from the model); the resolved window is `window`."""
     checks: tuple[CheckFn, ...]
     """The verifier, then each final-answer check, ready to await: what the `verifier` node runs."""
     require_completion: bool
@@ -51,6 +57,10 @@ class RunSpec:
     """Which tool calls pause for a human decision (from `approve`)."""
     approve_plan: bool
     tools_by_name: Mapping[str, BaseTool] = field(init=False)
+    """The tools calls may name: the user's, and the built-in `read_tool_output`."""
+    fitter: Fitter = field(init=False)
+    """Fits each prompt to the model's window (`fitter.window`), counting with the model's own tokenizer where
+    it works offline, cached per message."""
     system_prompt: str = field(init=False)
     model_name: str = field(init=False)
     completion_schema: dict[str, Any] = field(init=False)
@@ -62,14 +72,17 @@ class RunSpec:
     """Per tool: its arguments checked against the schema the model is shown, before it runs."""
     runtime_parameters: Mapping[str, str] = field(init=False)
     """The tools that take a `ToolRuntime` (the run's deps as `runtime.context`), by name: the parameter."""
-    _focused: dict[tuple[str, ...], Runnable[Any, Any]] = field(init=False, default_factory=dict, repr=False, compare=False)
-    """Models bound to a subset of the tools, for coached turns (`focused_model`, `planning_model`)."""
+    _focused: dict[tuple[Any, ...], Runnable[Any, Any]] = field(init=False, default_factory=dict, repr=False, compare=False)
+    """Models bound to a subset of the tools, for coached turns (`focused_model`, `planning_model`), and with
+    `read_tool_output` added, by (tool names, reading)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "tools_by_name", {t.name: t for t in self.tools})
-        set_(self, "argument_checks", {t.name: argument_check(t) for t in self.tools})
-        set_(self, "runtime_parameters", {t.name: p for t in self.tools if (p := runtime_parameter(t))})
+        counter = TokenCounter(self.model)
+        executable = (*self.tools, reader_tool(counter))
+        set_(self, "tools_by_name", {t.name: t for t in executable})
+        set_(self, "argument_checks", {t.name: argument_check(t) for t in executable})
+        set_(self, "runtime_parameters", {t.name: p for t in executable if (p := runtime_parameter(t))})
         set_(self, "system_prompt", _prompts.system_prompt(
             has_target=self.target is not None, plan=self.plan,
             instructions=self.instructions if isinstance(self.instructions, str) else None))
@@ -80,24 +93,39 @@ class RunSpec:
             if self.limits.max_steps else wrap_up
         set_(self, "bound_model", full)
         set_(self, "wrap_up_model", wrap_up)
+        set_(self, "fitter", Fitter(resolve_window(self.context_window, self.model, self.model_settings), counter,
+                                    [*self.turn_tools(), *self._reader(True), self.completion_schema]))
 
-    def focused_model(self, names: Sequence[str]) -> Runnable[Any, Any]:
+    def focused_model(self, names: Sequence[str], *, reading: bool = False) -> Runnable[Any, Any]:
         """The model with only the named tools bound (`complete_task` if named), for one coached turn; the
         usual one when none of them is a tool of this spec (a thread resumed on other tools) or no tool may run."""
         key = tuple(names)
         tools = tuple(t for t in self.tools if t.name in key)
         if not tools or not self.limits.max_steps:
-            return self.bound_model
-        if key not in self._focused:
+            return self.turn_model(reading=reading)
+        if (key, reading) not in self._focused:
             completion = [self.completion_schema] if _prompts.COMPLETE_TASK in key else []
-            self._focused[key] = bind(self.model, [*openai_schemas(tools), *completion], self.model_settings)
-        return self._focused[key]
+            self._focused[key, reading] = bind(self.model, [*openai_schemas(tools), *self._reader(reading), *completion],
+                                               self.model_settings)
+        return self._focused[key, reading]
 
-    def planning_model(self) -> Runnable[Any, Any]:
+    def turn_model(self, *, reading: bool = False) -> Runnable[Any, Any]:
+        """The usual turn's model (`bound_model`), with `read_tool_output` too once an output was cut."""
+        if not reading or not self.limits.max_steps:
+            return self.bound_model
+        if ("*", True) not in self._focused:
+            self._focused["*", True] = bind(self.model, [*self.turn_tools(), *self._reader(True), self.completion_schema],
+                                            self.model_settings)
+        return self._focused["*", True]
+
+    def planning_model(self, *, reading: bool = False) -> Runnable[Any, Any]:
         """Plan mode: the model with only `submit_plan` bound (a plan can still hold just a completion step)."""
-        if () not in self._focused:
-            self._focused[()] = bind(self.model, self.turn_tools(), self.model_settings)
-        return self._focused[()]
+        if ((), reading) not in self._focused:
+            self._focused[(), reading] = bind(self.model, [*self.turn_tools(), *self._reader(reading)], self.model_settings)
+        return self._focused[(), reading]
+
+    def _reader(self, reading: bool) -> list[dict[str, Any]]:
+        return openai_schemas([self.tools_by_name[_prompts.READ_TOOL_OUTPUT]]) if reading else []
 
     def turn_tools(self) -> list[dict[str, Any]]:
         """Tool schemas bound next to `complete_task`: the user tools, or in plan mode `submit_plan` listing them."""
@@ -139,6 +167,7 @@ def spec_from(values: Mapping[str, Any], *, target: Target | None, model: BaseCh
     checks = verifier + tuple(prepare_check(c, "final_answer_checks") for c in values["final_answer_checks"])
     return RunSpec(
         model=model if model is not None else resolve_model(values["model"]), tools=values["tools"], target=target,
-        instructions=values["instructions"], model_settings=values["model_settings"], checks=checks, require_completion=values["require_completion"],
+        instructions=values["instructions"], model_settings=values["model_settings"],
+        context_window=values["context_window"], checks=checks, require_completion=values["require_completion"],
         coach=values["coach"], plan=values["plan"], planning_interval=values["planning_interval"], max_retries=values["max_retries"],
         limits=RunLimits.from_options(values), approval=values["approval"], approve_plan=values["approve_plan"])

@@ -45,6 +45,9 @@ class RunState(TypedDict, total=False):
     error: dict[str, Any] | None
     """Why a run failed: {"kind", "message", "errors"}; `run()` raises the matching zyx error."""
     usage: dict[str, int]
+    context: dict[str, Any] | None
+    """How the latest prompt fitted the model's window (zyx.graph.prompt.context_record): its tokens, the most
+    of any call, what was cut (id -> characters shown), stubbed or left out, and one output's share."""
     deadline: float | None
     """Wall-clock time (epoch seconds) when the run's `timeout` elapses."""
     plan: dict[str, Any] | None

@@ -1,6 +1,6 @@
 """The run graph's own LangGraph stream -> zyx's typed run events.
 
-`GraphEvents.run` drives the graph with `astream` (modes messages, tasks, values) on the
+`GraphEvents.run` drives the graph with `astream` (modes messages, tasks, values, custom) on the
 stream's driver task and emits, in order, progress events (ready-made) and the planner's
 streamed message chunks (raw). `translate` turns a raw chunk into text and partial-target
 events when the consumer asks for it, so the live partial values are only updated while the
@@ -23,6 +23,7 @@ from zyx._outcome import run_error, to_run_result
 from zyx._prompts import COMPLETE_TASK
 from zyx.events import (
     CompletionRejected,
+    ContextFitted,
     ModelTurnStarted,
     RunEvent,
     RunFinished,
@@ -34,7 +35,7 @@ from zyx.graph.spec import RunSpec
 from zyx.graph.state import last_ai_message, split_calls
 from zyx.stream._results import ResultPartials, chunk_events
 
-STREAM_MODES: list[StreamMode] = ["messages", "tasks", "values"]
+STREAM_MODES: list[StreamMode] = ["messages", "tasks", "values", "custom"]
 _NONE: tuple[RunEvent, ...] = ()
 
 
@@ -70,6 +71,9 @@ class GraphEvents:
                 message, metadata = payload
                 if isinstance(message, AIMessage) and metadata.get("langgraph_node") == "planner":
                     emit(message)
+            elif mode == "custom":
+                if isinstance(payload, ContextFitted):  # told by the planner; a tool's own writes are not ours
+                    emit(payload)
             elif mode == "tasks":
                 for event in self._task_finished(payload) if "result" in payload else self._task_started(payload):
                     emit(event)

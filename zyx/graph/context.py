@@ -1,0 +1,307 @@
+"""What the model sees: the run's messages fitted to the model's context window, as a view.
+
+The state keeps every message whole (checkpoints, Studio, resume and `RunResult` see everything);
+before each model call `fit()` builds the prompt from it, and nothing else edits history for the model:
+
+1. a text over its share of the window (a tool output, an error, a plan report, a context message, the
+   source) is cut: its start, then a note in the same message naming `read_tool_output`, the id and the
+   offset to read on;
+2. if the prompt is still too big, older tool outputs become short stubs, oldest first;
+3. then older turns are left out whole (an AI message with every message answering it, so no tool call or
+   `ToolMessage` is ever orphaned), replaced by one note listing their calls.
+
+Always kept: the system prompt, the task and the other user messages, the latest turn, and the latest
+turn with a `complete_task` (its feedback may still be in force).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
+from zyx import _prompts
+from zyx._tokens import PER_MESSAGE, TokenCounter
+from zyx._tool_output import content_text
+from zyx.errors import ConfigurationError
+
+DEFAULT_OUTPUT_CAP = 16_000
+"""Tokens one output may take when the model's window is unknown (~64 KB of English text)."""
+MIN_SHARE = 200
+"""An output is never cut below this many tokens: reading on must make progress."""
+APPROXIMATE_MARGIN = 0.9
+"""With approximate counts, prompts are fitted to this part of the window."""
+DEFAULT_RESERVE = 4096
+"""Tokens kept for the answer when the model's own output limit is not known (at most an eighth of the window)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A run's context window: the model's input limit and the room kept for its answer."""
+
+    size: int | None
+    """Input tokens the model accepts (`context_window`, else the model's profile or local context); None: unknown."""
+    reserve: int = 0
+    """Tokens kept free for the model's answer."""
+
+    def prompt_limit(self, exact: bool) -> int | None:
+        """The most tokens a prompt (system, tools, messages) may take; None when the window is unknown."""
+        if self.size is None:
+            return None
+        room = self.size - self.reserve
+        return room if exact else int(room * APPROXIMATE_MARGIN)
+
+
+def resolve_window(option: int | None, model: BaseChatModel, settings: Mapping[str, Any]) -> Window:
+    """The window for a run: `context_window`, else the model's LangChain profile (`max_input_tokens`), else the
+    local model's own context size, else unknown; the answer's room from `max_tokens` where the model has one."""
+    server = getattr(model, "local_server", None)
+    size = option
+    if size is None:
+        profile = getattr(model, "profile", None)
+        size = profile.get("max_input_tokens") if isinstance(profile, Mapping) else None
+    if size is None and server is not None:
+        size = getattr(server, "n_ctx", None)
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        return Window(None)
+    answer = next((v for v in (settings.get("max_tokens"), settings.get("max_completion_tokens"),
+                               getattr(model, "max_tokens", None), getattr(server, "max_tokens", None))
+                   if isinstance(v, int) and not isinstance(v, bool) and v > 0), None)
+    reserve = min(answer, size // 2) if answer else min(DEFAULT_RESERVE, size // 8)
+    return Window(size, reserve)
+
+
+@dataclass
+class Fitted:
+    """One prompt as fitted: the messages the model is sent and what was done to get there."""
+
+    window: Window
+    system: SystemMessage
+    messages: list[BaseMessage]
+    tokens: int
+    """The prompt's tokens as counted (system, tools, messages)."""
+    share: int
+    """Tokens one output may take in this prompt (what `read_tool_output` returns at most)."""
+    cut: dict[str, int] = field(default_factory=dict)
+    """Texts shown in part, by id: where the shown part ends (characters)."""
+    stubbed: list[str] = field(default_factory=list)
+    """Tool outputs replaced by a stub, by tool_call_id."""
+    dropped: int = 0
+    """Turns left out."""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.cut or self.stubbed or self.dropped)
+
+
+@dataclass
+class _Unit:
+    """A piece of history that is kept or left out whole: a user message, or a turn (an AI message with the
+    messages answering it, and zyx's notes after it)."""
+
+    messages: list[BaseMessage]
+    turn: bool
+
+
+def _units(messages: Sequence[BaseMessage]) -> list[_Unit]:
+    units: list[_Unit] = []
+    for message in messages:
+        if isinstance(message, AIMessage):
+            units.append(_Unit([message], True))
+        elif units and units[-1].turn and (isinstance(message, ToolMessage) or _is_note(message)):
+            units[-1].messages.append(message)
+        else:
+            units.append(_Unit([message], False))
+    return units
+
+
+def _is_note(message: BaseMessage) -> bool:
+    """zyx's own messages (nudges, wrap-up notes) belong to the turn they answer."""
+    return isinstance(message, HumanMessage) and message.name == "zyx"
+
+
+def cut_text(text: str, share: int, counter: TokenCounter, start: int = 0) -> tuple[str, int] | None:
+    """The part of `text` from `start` that fits `share` tokens (ending at a line or word break where one is near),
+    and where it ends; None when the rest fits whole."""
+    rest = text[start:]
+    tokens = counter.text(rest)
+    if tokens <= share:
+        return None
+    chars = max(1, int(len(rest) * share / tokens))
+    end = chars
+    for sep in ("\n", " "):
+        at = rest.rfind(sep, int(chars * 0.8), chars)
+        if at > 0:
+            end = at + 1
+            break
+    return rest[:end], start + end
+
+
+def marker(key: str, start: int, end: int, total: int) -> str:
+    """The note after a part of a text: how much is left and how to read on (or that it is the end)."""
+    if end >= total:
+        return _prompts.OUTPUT_END.format(start=start + 1, end=total, total=total)
+    return _prompts.OUTPUT_CUT.format(start=start + 1, end=end, total=total, left=total - end, id=key,
+                                      tool=_prompts.READ_TOOL_OUTPUT)
+
+
+def _cut_message(message: BaseMessage, key: str, share: int, counter: TokenCounter,
+                 cut: dict[str, int]) -> BaseMessage:
+    """The message with its text cut to `share` tokens (and a note), or as it is when it fits."""
+    text = content_text(message.content)
+    part = cut_text(text, max(MIN_SHARE // 4, share - 60), counter)
+    if part is None:
+        return message
+    shown, end = part
+    cut[key] = end
+    new_text = shown + marker(key, 0, end, len(text))
+    if isinstance(message.content, list):  # keep non-text blocks (images, files), one text block for the text
+        blocks = [b for b in message.content if isinstance(b, dict) and b.get("type") not in (None, "text")]
+        content: Any = [{"type": "text", "text": new_text}, *blocks]
+    else:
+        content = new_text
+    return message.model_copy(update={"content": content})
+
+
+def _stub(message: ToolMessage) -> ToolMessage:
+    text = content_text(message.content)
+    stub = _prompts.OUTPUT_STUB.format(name=message.name or "a tool", chars=len(text), id=message.tool_call_id,
+                                       tool=_prompts.READ_TOOL_OUTPUT)
+    return message.model_copy(update={"content": stub})
+
+
+def _dropped_note(units: Sequence[_Unit]) -> HumanMessage:
+    calls = [f"{c['name']} (tool_call_id \"{c['id']}\")" for u in units for m in u.messages
+             if isinstance(m, AIMessage) for c in m.tool_calls]
+    return HumanMessage(_prompts.TURNS_DROPPED.format(turns=len(units), calls=", ".join(calls) or "none",
+                                                      tool=_prompts.READ_TOOL_OUTPUT), name="zyx")
+
+
+def _protected(units: Sequence[_Unit]) -> set[int]:
+    """Units never left out: user messages, the latest turn, the latest turn that called `complete_task`."""
+    keep = {i for i, u in enumerate(units) if not u.turn}
+    turns = [i for i, u in enumerate(units) if u.turn]
+    if turns:
+        keep.add(turns[-1])
+    completing = [i for i in turns if any(c["name"] == _prompts.COMPLETE_TASK
+                                          for c in getattr(units[i].messages[0], "tool_calls", []))]
+    if completing:
+        keep.add(completing[-1])
+    return keep
+
+
+def fit(system: str, messages: Sequence[BaseMessage], *, window: Window, counter: TokenCounter, tools: int = 0,
+        source: str | None = None) -> Fitted:
+    """The prompt for one model call: `system` (plus the `source` section) and `messages`, fitted to the window.
+
+    `tools` is what the bound tool schemas take. Raises `ConfigurationError("context_window")` when even the
+    system prompt, tools and task do not fit.
+    """
+    limit = window.prompt_limit(counter.exact)
+    units = _units(messages)
+    task = next((i for i in range(len(units) - 1, -1, -1) if not units[i].turn
+                 and isinstance(units[i].messages[0], HumanMessage)), None)
+    fixed = counter.text(system) + PER_MESSAGE + tools + (counter.message(units[task].messages[0]) if task is not None else 0)
+    if limit is None:
+        share = DEFAULT_OUTPUT_CAP
+    else:
+        free = limit - fixed
+        if free < 2 * MIN_SHARE:
+            raise ConfigurationError("context_window", (
+                f"the system prompt, tools and task take about {fixed:,} tokens, but the window leaves "
+                f"{limit:,} for a prompt ({window.size:,} tokens, {window.reserve:,} kept for the answer); "
+                "give a bigger context_window (or a model with a bigger window), fewer tools or a shorter task"))
+        share = max(MIN_SHARE, free // 2)
+    fitted = Fitted(window, SystemMessage(system), [], 0, share)
+    if source is not None:
+        shown = cut_text(source, share, counter)
+        if shown is not None:
+            fitted.cut[_prompts.SOURCE_ID] = shown[1]
+            source = shown[0] + marker(_prompts.SOURCE_ID, 0, shown[1], len(source))
+        fitted.system = SystemMessage(system + _prompts.SOURCE_SECTION.format(source=source))
+    views = [_Unit([_cut_unit_message(m, u, i == task, share, counter, fitted.cut) for m in u.messages], u.turn)
+             for i, u in enumerate(units)]
+    base = counter.message(fitted.system) + tools
+    total = base + sum(counter.messages(u.messages) for u in views)
+    if limit is not None and total > limit:
+        total = _compact(units, views, _protected(units), total, limit, counter, fitted)
+        if total > limit:
+            total = _tighten(units[-1], views[-1], total, limit, counter, fitted)
+        if total > limit:
+            raise ConfigurationError("context_window", (
+                f"the prompt needs about {total:,} tokens even with old turns left out, more than the {limit:,} "
+                f"the window leaves ({window.size:,} tokens, {window.reserve:,} kept for the answer); give a "
+                "bigger context_window or a shorter task"))
+    fitted.messages = [m for u in views for m in u.messages]
+    fitted.tokens = total
+    return fitted
+
+
+def _cut_unit_message(message: BaseMessage, unit: _Unit, is_task: bool, share: int, counter: TokenCounter,
+                      cut: dict[str, int]) -> BaseMessage:
+    """A message of the history with an oversized text cut: tool outputs share a turn's part of the window."""
+    if isinstance(message, ToolMessage):
+        answers = sum(1 for m in unit.messages if isinstance(m, ToolMessage))
+        return _cut_message(message, message.tool_call_id, max(MIN_SHARE, share // max(1, answers)), counter, cut)
+    if is_task or isinstance(message, AIMessage) or _is_note(message) or not message.id:
+        return message  # the task, the model's own turns and zyx's notes are kept whole
+    return _cut_message(message, message.id, share, counter, cut)
+
+
+def _compact(units: list[_Unit], views: list[_Unit], keep: set[int], total: int, limit: int,
+             counter: TokenCounter, fitted: Fitted) -> int:
+    """Stub old tool outputs (oldest first), then leave out old turns, until the prompt fits."""
+    for i, unit in enumerate(views):
+        if i in keep or not unit.turn:
+            continue
+        for j, message in enumerate(unit.messages):
+            if total <= limit:
+                return total
+            if isinstance(message, ToolMessage) and counter.message(message) > 80:
+                stub = _stub(message)
+                total += counter.message(stub) - counter.message(message)
+                unit.messages[j] = stub
+                fitted.stubbed.append(message.tool_call_id)
+                fitted.cut.pop(message.tool_call_id, None)
+    dropped = [i for i, u in enumerate(views) if u.turn and i not in keep]
+    gone: list[int] = []
+    for i in dropped:
+        if total <= limit:
+            break
+        total -= counter.messages(views[i].messages)
+        gone.append(i)
+    if gone:
+        note = _dropped_note([units[i] for i in gone])
+        total += counter.message(note)
+        first = gone[0]
+        for i in reversed(gone):
+            for m in views[i].messages:
+                if isinstance(m, ToolMessage):
+                    fitted.cut.pop(m.tool_call_id, None)
+            del views[i]
+        views.insert(first, _Unit([note], False))
+        fitted.dropped = len(gone)
+    return total
+
+
+def _tighten(original: _Unit, latest: _Unit, total: int, limit: int, counter: TokenCounter, fitted: Fitted) -> int:
+    """The last resort: the latest turn's outputs cut (from their whole text) to what is left of the window."""
+    outputs = [j for j, m in enumerate(latest.messages) if isinstance(m, ToolMessage)]
+    if not outputs:
+        return total
+    current = sum(counter.message(latest.messages[j]) for j in outputs)
+    share = (limit - (total - current)) // len(outputs)
+    if share < MIN_SHARE // 2:
+        return total
+    for j in outputs:
+        message = original.messages[j]
+        assert isinstance(message, ToolMessage)
+        fitted.cut.pop(message.tool_call_id, None)
+        smaller = _cut_message(message, message.tool_call_id, share, counter, fitted.cut)
+        total += counter.message(smaller) - counter.message(latest.messages[j])
+        latest.messages[j] = smaller
+    fitted.share = min(fitted.share, share)
+    return total
