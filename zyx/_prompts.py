@@ -219,6 +219,10 @@ OUTPUT_STUB = (
     "[The output of {name} ({chars:,} characters) was removed to fit the context window. "
     "Call {tool}(tool_call_id=\"{id}\") to read it again.]"
 )
+PART_STUB = (
+    "[Characters {start:,}-{end:,} of the output of \"{id}\" were shown here and removed to fit the context window. "
+    "Call {tool}(tool_call_id=\"{id}\", offset={offset}) to read them again.]"
+)
 TURNS_DROPPED = (
     "[{turns} earlier turn(s) were left out to fit the context window. The calls made then: {calls}. "
     "Call {tool}(tool_call_id=...) with one of those ids to read its output again.]"

@@ -34,6 +34,7 @@ from typing import Any, TypeAlias
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -42,7 +43,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from zyx._prompts import COMPLETE_TASK
 
 __all__ = [
-    "Policy", "Reply", "ScriptExhaustedError", "ScriptedCall", "ScriptedChatModel",
+    "ContextWindowExceededError", "Policy", "Reply", "ScriptExhaustedError", "ScriptedCall", "ScriptedChatModel",
     "call", "calls", "complete", "last_tool_results", "text",
 ]
 
@@ -54,6 +55,10 @@ Policy: TypeAlias = Callable[[list[BaseMessage], list[dict[str, Any]]], Reply | 
 
 COMPLETE_TOOL = COMPLETE_TASK
 _OMITTED: Any = object()
+
+
+class ContextWindowExceededError(ValueError):
+    """A scripted model's refusal of a prompt over the `max_input_tokens` of its profile (as a provider's 400)."""
 
 
 class ScriptExhaustedError(AssertionError):
@@ -230,6 +235,8 @@ class ScriptedChatModel(BaseChatModel):
         names = [t.get("function", t).get("name", "?") for t in tools]
         with self._lock:
             self._calls.append(ScriptedCall(list(messages), names, kwargs.get("tool_choice")))
+        self._check_window(messages, tools)
+        with self._lock:
             if self.responses is not None:
                 if self._cursor >= len(self.responses):
                     raise ScriptExhaustedError(
@@ -241,6 +248,15 @@ class ScriptedChatModel(BaseChatModel):
                 return self.responses[self._cursor - 1]
         assert self.policy is not None
         return self.policy(list(messages), tools)
+
+    def _check_window(self, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> None:
+        """A prompt over the `max_input_tokens` of the model's profile is refused as a provider would refuse it
+        (counted with langchain-core's approximate counter); the call is still recorded."""
+        window = (self.profile or {}).get("max_input_tokens")
+        if isinstance(window, int) and (size := count_tokens_approximately(messages, tools=tools or None)) > window:
+            raise ContextWindowExceededError(
+                f"This model's maximum context length is {window} tokens, but the prompt has about {size} tokens "
+                "(context_length_exceeded).")
 
     def _next_id(self, taken: set[str]) -> str:
         """The next `call_N` of this model that the conversation does not hold yet.

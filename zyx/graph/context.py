@@ -123,14 +123,18 @@ def _is_note(message: BaseMessage) -> bool:
     return isinstance(message, HumanMessage) and message.name == "zyx"
 
 
+MARKER_ROOM = 70
+"""Tokens kept in a share for the note after a cut part."""
+
+
 def cut_text(text: str, share: int, counter: TokenCounter, start: int = 0) -> tuple[str, int] | None:
-    """The part of `text` from `start` that fits `share` tokens (ending at a line or word break where one is near),
-    and where it ends; None when the rest fits whole."""
+    """The part of `text` from `start` that fits `share` tokens with room for the note after it (ending at a line
+    or word break where one is near), and where it ends; None when the rest fits whole."""
     rest = text[start:]
     tokens = counter.text(rest)
     if tokens <= share:
         return None
-    chars = max(1, int(len(rest) * share / tokens))
+    chars = max(1, int(len(rest) * max(MIN_SHARE // 4, share - MARKER_ROOM) / tokens * 0.97))
     end = chars
     for sep in ("\n", " "):
         at = rest.rfind(sep, int(chars * 0.8), chars)
@@ -152,7 +156,7 @@ def _cut_message(message: BaseMessage, key: str, share: int, counter: TokenCount
                  cut: dict[str, int]) -> BaseMessage:
     """The message with its text cut to `share` tokens (and a note), or as it is when it fits."""
     text = content_text(message.content)
-    part = cut_text(text, max(MIN_SHARE // 4, share - 60), counter)
+    part = cut_text(text, share, counter)
     if part is None:
         return message
     shown, end = part
@@ -167,9 +171,15 @@ def _cut_message(message: BaseMessage, key: str, share: int, counter: TokenCount
 
 
 def _stub(message: ToolMessage) -> ToolMessage:
+    """A short note in place of an old output, saying how to read it again (a part read on: from where)."""
     text = content_text(message.content)
-    stub = _prompts.OUTPUT_STUB.format(name=message.name or "a tool", chars=len(text), id=message.tool_call_id,
-                                       tool=_prompts.READ_TOOL_OUTPUT)
+    part = message.artifact if message.name == _prompts.READ_TOOL_OUTPUT else None
+    if isinstance(part, dict) and {"read", "start", "end"} <= part.keys():
+        stub = _prompts.PART_STUB.format(start=part["start"] + 1, end=part["end"], id=part["read"],
+                                         offset=part["start"], tool=_prompts.READ_TOOL_OUTPUT)
+    else:
+        stub = _prompts.OUTPUT_STUB.format(name=message.name or "a tool", chars=len(text), id=message.tool_call_id,
+                                           tool=_prompts.READ_TOOL_OUTPUT)
     return message.model_copy(update={"content": stub})
 
 

@@ -58,8 +58,14 @@ async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, me
     system = await _system_text(state, spec, config)
     source = state.get("source")
     window = spec.fitter.window
+    refused: ModelError | None = None
     for attempt in range(CONTEXT_RETRIES + 1):
-        fitted = await spec.fitter.fit(system, messages, None if source is None else source_text(source), window)
+        try:
+            fitted = await spec.fitter.fit(system, messages, None if source is None else source_text(source), window)
+        except ConfigurationError:
+            if refused is None:
+                raise
+            raise with_history(refused, state) from None  # even less would not hold the task: the provider's word
         tell_fitted(config, fitted)
         model = _turn_model(state, spec, limit, complete_only=complete_only, reading=fitted.changed)
         call = call_with_retries(lambda m=model, f=fitted: m.ainvoke([f.system, *f.messages], config),  # type: ignore[misc]
@@ -68,7 +74,7 @@ async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, me
             reply = await asyncio.wait_for(call, spec.limits.time_left(state, wrap_up=limit is not None))
         except ModelError as exc:
             if attempt < CONTEXT_RETRIES and is_context_overflow(exc):  # our count was short: fit to less
-                window = smaller_window(window, fitted.tokens)
+                window, refused = smaller_window(window, fitted.tokens), exc
                 continue
             raise with_history(exc, state)
         break

@@ -73,7 +73,7 @@ def reader_tool(counter: TokenCounter) -> BaseTool:
         if start >= len(text) and text:
             return _answer(_prompts.OUTPUT_PAST_END.format(offset=start, total=len(text)), call_id, None)
         share = int((state.get("context") or {}).get("share") or DEFAULT_OUTPUT_CAP)
-        part = cut_text(text, max(50, share - 60), counter, start)
+        part = cut_text(text, share, counter, start)
         shown, end = part if part is not None else (text[start:], len(text))
         artifact = {"read": tool_call_id, "start": start, "end": end, "total": len(text)}
         return _answer(shown + marker(tool_call_id, start, end, len(text)), call_id, artifact)
