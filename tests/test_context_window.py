@@ -193,10 +193,12 @@ def _lookup(i: int) -> str:
 
 
 def test_a_long_run_stays_in_the_window_with_old_outputs_stubbed_and_turns_left_out() -> None:
+    made: list[int] = []
+
     def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
-        done = turn(messages)
-        if done < 30:
-            return call("_lookup", i=done)
+        made.append(1)  # (not counted from the prompt: old turns are left out of it)
+        if len(made) <= 30:
+            return call("_lookup", i=len(made) - 1)
         return complete(summary="read 30 records")
 
     model, sizes = windowed(policy, 8000)
@@ -337,7 +339,7 @@ def test_fit_keeps_the_system_prompt_the_task_and_the_latest_turn() -> None:
     assert fitted.messages[0] is task and fitted.messages[-2].id == "a5"
     assert fitted.tokens <= Window(3000, 500).prompt_limit(False)  # type: ignore[operator]
     assert orphans(fitted.messages) == []
-    assert "c5" in fitted.cut and fitted.stubbed
+    assert "c5" in fitted.cut and (fitted.stubbed or fitted.dropped)
 
 
 # -- a property over random histories -------------------------------------------------------------------------

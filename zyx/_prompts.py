@@ -227,5 +227,6 @@ TURNS_DROPPED = (
     "[{turns} earlier turn(s) were left out to fit the context window. The calls made then: {calls}. "
     "Call {tool}(tool_call_id=...) with one of those ids to read its output again.]"
 )
+EARLIER_CALLS = "{count} calls not listed, then "
 SOURCE_ID = "source"
 """The id `read_tool_output` reads the run's `source` by, when it was cut."""

@@ -121,8 +121,9 @@ async def _answer(model: BaseChatModel, target: Target, prompt: _Prompt, message
     usage: dict[str, int] = {}
     retries = steps = 0
     name = model_name(model)
+    fitted: Fitted | None = None
     while True:
-        fitted = await fitter.fit(prompt.system, messages, prompt.source)
+        fitted = await fitter.fit(prompt.system, messages, prompt.source, earlier=fitted.compacted if fitted else None)
         sent = [fitted.system, *fitted.messages] if fitted.system.text else fitted.messages
         turn = bound[fitted.changed]
         reply = await call_with_retries(lambda t=turn, s=sent: invoke(t, s),  # type: ignore[misc]

@@ -32,6 +32,9 @@ DEFAULT_OUTPUT_CAP = 16_000
 """Tokens one output may take when the model's window is unknown (~64 KB of English text)."""
 MIN_SHARE = 200
 """An output is never cut below this many tokens: reading on must make progress."""
+LOW_WATER = 0.5
+"""A compaction brings the prompt down to this part of its limit, so the next turns add to a stable prompt
+(providers' and llama.cpp's prompt caches) instead of compacting again at every turn."""
 APPROXIMATE_MARGIN = 0.9
 """With approximate counts, prompts are fitted to this part of the window."""
 DEFAULT_RESERVE = 4096
@@ -91,6 +94,9 @@ class Fitted:
     """Tool outputs replaced by a stub, by tool_call_id."""
     dropped: int = 0
     """Turns left out."""
+    compacted: dict[str, list[str]] = field(default_factory=dict)
+    """Message ids of the outputs stubbed ("stubbed") and of the turns left out ("dropped", their AI messages): the
+    next prompt starts from these (`fit(earlier=...)`), so prompts stay stable between compactions."""
 
     @property
     def changed(self) -> bool:
@@ -183,10 +189,17 @@ def _stub(message: ToolMessage) -> ToolMessage:
     return message.model_copy(update={"content": stub})
 
 
+NOTE_CALLS = 8
+"""The most calls the note on left-out turns lists (the latest ones): the note stays small however many go."""
+
+
 def _dropped_note(units: Sequence[_Unit]) -> HumanMessage:
     calls = [f"{c['name']} (tool_call_id \"{c['id']}\")" for u in units for m in u.messages
              if isinstance(m, AIMessage) for c in m.tool_calls]
-    return HumanMessage(_prompts.TURNS_DROPPED.format(turns=len(units), calls=", ".join(calls) or "none",
+    listed = ", ".join(calls[-NOTE_CALLS:]) or "none"
+    if len(calls) > NOTE_CALLS:
+        listed = _prompts.EARLIER_CALLS.format(count=len(calls) - NOTE_CALLS) + listed
+    return HumanMessage(_prompts.TURNS_DROPPED.format(turns=len(units), calls=listed,
                                                       tool=_prompts.READ_TOOL_OUTPUT), name="zyx")
 
 
@@ -204,11 +217,12 @@ def _protected(units: Sequence[_Unit]) -> set[int]:
 
 
 def fit(system: str, messages: Sequence[BaseMessage], *, window: Window, counter: TokenCounter, tools: int = 0,
-        source: str | None = None) -> Fitted:
+        source: str | None = None, earlier: Mapping[str, Sequence[str]] | None = None) -> Fitted:
     """The prompt for one model call: `system` (plus the `source` section) and `messages`, fitted to the window.
 
-    `tools` is what the bound tool schemas take. Raises `ConfigurationError("context_window")` when even the
-    system prompt, tools and task do not fit.
+    `tools` is what the bound tool schemas take; `earlier` is the previous prompt's `compacted` (what it had
+    stubbed and left out stays so). Raises `ConfigurationError("context_window")` when even the system prompt,
+    tools and task do not fit.
     """
     limit = window.prompt_limit(counter.exact)
     units = _units(messages)
@@ -234,10 +248,9 @@ def fit(system: str, messages: Sequence[BaseMessage], *, window: Window, counter
         fitted.system = SystemMessage(system + _prompts.SOURCE_SECTION.format(source=source))
     views = [_Unit([_cut_unit_message(m, u, i == task, share, counter, fitted.cut) for m in u.messages], u.turn)
              for i, u in enumerate(units)]
-    base = counter.message(fitted.system) + tools
-    total = base + sum(counter.messages(u.messages) for u in views)
-    if limit is not None and total > limit:
-        total = _compact(units, views, _protected(units), total, limit, counter, fitted)
+    total = counter.message(fitted.system) + tools + sum(counter.messages(u.messages) for u in views)
+    if limit is not None:
+        total = _compact(units, views, _protected(units), total, limit, counter, fitted, earlier or {})
         if total > limit:
             total = _tighten(units[-1], views[-1], total, limit, counter, fitted)
         if total > limit:
@@ -262,37 +275,57 @@ def _cut_unit_message(message: BaseMessage, unit: _Unit, is_task: bool, share: i
 
 
 def _compact(units: list[_Unit], views: list[_Unit], keep: set[int], total: int, limit: int,
-             counter: TokenCounter, fitted: Fitted) -> int:
-    """Stub old tool outputs (oldest first), then leave out old turns, until the prompt fits."""
-    for i, unit in enumerate(views):
-        if i in keep or not unit.turn:
-            continue
-        for j, message in enumerate(unit.messages):
-            if total <= limit:
-                return total
-            if isinstance(message, ToolMessage) and counter.message(message) > 80:
-                stub = _stub(message)
-                total += counter.message(stub) - counter.message(message)
-                unit.messages[j] = stub
-                fitted.stubbed.append(message.tool_call_id)
-                fitted.cut.pop(message.tool_call_id, None)
-    dropped = [i for i, u in enumerate(views) if u.turn and i not in keep]
-    gone: list[int] = []
-    for i in dropped:
-        if total <= limit:
+             counter: TokenCounter, fitted: Fitted, earlier: Mapping[str, Sequence[str]]) -> int:
+    """What the previous prompt stubbed and left out stays so; past the limit, old tool outputs are stubbed
+    (oldest first), then old turns left out, down to `LOW_WATER` of the limit."""
+    stub_ids, drop_ids = set(earlier.get("stubbed") or ()), set(earlier.get("dropped") or ())
+    stubs: set[int] = set()  # the stubs made here, by object
+
+    def _is_stub(message: BaseMessage) -> bool:
+        return id(message) in stubs
+
+    old = [i for i, u in enumerate(views) if u.turn and i not in keep]
+    gone = [i for i in old if units[i].messages[0].id in drop_ids]
+    total -= sum(counter.messages(views[i].messages) for i in gone)
+    target = limit
+    for replay in (True, False):
+        if not replay and total > limit:
+            target = int(limit * LOW_WATER)
+        for i in old:
+            if i in gone:
+                continue
+            for j, message in enumerate(views[i].messages):
+                if not replay and total <= target:
+                    break
+                if isinstance(message, ToolMessage) and not _is_stub(message) and counter.message(message) > 80 \
+                        and (not replay or units[i].messages[j].id in stub_ids):
+                    stub = _stub(units[i].messages[j])  # type: ignore[arg-type]
+                    stubs.add(id(stub))
+                    total += counter.message(stub) - counter.message(message)
+                    views[i].messages[j] = stub
+    note_cost = counter.message(_dropped_note([units[i] for i in old])) if old else 0  # its most it lists
+    for i in old:
+        if total + (note_cost if gone else 0) <= target:
             break
-        total -= counter.messages(views[i].messages)
-        gone.append(i)
+        if i not in gone:
+            total -= counter.messages(views[i].messages)
+            gone.append(i)
+    fitted.compacted = {"stubbed": [m.id for i in old if i not in gone for m, v in zip(units[i].messages, views[i].messages)
+                                    if m.id and v is not m and _is_stub(v)],
+                        "dropped": [units[i].messages[0].id or "" for i in gone]}
+    for i in old:
+        for m, v in zip(units[i].messages, views[i].messages):
+            if isinstance(m, ToolMessage) and (i in gone or _is_stub(v)):
+                fitted.cut.pop(m.tool_call_id, None)
+                if i not in gone:
+                    fitted.stubbed.append(m.tool_call_id)
     if gone:
+        gone.sort()
         note = _dropped_note([units[i] for i in gone])
         total += counter.message(note)
-        first = gone[0]
         for i in reversed(gone):
-            for m in views[i].messages:
-                if isinstance(m, ToolMessage):
-                    fitted.cut.pop(m.tool_call_id, None)
             del views[i]
-        views.insert(first, _Unit([note], False))
+        views.insert(gone[0], _Unit([note], False))
         fitted.dropped = len(gone)
     return total
 

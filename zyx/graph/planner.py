@@ -61,7 +61,8 @@ async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, me
     refused: ModelError | None = None
     for attempt in range(CONTEXT_RETRIES + 1):
         try:
-            fitted = await spec.fitter.fit(system, messages, None if source is None else source_text(source), window)
+            fitted = await spec.fitter.fit(system, messages, None if source is None else source_text(source), window,
+                                           (state.get("context") or {}).get("compacted"))
         except ConfigurationError:
             if refused is None:
                 raise

@@ -5,7 +5,7 @@ says the prompt was too long (an approximate count fell short)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ class Fitter:
     _tools: list[int] = field(default_factory=list)
 
     async def fit(self, system: str, messages: Sequence[BaseMessage], source: str | None,
-                  window: Window | None = None) -> Fitted:
+                  window: Window | None = None, earlier: Mapping[str, Sequence[str]] | None = None) -> Fitted:
         """The fitted prompt; a tokenizer that is a server round trip counts in a thread, not on the loop."""
         if self.counter.exact:
             if not self._tools:
@@ -46,7 +46,7 @@ class Fitter:
         elif not self._tools:
             self._tools.append(self.counter.tools(self.schemas))
         return fit(system, messages, window=window or self.window, counter=self.counter, tools=self._tools[0],
-                   source=source)
+                   source=source, earlier=earlier)
 
 
 def is_context_overflow(error: ModelError) -> bool:
@@ -67,7 +67,8 @@ def context_record(state: RunState, fitted: Fitted) -> dict[str, Any]:
     return {"window": fitted.window.size, "prompt_tokens": fitted.tokens,
             "max_prompt_tokens": max(int(before.get("max_prompt_tokens") or 0), fitted.tokens),
             "fitted_calls": int(before.get("fitted_calls") or 0) + fitted.changed, "share": fitted.share,
-            "cut": dict(fitted.cut), "stubbed": list(fitted.stubbed), "dropped": fitted.dropped}
+            "cut": dict(fitted.cut), "stubbed": list(fitted.stubbed), "dropped": fitted.dropped,
+            "compacted": fitted.compacted}
 
 
 def tell_fitted(config: RunnableConfig, fitted: Fitted) -> None:
