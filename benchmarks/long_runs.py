@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,17 +149,18 @@ def policy(task: Task) -> Callable[[list[BaseMessage], list[dict[str, Any]]], An
                 return _finish(tools, str(total))
             return AIMessage(f"running total after record {done}: {total}",
                              tool_calls=[{**_call("read_record", i=done + 1), "id": None, "type": "tool_call"}])
-        # listing
-        sums = dict(re.findall(r"(file_\d+\.txt)\nchecksum: (C\d+)", seen))
-        marked = re.findall(r"(file_\d+\.txt)\s+\d+ bytes\s+IMPORTANT", seen)
+        # listing: the agent notes what it must read and what it found in its own turns, as a model would
+        notes = next((m.text for m in reversed(messages) if isinstance(m, AIMessage) and "to read:" in m.text), "")
+        marked = re.findall(r"(file_\d+\.txt)\s+\d+ bytes\s+IMPORTANT", seen) or re.findall(
+            r"file_\d+\.txt", notes.partition(";")[0])
+        sums = {**dict(re.findall(r"(file_\d+\.txt)=(C\d+)", notes)),
+                **dict(re.findall(r"(file_\d+\.txt)\nchecksum: (C\d+)", seen))}
         if not marked:
-            return _call("list_files") if latest is None else _finish(tools, "no listing")
+            return _call("list_files")
         todo = [name for name in marked if name not in sums]
-        if todo:
-            return _call("read_file", name=todo[0])
-        return AIMessage(f"checksums: {' '.join(sums[n] for n in marked)}",
-                         tool_calls=[{**_finish(tools, " ".join(sums[n] for n in marked)), "id": None,
-                                      "type": "tool_call"}])
+        note = f"to read: {' '.join(marked)}; found: {' '.join(f'{k}={v}' for k, v in sums.items())}"
+        step = _call("read_file", name=todo[0]) if todo else _finish(tools, " ".join(sums[n] for n in marked))
+        return AIMessage(note, tool_calls=[{**step, "id": None, "type": "tool_call"}])
 
     return act
 
@@ -251,20 +251,24 @@ def local_model() -> BaseChatModel:
 
 
 def table(rows: list[Outcome], title: str) -> str:
-    lines = [f"### {title}", "", "| library | success | context errors | model calls / run | prompt tokens / run | "
-             "vs create_agent |", "|---|---|---|---|---|---|"]
-    libraries = list(dict.fromkeys(r.library for r in rows))
-    base = statistics.median([r.prompt_tokens for r in rows if r.library == "create_agent"] or [0])
-    for library in libraries:
+    """Per library: successes, context errors, and per task the prompt tokens (and the ratio to plain
+    create_agent's where both succeeded)."""
+    tasks = list(dict.fromkeys(r.task for r in rows))
+    by = {(r.library, r.task): r for r in rows}
+    lines = [f"### {title}", "", "| library | success | context errors | " + " | ".join(
+        f"{t}: calls, prompt tokens" for t in tasks) + " |", "|---|---|---|" + "---|" * len(tasks)]
+    for library in dict.fromkeys(r.library for r in rows):
         mine = [r for r in rows if r.library == library]
-        tokens = statistics.median(r.prompt_tokens for r in mine)
-        ratio = f"{tokens / base:.2f}x" if base else "-"
-        lines.append(f"| {library} | {sum(r.success for r in mine)}/{len(mine)} | {sum(r.context_error for r in mine)} "
-                     f"| {statistics.median(r.calls for r in mine):.0f} | {tokens:,.0f} | {ratio} |")
-    lines.append("")
-    lines += [f"- {r.library} / {r.task}: {'ok' if r.success else 'FAILED'} ({r.calls} calls, {r.prompt_tokens:,} "
-              f"prompt tokens){' ' + r.error if r.error else ''}" for r in rows]
-    return "\n".join(lines)
+        cells = []
+        for t in tasks:
+            r, base = by[library, t], by.get(("create_agent", t))
+            ratio = f" ({r.prompt_tokens / base.prompt_tokens:.2f}x)" if (
+                base and base.success and r.success and library != "create_agent") else ""
+            cells.append(f"{'ok' if r.success else 'FAILED'}: {r.calls}, {r.prompt_tokens:,}{ratio}")
+        lines.append(f"| {library} | {sum(r.success for r in mine)}/{len(mine)} | "
+                     f"{sum(r.context_error for r in mine)} | " + " | ".join(cells) + " |")
+    errors = [f"- {r.library} / {r.task}: {r.error}" for r in rows if r.error]
+    return "\n".join([*lines, "", *errors])
 
 
 async def main(argv: list[str] | None = None) -> str:

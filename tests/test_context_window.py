@@ -389,3 +389,16 @@ def test_a_fitted_prompt_fits_keeps_what_must_stay_and_never_orphans_a_call(hist
     last_ai = next((m for m in reversed(history) if isinstance(m, AIMessage)), None)
     assert last_ai is None or last_ai.id in kept  # the latest turn stays
     assert [m.id for m in view if m.id in {h.id for h in history}] == [h.id for h in history if h.id in kept]
+
+
+# -- the long-run benchmark's smoke test ----------------------------------------------------------------------
+
+async def test_the_long_run_benchmark_runs_and_zyx_stays_in_the_window() -> None:
+    pytest.importorskip("langchain.agents", reason='needs the bench extra: pip install -e ".[bench]"')
+    from benchmarks.long_runs import TASKS, WINDOW, measure, scripted
+
+    for task in TASKS:
+        mine = await measure("zyx", task, scripted(task, WINDOW), None)
+        assert mine.success and not mine.context_error, mine
+    plain = await measure("create_agent", TASKS[0], scripted(TASKS[0], WINDOW), None)
+    assert plain.context_error and not plain.success  # one 200 KB page: the peer's prompt overflows

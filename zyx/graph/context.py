@@ -162,12 +162,18 @@ def _cut_message(message: BaseMessage, key: str, share: int, counter: TokenCount
                  cut: dict[str, int]) -> BaseMessage:
     """The message with its text cut to `share` tokens (and a note), or as it is when it fits."""
     text = content_text(message.content)
+    if counter.text(text) <= share:
+        return message
+    key, base, total = key, 0, len(text)
+    if (read := _part_read(message)) is not None:  # a part read on: cut it in the whole output's terms
+        key, base, total = read["read"], read["start"], read["total"]
+        text = text[:read["end"] - read["start"]]
     part = cut_text(text, share, counter)
     if part is None:
         return message
     shown, end = part
-    cut[key] = end
-    new_text = shown + marker(key, 0, end, len(text))
+    cut[key] = base + end
+    new_text = shown + marker(key, base, base + end, total)
     if isinstance(message.content, list):  # keep non-text blocks (images, files), one text block for the text
         blocks = [b for b in message.content if isinstance(b, dict) and b.get("type") not in (None, "text")]
         content: Any = [{"type": "text", "text": new_text}, *blocks]
@@ -176,11 +182,19 @@ def _cut_message(message: BaseMessage, key: str, share: int, counter: TokenCount
     return message.model_copy(update={"content": content})
 
 
+def _part_read(message: BaseMessage) -> dict[str, Any] | None:
+    """For a `read_tool_output` answer: which output it shows a part of, and where (its artifact)."""
+    part = getattr(message, "artifact", None) if getattr(message, "name", None) == _prompts.READ_TOOL_OUTPUT else None
+    ok = isinstance(part, dict) and all(isinstance(part.get(k), int) for k in ("start", "end", "total")) \
+        and isinstance(part.get("read"), str)
+    return part if ok else None
+
+
 def _stub(message: ToolMessage) -> ToolMessage:
     """A short note in place of an old output, saying how to read it again (a part read on: from where)."""
     text = content_text(message.content)
-    part = message.artifact if message.name == _prompts.READ_TOOL_OUTPUT else None
-    if isinstance(part, dict) and {"read", "start", "end"} <= part.keys():
+    part = _part_read(message)
+    if part is not None:
         stub = _prompts.PART_STUB.format(start=part["start"] + 1, end=part["end"], id=part["read"],
                                          offset=part["start"], tool=_prompts.READ_TOOL_OUTPUT)
     else:

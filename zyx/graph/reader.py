@@ -41,13 +41,16 @@ def _is_read(message: ToolMessage) -> bool:
 
 
 def _shown_until(key: str, state: dict[str, Any]) -> int:
-    """Where the last part shown of `key` ended: its latest read, else the cut the model saw, else 0."""
+    """Where the last part shown of `key` ended: its latest read (or less, where the prompt cut that part
+    again), else the cut the model saw, else 0."""
+    context = state.get("context") or {}
+    cut = (context.get("cut") or {}).get(key)
     for message in reversed(state.get("messages") or []):
         artifact = message.artifact if isinstance(message, ToolMessage) and _is_read(message) else None
         if isinstance(artifact, dict) and artifact.get("read") == key:
-            return int(artifact.get("end") or 0)
-    context = state.get("context") or {}
-    return int((context.get("cut") or {}).get(key, 0))
+            start, end = int(artifact.get("start") or 0), int(artifact.get("end") or 0)
+            return cut if isinstance(cut, int) and start < cut < end else end
+    return int(cut or 0)
 
 
 def _readable(state: dict[str, Any]) -> str:
