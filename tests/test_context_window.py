@@ -102,7 +102,7 @@ def _read_until_done(messages: list[BaseMessage], tools: list[dict[str, Any]]) -
     if not results:
         return call("fetch", url="https://example.com/notes")
     latest = results[-1].text
-    if "read_tool_output" in tool_names(tools) and "To read on" in latest and turn(messages) < 12:
+    if "read_tool_output" in tool_names(tools) and "If you need more" in latest and turn(messages) < 12:
         return call("read_tool_output", tool_call_id=results[-1].artifact["read"] if results[-1].artifact else
                     results[-1].tool_call_id)
     return complete(summary="Writes are batched (40% less disk I/O).", result="Writes are batched.")

@@ -209,8 +209,8 @@ READ_TOOL_OUTPUT_DESCRIPTION = (
     "note names (and optionally the character offset it names); returns the next part."
 )
 OUTPUT_CUT = (
-    "\n\n[Output cut to fit the context window: showing characters {start:,}-{end:,} of {total:,}; "
-    "{left:,} more. To read on, call {tool}(tool_call_id=\"{id}\", offset={end}).]"
+    "\n\n[Output cut to fit the context window: characters {start:,}-{end:,} of {total:,} shown, {left:,} not "
+    "shown. If you need more of it, call {tool}(tool_call_id=\"{id}\", offset={end}).]"
 )
 OUTPUT_END = "\n\n[End of output: characters {start:,}-{end:,} of {total:,}.]"
 OUTPUT_PAST_END = "Error: offset {offset:,} is past the end of that output ({total:,} characters)."
