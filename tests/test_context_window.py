@@ -402,3 +402,39 @@ async def test_the_long_run_benchmark_runs_and_zyx_stays_in_the_window() -> None
         assert mine.success and not mine.context_error, mine
     plain = await measure("create_agent", TASKS[0], scripted(TASKS[0], WINDOW), None)
     assert plain.context_error and not plain.success  # one 200 KB page: the peer's prompt overflows
+
+
+def test_the_reader_is_reserved_and_never_waits_for_approval() -> None:
+    def read_tool_output(tool_call_id: str) -> str:
+        """A user tool taking the built-in's name."""
+        return ""
+
+    with pytest.raises(ConfigurationError) as info:
+        run("t", tools=[read_tool_output], model=ScriptedChatModel(responses=[complete()]))
+    assert info.value.argument == "tools"
+
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        results = last_tool_results(messages)
+        if not results:
+            return call("fetch", url="u")
+        if results[0].name == "fetch":
+            return call("read_tool_output", tool_call_id=results[0].tool_call_id)
+        return complete()
+
+    model = ScriptedChatModel(policy=policy, profile={"max_input_tokens": 3000})
+    first = run("t", tools=[fetch], model=model, approve=True, checkpointer=InMemorySaver(), thread_id="r")
+    assert first.interrupted and [p.name for p in first.pending] == ["fetch"]
+
+
+def test_make_cuts_a_big_context_message_that_is_not_the_request() -> None:
+    seen: list[str] = []
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        seen.append(next(m.text for m in messages if "Section 0" in m.text))
+        return call("final_result", result="ok")
+
+    model = ScriptedChatModel(policy=policy, profile={"max_input_tokens": 3000})
+    result = make(str, [PAGE, "Name the first section."], model=model)
+    assert result.output == "ok" and "read_tool_output(tool_call_id=\"context-0\"" in seen[0]

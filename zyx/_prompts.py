@@ -8,7 +8,9 @@ SUBMIT_PLAN = "submit_plan"
 """Plan mode's tool: a whole plan of tool calls in one call."""
 FINAL_RESULT = "final_result"
 """make()'s answer tool."""
-RESERVED_TOOL_NAMES = frozenset({COMPLETE_TASK, SUBMIT_PLAN})
+READ_TOOL_OUTPUT = "read_tool_output"
+"""The built-in tool that reads on in an output cut to fit the context window."""
+RESERVED_TOOL_NAMES = frozenset({COMPLETE_TASK, SUBMIT_PLAN, READ_TOOL_OUTPUT})
 """Names a user tool may not take in a run."""
 
 SYSTEM = """\
@@ -202,8 +204,6 @@ TOOL_STILL_RUNNING = (
 
 # -- the context window (zyx.graph.context) ------------------------------------------------------------------
 
-READ_TOOL_OUTPUT = "read_tool_output"
-"""The built-in tool that reads on in an output cut to fit the context window."""
 READ_TOOL_OUTPUT_DESCRIPTION = (
     "Read more of a tool output that was cut or removed to fit the context window: give the tool_call_id the "
     "note names (and optionally the character offset it names); returns the next part."

@@ -206,6 +206,8 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
     check_model_takes(chat, values["attachments"])
     messages = to_messages(context, "context") or [HumanMessage(_prompts.MAKE_DEFAULT_PROMPT.format(name=tgt.name))]
     messages = with_attachments(messages, values["attachments"])
+    # ids by position, for texts cut to fit the window (`read_tool_output` finds them by id)
+    messages = [m if m.id else m.model_copy(update={"id": f"context-{i}"}) for i, m in enumerate(messages)]
     source = None if values["source"] is None else source_text(values["source"])
     prompt = _Prompt(await _system(tgt, values, messages), source, values["context_window"])
     if stream:

@@ -149,7 +149,9 @@ def check_graph_options(options: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigurationError("approve_plan", "only applies with plan=True")
     if values["planning_interval"] is not None and not values["plan"]:
         raise ConfigurationError("planning_interval", "only applies with plan=True")
-    values["approval"] = approval_rule(values["approve"], tool_names)
+    rule = approval_rule(values["approve"], tool_names)
+    # reading on in a cut output changes nothing: it never waits for a human
+    values["approval"] = None if rule is None else lambda call: call.name != _prompts.READ_TOOL_OUTPUT and rule(call)
     return values
 
 
