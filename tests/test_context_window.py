@@ -438,3 +438,24 @@ def test_make_cuts_a_big_context_message_that_is_not_the_request() -> None:
     model = ScriptedChatModel(policy=policy, profile={"max_input_tokens": 3000})
     result = make(str, [PAGE, "Name the first section."], model=model)
     assert result.output == "ok" and "read_tool_output(tool_call_id=\"context-0\"" in seen[0]
+
+
+def test_reading_a_parts_own_id_reads_its_whole_output() -> None:
+    answers: list[ToolMessage] = []
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        results = last_tool_results(messages)
+        if not results:
+            return call("fetch", url="u")
+        if results[0].name == "fetch":
+            return call("read_tool_output", tool_call_id=results[0].tool_call_id, offset=100)
+        if len(answers) == 0:
+            answers.append(results[0])
+            return call("read_tool_output", tool_call_id=results[0].tool_call_id, offset=0)  # the part's own id
+        answers.append(results[0])
+        return complete()
+
+    run("t", tools=[fetch], model=ScriptedChatModel(policy=policy, profile={"max_input_tokens": 3000}))
+    part, again = answers
+    assert part.artifact["start"] == 100 and again.artifact["start"] == 0
+    assert again.artifact["read"] == part.artifact["read"] and again.text.startswith(PAGE[:50])

@@ -28,8 +28,11 @@ def _whole_text(key: str, state: dict[str, Any]) -> str | None:
     if key == _prompts.SOURCE_ID and state.get("source") is not None:
         return source_text(state["source"])
     for message in reversed(messages):
-        if isinstance(message, ToolMessage) and message.tool_call_id == key and not _is_read(message):
-            return content_text(message.content)
+        if isinstance(message, ToolMessage) and message.tool_call_id == key:
+            if _is_read(message) and isinstance(message.artifact, dict) and message.artifact.get("read") != key:
+                return _whole_text(str(message.artifact.get("read")), state)  # a part's id: its whole output
+            if not _is_read(message):
+                return content_text(message.content)
     for message in messages:
         if message.id == key and not isinstance(message, ToolMessage):
             return content_text(message.content)
