@@ -22,20 +22,21 @@ from zyx._tool_output import content_text
 from zyx.graph.context import DEFAULT_OUTPUT_CAP, cut_text, marker
 
 
-def _whole_text(key: str, state: dict[str, Any]) -> str | None:
-    """The whole text behind an id: the latest tool output with that call id, a message with that id, the source."""
+def _whole_text(key: str, state: dict[str, Any]) -> tuple[str, str] | None:
+    """The id and whole text behind an id: the latest tool output with that call id (for a part read on, its
+    whole output), a message with that id, or the source."""
     messages: Sequence[BaseMessage] = state.get("messages") or []
     if key == _prompts.SOURCE_ID and state.get("source") is not None:
-        return source_text(state["source"])
+        return key, source_text(state["source"])
     for message in reversed(messages):
         if isinstance(message, ToolMessage) and message.tool_call_id == key:
             if _is_read(message) and isinstance(message.artifact, dict) and message.artifact.get("read") != key:
                 return _whole_text(str(message.artifact.get("read")), state)  # a part's id: its whole output
             if not _is_read(message):
-                return content_text(message.content)
+                return key, content_text(message.content)
     for message in messages:
         if message.id == key and not isinstance(message, ToolMessage):
-            return content_text(message.content)
+            return key, content_text(message.content)
     return None
 
 
@@ -71,10 +72,11 @@ def reader_tool(counter: TokenCounter) -> BaseTool:
         offset: Annotated[int | None, "The character to start at, as the note says; omit to go on after the last part."] = None,
     ) -> ToolMessage:
         state = runtime.state if isinstance(runtime.state, dict) else {}
-        text = _whole_text(tool_call_id, state)
+        found = _whole_text(tool_call_id, state)
         call_id = runtime.tool_call_id or ""
-        if text is None:
+        if found is None:
             return _answer(_prompts.OUTPUT_UNKNOWN.format(id=tool_call_id, ids=_readable(state)), call_id, None)
+        tool_call_id, text = found
         start = _shown_until(tool_call_id, state) if offset is None else max(0, offset)
         if start >= len(text) and text:
             return _answer(_prompts.OUTPUT_PAST_END.format(offset=start, total=len(text)), call_id, None)
