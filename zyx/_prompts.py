@@ -224,8 +224,13 @@ PART_STUB = (
     "Call {tool}(tool_call_id=\"{id}\", offset={offset}) to read them again.]"
 )
 TURNS_DROPPED = (
-    "[{turns} earlier turn(s) were left out to fit the context window. The calls made then: {calls}. "
+    "[{turns} earlier turn(s) or message(s) were left out to fit the context window. The calls made then: {calls}. "
     "Call {tool}(tool_call_id=...) with one of those ids to read its output again.]"
+)
+ARGS_LEFT_OUT = "arguments left out to fit the context window ({chars:,} characters); the call ran, its result follows"
+BLOCK_LEFT_OUT = "[A {kind} block too big for the context window was left out of this message.]"
+PLAN_STEP_CUT = (
+    "… [truncated, {total} chars total] (if you need more of it, call {tool}(tool_call_id=\"{id}\", offset={end}))"
 )
 EARLIER_CALLS = "{count} calls not listed, then "
 SOURCE_ID = "source"

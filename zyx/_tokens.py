@@ -1,36 +1,39 @@
 """Token counts for fitting prompts into a model's window, offline and cached per message.
 
-The model's own tokenizer is used where it works offline (the embedded local model's); otherwise
-langchain-core's approximate counter, never `get_num_tokens*` of a provider model (tiktoken would
-download its encodings). The approximate counter assumes ~4 characters a token: text that is mostly
-non-ASCII (CJK, emoji) is counted at ~1 character a token instead, so it is not undercounted fourfold.
+The model's own tokenizer is used where it works offline (the embedded local model's); otherwise an
+approximate count in the way of langchain-core's `count_tokens_approximately` (~4 characters a token),
+never `get_num_tokens*` of a provider model (tiktoken would download its encodings). Non-ASCII
+characters (CJK, emoji) count a token each, so such text is not undercounted fourfold, and content
+blocks count by kind (images flat, files by their data, reasoning by its text).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
-from langchain_core.messages.utils import count_tokens_approximately
-
-from zyx._tool_output import content_text
 
 PER_MESSAGE = 4
 """Tokens a chat template adds around each message (role markers), on top of its text."""
 _CACHE_SIZE = 4096
 
 
-def _chars_per_token(text: str) -> float:
-    """~4 characters a token for ASCII text, ~1 for text that is all non-ASCII; linear in between."""
-    if not text:
-        return 4.0
-    wide = sum(1 for ch in text if ord(ch) > 127) / len(text) if not text.isascii() else 0.0
-    return 4.0 - 3.0 * wide
+def _approximate(text: str) -> int:
+    """~4 characters a token for ASCII, 1 token a character beyond it (CJK, emoji), summed per kind."""
+    if text.isascii():
+        return len(text) // 4 + 1
+    wide = sum(1 for ch in text if ord(ch) > 127)
+    return (len(text) - wide) // 4 + wide + 1
+
+
+IMAGE_TOKENS = 1000
+"""An image block, whatever its size in base64 (providers bill images by tiles: ~765 for a 1024 px square)."""
 
 
 class TokenCounter:
@@ -44,6 +47,7 @@ class TokenCounter:
         self._tokenize: Callable[[str], list[int]] | None = _own_tokenizer(model)
         self._messages: OrderedDict[tuple[Any, ...], int] = OrderedDict()
         self._texts: OrderedDict[tuple[int, int], int] = OrderedDict()
+        self._lock = threading.Lock()  # one counter serves every run of a spec, in any thread
 
     @property
     def exact(self) -> bool:
@@ -54,30 +58,45 @@ class TokenCounter:
         if not text:
             return 0
         key = (hash(text), len(text))
-        if (hit := self._texts.get(key)) is not None:
-            self._texts.move_to_end(key)
-            return hit
+        with self._lock:
+            if (hit := self._texts.get(key)) is not None:
+                self._texts.move_to_end(key)
+                return hit
         tokenize = self._tokenize
-        count = len(tokenize(text)) if tokenize is not None else int(len(text) / _chars_per_token(text)) + 1
-        _put(self._texts, key, count)
+        count = len(tokenize(text)) if tokenize is not None else _approximate(text)
+        with self._lock:
+            _put(self._texts, key, count)
         return count
 
     def message(self, message: BaseMessage) -> int:
-        """Tokens of one message: its text (and tool calls), plus the template's per-message cost."""
-        text = content_text(message.content)
-        calls = getattr(message, "tool_calls", None) or []
-        key = (message.type, message.id, hash(text), len(text), len(calls))
-        if (hit := self._messages.get(key)) is not None:
-            self._messages.move_to_end(key)
-            return hit
-        if self._tokenize is not None or not isinstance(message.content, str):
-            count = self.text(text) + PER_MESSAGE + sum(
-                self.text(json.dumps(c.get("args"), ensure_ascii=False, default=str)) + 8 for c in calls)
-            count += _blocks_cost(message.content)
-        else:
-            count = int(count_tokens_approximately([message], chars_per_token=_chars_per_token(text))) + 1
-        _put(self._messages, key, count)
+        """Tokens of one message: its text, other content blocks (files by size, images flat, reasoning by its
+        text), its tool calls (malformed ones too: providers are sent their raw arguments), the template's cost."""
+        calls = [*(getattr(message, "tool_calls", None) or []), *(getattr(message, "invalid_tool_calls", None) or [])]
+        content = message.content if isinstance(message.content, str) else json.dumps(
+            message.content, ensure_ascii=False, default=str)
+        call_text = "".join(f"{c.get('name')}{_args_text(c.get('args'))}" for c in calls)
+        key = (message.type, message.id, hash(content), len(content), hash(call_text), len(call_text))
+        with self._lock:
+            if (hit := self._messages.get(key)) is not None:
+                self._messages.move_to_end(key)
+                return hit
+        count = PER_MESSAGE + sum(self._block(b) for b in _blocks(message.content)) + sum(
+            self.text(c.get("name") or "") + self.text(_args_text(c.get("args"))) + 8 for c in calls)
+        with self._lock:
+            _put(self._messages, key, count)
         return count
+
+    def _block(self, block: Any) -> int:
+        if isinstance(block, str):
+            return self.text(block)
+        kind = block.get("type")
+        if kind == "text":
+            return self.text(str(block.get("text") or ""))
+        if kind in ("image", "image_url"):
+            return IMAGE_TOKENS
+        if kind in ("thinking", "reasoning"):
+            return self.text(str(block.get("thinking") or block.get("reasoning") or block.get("text") or ""))
+        return _approximate(json.dumps(block, ensure_ascii=False, default=str))  # files, audio: their data
 
     def messages(self, messages: Iterable[BaseMessage]) -> int:
         return sum(self.message(m) for m in messages)
@@ -90,7 +109,7 @@ class TokenCounter:
             from zyx._envelope import with_instruction
 
             listing = with_instruction([], [s.get("function", s) for s in schemas])[0]
-            return self.text(content_text(listing.content))
+            return self.text(listing.text)
         return self.text(json.dumps(schemas, ensure_ascii=False, default=str)) + 8 * len(schemas)
 
     async def warm(self, messages: Sequence[BaseMessage]) -> None:
@@ -105,11 +124,15 @@ def _put(cache: OrderedDict[Any, int], key: Any, value: int) -> None:
         cache.popitem(last=False)
 
 
-def _blocks_cost(content: Any) -> int:
-    """Non-text content blocks (images, files): langchain-core's flat estimate per block."""
-    if not isinstance(content, list):
-        return 0
-    return sum(85 for part in content if isinstance(part, dict) and part.get("type") not in (None, "text"))
+def _blocks(content: Any) -> list[Any]:
+    """A message's content as blocks: a string is one text block."""
+    if isinstance(content, str):
+        return [content] if content else []
+    return [b for b in content if isinstance(b, (str, dict))] if isinstance(content, list) else [str(content)]
+
+
+def _args_text(args: Any) -> str:
+    return args if isinstance(args, str) else json.dumps(args, ensure_ascii=False, default=str)
 
 
 def _own_tokenizer(model: BaseChatModel | None) -> Callable[[str], list[int]] | None:

@@ -67,11 +67,11 @@ async def _invoke(bound: Runnable[Any, Any], messages: list[BaseMessage]) -> AIM
 
 
 async def _run_tools(calls: list[ToolCall], tools: Sequence[BaseTool], messages: list[BaseMessage],
-                     deps: Any, fitted: Fitted | None = None) -> list[ToolMessage]:
+                     deps: Any, fitted: Fitted | None = None, source: str | None = None) -> list[ToolMessage]:
     """Run a turn's tool calls concurrently; unknown tools get an error result; a tool taking a
-    `ToolRuntime` gets make()'s conversation as its state and `deps` as its context."""
+    `ToolRuntime` gets make()'s conversation (and source) as its state and `deps` as its context."""
     by_name = {t.name: t for t in tools}
-    state: dict[str, Any] = {"messages": messages}
+    state: dict[str, Any] = {"messages": messages, "source": source}
     if fitted is not None:  # for read_tool_output: what the model was shown, one output's share
         state["context"] = {"cut": dict(fitted.cut), "stubbed": list(fitted.stubbed), "share": fitted.share}
 
@@ -136,7 +136,7 @@ async def _answer(model: BaseChatModel, target: Target, prompt: _Prompt, message
         if steps > DEFAULT_MAX_STEPS:
             raise MaxStepsExceededError(f"make() ran more than {DEFAULT_MAX_STEPS} tool calls",
                                         termination="max_steps", messages=messages, usage=usage)
-        messages.extend(await _run_tools(others, [*tools, reader], messages, deps, fitted))
+        messages.extend(await _run_tools(others, [*tools, reader], messages, deps, fitted, prompt.source))
         messages.extend(ToolMessage(_prompts.MAKE_DUPLICATE_ANSWER, tool_call_id=c["id"] or "", name=FINAL_RESULT, status="error")
                         for c in answers[1:])
         if answers:
@@ -206,8 +206,6 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
     check_model_takes(chat, values["attachments"])
     messages = to_messages(context, "context") or [HumanMessage(_prompts.MAKE_DEFAULT_PROMPT.format(name=tgt.name))]
     messages = with_attachments(messages, values["attachments"])
-    # ids by position, for texts cut to fit the window (`read_tool_output` finds them by id)
-    messages = [m if m.id else m.model_copy(update={"id": f"context-{i}"}) for i, m in enumerate(messages)]
     source = None if values["source"] is None else source_text(values["source"])
     prompt = _Prompt(await _system(tgt, values, messages), source, values["context_window"])
     if stream:

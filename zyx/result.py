@@ -222,7 +222,11 @@ class ContextUse:
 
     @classmethod
     def from_state(cls, data: dict[str, Any] | None) -> ContextUse | None:
-        """From the run state's `context` field (None before any model call)."""
+        """From the run state's `context` field.
+
+        Args:
+            data: The state's `context` field (None before any model call, then None is returned).
+        """
         if not data:
             return None
         return cls(window=data.get("window"), prompt_tokens=int(data.get("prompt_tokens") or 0),

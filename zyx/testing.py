@@ -29,7 +29,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
@@ -253,7 +253,7 @@ class ScriptedChatModel(BaseChatModel):
         """A prompt over the `max_input_tokens` of the model's profile is refused as a provider would refuse it
         (counted with langchain-core's approximate counter); the call is still recorded."""
         window = (self.profile or {}).get("max_input_tokens")
-        if isinstance(window, int) and (size := count_tokens_approximately(messages, tools=tools or None)) > window:
+        if isinstance(window, int) and (size := count_tokens_approximately(messages, tools=cast(Any, tools) or None)) > window:
             raise ContextWindowExceededError(
                 f"This model's maximum context length is {window} tokens, but the prompt has about {size} tokens "
                 "(context_length_exceeded).")

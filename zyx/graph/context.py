@@ -16,6 +16,7 @@ turn with a `complete_task` (its feedback may still be in force).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,13 +141,19 @@ def cut_text(text: str, share: int, counter: TokenCounter, start: int = 0) -> tu
     tokens = counter.text(rest)
     if tokens <= share:
         return None
-    chars = max(1, int(len(rest) * max(MIN_SHARE // 4, share - MARKER_ROOM) / tokens * 0.97))
-    end = chars
-    for sep in ("\n", " "):
-        at = rest.rfind(sep, int(chars * 0.8), chars)
-        if at > 0:
-            end = at + 1
+    budget = max(MIN_SHARE // 4, share - MARKER_ROOM)
+    chars = max(1, int(len(rest) * budget / tokens * 0.97))
+    for _ in range(8):  # density varies along a text (CJK then ASCII): check the part, shrink until it fits
+        end = chars
+        for sep in ("\n", " "):
+            at = rest.rfind(sep, int(chars * 0.8), chars)
+            if at > 0:
+                end = at + 1
+                break
+        used = counter.text(rest[:end])
+        if used <= budget or end <= 1:
             break
+        chars = max(1, int(chars * budget / used * 0.95))
     return rest[:end], start + end
 
 
@@ -160,26 +167,42 @@ def marker(key: str, start: int, end: int, total: int) -> str:
 
 def _cut_message(message: BaseMessage, key: str, share: int, counter: TokenCounter,
                  cut: dict[str, int]) -> BaseMessage:
-    """The message with its text cut to `share` tokens (and a note), or as it is when it fits."""
-    text = content_text(message.content)
-    if counter.text(text) <= share:
+    """The message with its text cut to `share` tokens (and a note), and any file or image block too big for the
+    window replaced by a note; as it is when it fits."""
+    if counter.message(message) <= share + PER_MESSAGE:
         return message
+    text = _text_of(message.content)
     key, base, total = key, 0, len(text)
     if (read := _part_read(message)) is not None:  # a part read on: cut it in the whole output's terms
         key, base, total = read["read"], read["start"], read["total"]
         text = text[:read["end"] - read["start"]]
-    part = cut_text(text, share, counter)
-    if part is None:
-        return message
-    shown, end = part
-    cut[key] = base + end
-    new_text = shown + marker(key, base, base + end, total)
-    if isinstance(message.content, list):  # keep non-text blocks (images, files), one text block for the text
-        blocks = [b for b in message.content if isinstance(b, dict) and b.get("type") not in (None, "text")]
-        content: Any = [{"type": "text", "text": new_text}, *blocks]
-    else:
-        content = new_text
+    if (part := cut_text(text, share, counter)) is not None:
+        shown, end = part
+        cut[key] = base + end
+        text = shown + marker(key, base, base + end, total)
+    content: Any = text
+    if isinstance(message.content, list):  # one text block for the text; other blocks kept if they fit
+        blocks = [b if _block_fits(b, share, counter) else _block_note(b)
+                  for b in message.content if isinstance(b, dict) and b.get("type") not in (None, "text")]
+        content = [*([{"type": "text", "text": text}] if text else []), *blocks]
     return message.model_copy(update={"content": content})
+
+
+def _text_of(content: Any) -> str:
+    """The text of a message's content: strings and text blocks (other blocks are kept apart)."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(p if isinstance(p, str) else str(p.get("text") or "") for p in content
+                     if isinstance(p, str) or (isinstance(p, dict) and p.get("type") in (None, "text")))
+
+
+def _block_fits(block: dict[str, Any], share: int, counter: TokenCounter) -> bool:
+    return counter.message(HumanMessage([block])) <= share
+
+
+def _block_note(block: dict[str, Any]) -> dict[str, Any]:
+    """A text block in place of a file or image too big for the window (it cannot be read in parts)."""
+    return {"type": "text", "text": _prompts.BLOCK_LEFT_OUT.format(kind=block.get("type"))}
 
 
 def _part_read(message: BaseMessage) -> dict[str, Any] | None:
@@ -190,7 +213,7 @@ def _part_read(message: BaseMessage) -> dict[str, Any] | None:
     return part if ok else None
 
 
-def _stub(message: ToolMessage) -> ToolMessage:
+def _stub(message: ToolMessage, key: str) -> ToolMessage:
     """A short note in place of an old output, saying how to read it again (a part read on: from where)."""
     text = content_text(message.content)
     part = _part_read(message)
@@ -198,7 +221,7 @@ def _stub(message: ToolMessage) -> ToolMessage:
         stub = _prompts.PART_STUB.format(start=part["start"] + 1, end=part["end"], id=part["read"],
                                          offset=part["start"], tool=_prompts.READ_TOOL_OUTPUT)
     else:
-        stub = _prompts.OUTPUT_STUB.format(name=message.name or "a tool", chars=len(text), id=message.tool_call_id,
+        stub = _prompts.OUTPUT_STUB.format(name=message.name or "a tool", chars=len(text), id=key,
                                            tool=_prompts.READ_TOOL_OUTPUT)
     return message.model_copy(update={"content": stub})
 
@@ -217,9 +240,9 @@ def _dropped_note(units: Sequence[_Unit]) -> HumanMessage:
                                                       tool=_prompts.READ_TOOL_OUTPUT), name="zyx")
 
 
-def _protected(units: Sequence[_Unit]) -> set[int]:
-    """Units never left out: user messages, the latest turn, the latest turn that called `complete_task`."""
-    keep = {i for i, u in enumerate(units) if not u.turn}
+def _protected(units: Sequence[_Unit], task: int | None) -> set[int]:
+    """Units never left out: the task, the latest turn, the latest turn that called `complete_task`."""
+    keep = {task} if task is not None else set()
     turns = [i for i, u in enumerate(units) if u.turn]
     if turns:
         keep.add(turns[-1])
@@ -227,7 +250,28 @@ def _protected(units: Sequence[_Unit]) -> set[int]:
                                           for c in getattr(units[i].messages[0], "tool_calls", []))]
     if completing:
         keep.add(completing[-1])
+    if units:
+        keep.add(len(units) - 1)
     return keep
+
+
+def message_keys(messages: Sequence[BaseMessage]) -> dict[int, str]:
+    """The id `read_tool_output` finds each message's text by (keyed by the message object): a tool output by its
+    tool_call_id (`id#2` for the second output of a repeated id: providers repeat ids), another message by its id,
+    or `message-N` by its position."""
+    counts: dict[str, int] = {}
+    for m in messages:
+        if isinstance(m, ToolMessage) and m.name != _prompts.READ_TOOL_OUTPUT:
+            counts[m.tool_call_id] = counts.get(m.tool_call_id, 0) + 1
+    seen: dict[str, int] = {}
+    keys: dict[int, str] = {}
+    for i, m in enumerate(messages):
+        if isinstance(m, ToolMessage) and m.name != _prompts.READ_TOOL_OUTPUT:
+            seen[m.tool_call_id] = seen.get(m.tool_call_id, 0) + 1
+            keys[id(m)] = m.tool_call_id if counts[m.tool_call_id] == 1 else f"{m.tool_call_id}#{seen[m.tool_call_id]}"
+        else:
+            keys[id(m)] = m.tool_call_id if isinstance(m, ToolMessage) else m.id or f"message-{i}"
+    return keys
 
 
 def fit(system: str, messages: Sequence[BaseMessage], *, window: Window, counter: TokenCounter, tools: int = 0,
@@ -240,6 +284,7 @@ def fit(system: str, messages: Sequence[BaseMessage], *, window: Window, counter
     """
     limit = window.prompt_limit(counter.exact)
     units = _units(messages)
+    keys = message_keys(messages)
     task = next((i for i in range(len(units) - 1, -1, -1) if not units[i].turn
                  and isinstance(units[i].messages[0], HumanMessage)), None)
     fixed = counter.text(system) + PER_MESSAGE + tools + (counter.message(units[task].messages[0]) if task is not None else 0)
@@ -260,13 +305,14 @@ def fit(system: str, messages: Sequence[BaseMessage], *, window: Window, counter
             fitted.cut[_prompts.SOURCE_ID] = shown[1]
             source = shown[0] + marker(_prompts.SOURCE_ID, 0, shown[1], len(source))
         fitted.system = SystemMessage(system + _prompts.SOURCE_SECTION.format(source=source))
-    views = [_Unit([_cut_unit_message(m, u, i == task, share, counter, fitted.cut) for m in u.messages], u.turn)
-             for i, u in enumerate(units)]
+    others = sum(1 for i, u in enumerate(units) if not u.turn and i != task)  # user messages share one part
+    views = [_Unit([_cut_unit_message(m, keys[id(m)], u, i == task, share, others, counter, fitted.cut)
+                    for m in u.messages], u.turn) for i, u in enumerate(units)]
     total = counter.message(fitted.system) + tools + sum(counter.messages(u.messages) for u in views)
     if limit is not None:
-        total = _compact(units, views, _protected(units), total, limit, counter, fitted, earlier or {})
+        total = _compact(units, views, keys, _protected(units, task), total, limit, counter, fitted, earlier or {})
         if total > limit:
-            total = _tighten(units[-1], views[-1], total, limit, counter, fitted)
+            total = _tighten(units[-1], views[-1], keys, total, limit, counter, fitted)
         if total > limit:
             raise ConfigurationError("context_window", (
                 f"the prompt needs about {total:,} tokens even with old turns left out, more than the {limit:,} "
@@ -277,21 +323,42 @@ def fit(system: str, messages: Sequence[BaseMessage], *, window: Window, counter
     return fitted
 
 
-def _cut_unit_message(message: BaseMessage, unit: _Unit, is_task: bool, share: int, counter: TokenCounter,
-                      cut: dict[str, int]) -> BaseMessage:
-    """A message of the history with an oversized text cut: tool outputs share a turn's part of the window."""
+def _cut_unit_message(message: BaseMessage, key: str, unit: _Unit, is_task: bool, share: int, others: int,
+                      counter: TokenCounter, cut: dict[str, int]) -> BaseMessage:
+    """A message of the history with an oversized text cut: tool outputs share a turn's part of the window,
+    user messages (but the task) share one part; the model's own big texts and arguments are cut too."""
     if isinstance(message, ToolMessage):
         answers = sum(1 for m in unit.messages if isinstance(m, ToolMessage))
-        return _cut_message(message, message.tool_call_id, max(MIN_SHARE, share // max(1, answers)), counter, cut)
-    if is_task or isinstance(message, AIMessage) or _is_note(message) or not message.id:
-        return message  # the task, the model's own turns and zyx's notes are kept whole
-    return _cut_message(message, message.id, share, counter, cut)
+        return _cut_message(message, key, max(MIN_SHARE, share // max(1, answers)), counter, cut)
+    if is_task or _is_note(message):
+        return message  # the task and zyx's notes are kept whole
+    if isinstance(message, AIMessage):
+        return _cut_turn(message, key, share, counter, cut)
+    return _cut_message(message, key, max(MIN_SHARE, share // max(1, others)), counter, cut)
 
 
-def _compact(units: list[_Unit], views: list[_Unit], keep: set[int], total: int, limit: int,
+def _cut_turn(message: AIMessage, key: str, share: int, counter: TokenCounter, cut: dict[str, int]) -> AIMessage:
+    """The model's own turn, with a huge text cut and huge call arguments replaced by a note (the call ran;
+    its result follows)."""
+    if counter.message(message) <= share:
+        return message
+    shown = _cut_message(message, key, share, counter, cut)
+    each = share // max(1, len(message.tool_calls) + len(message.invalid_tool_calls))
+    calls = [{**c, "args": {"note": _prompts.ARGS_LEFT_OUT.format(chars=len(_args_json(c["args"])))}}
+             if counter.text(_args_json(c["args"])) > each else c for c in message.tool_calls]
+    invalid = [{**c, "args": _prompts.ARGS_LEFT_OUT.format(chars=len(c.get("args") or ""))}
+               if counter.text(str(c.get("args") or "")) > each else c for c in message.invalid_tool_calls]
+    return shown.model_copy(update={"tool_calls": calls, "invalid_tool_calls": invalid})  # type: ignore[return-value]
+
+
+def _args_json(args: Any) -> str:
+    return json.dumps(args, ensure_ascii=False, default=str)
+
+
+def _compact(units: list[_Unit], views: list[_Unit], keys: dict[int, str], keep: set[int], total: int, limit: int,
              counter: TokenCounter, fitted: Fitted, earlier: Mapping[str, Sequence[str]]) -> int:
     """What the previous prompt stubbed and left out stays so; past the limit, old tool outputs are stubbed
-    (oldest first), then old turns left out, down to `LOW_WATER` of the limit."""
+    (oldest first), then old turns left out, then old user messages, down to `LOW_WATER` of the limit."""
     stub_ids, drop_ids = set(earlier.get("stubbed") or ()), set(earlier.get("dropped") or ())
     stubs: set[int] = set()  # the stubs made here, by object
 
@@ -299,7 +366,8 @@ def _compact(units: list[_Unit], views: list[_Unit], keep: set[int], total: int,
         return id(message) in stubs
 
     old = [i for i, u in enumerate(views) if u.turn and i not in keep]
-    gone = [i for i in old if units[i].messages[0].id in drop_ids]
+    old_user = [i for i, u in enumerate(views) if not u.turn and i not in keep]
+    gone = [i for i in old + old_user if units[i].messages[0].id and units[i].messages[0].id in drop_ids]
     total -= sum(counter.messages(views[i].messages) for i in gone)
     target = limit
     for replay in (True, False):
@@ -311,28 +379,29 @@ def _compact(units: list[_Unit], views: list[_Unit], keep: set[int], total: int,
             for j, message in enumerate(views[i].messages):
                 if not replay and total <= target:
                     break
-                if isinstance(message, ToolMessage) and not _is_stub(message) and counter.message(message) > 80 \
-                        and (not replay or units[i].messages[j].id in stub_ids):
-                    stub = _stub(units[i].messages[j])  # type: ignore[arg-type]
+                original = units[i].messages[j]
+                if isinstance(original, ToolMessage) and not _is_stub(message) and counter.message(message) > 80 \
+                        and (not replay or original.id in stub_ids):
+                    stub = _stub(original, keys[id(original)])
                     stubs.add(id(stub))
                     total += counter.message(stub) - counter.message(message)
                     views[i].messages[j] = stub
-    note_cost = counter.message(_dropped_note([units[i] for i in old])) if old else 0  # its most it lists
-    for i in old:
+    note_cost = counter.message(_dropped_note([units[i] for i in old + old_user])) if old or old_user else 0
+    for i in [*old, *old_user]:  # turns first, then the user's older messages
         if total + (note_cost if gone else 0) <= target:
             break
         if i not in gone:
             total -= counter.messages(views[i].messages)
             gone.append(i)
     fitted.compacted = {"stubbed": [m.id for i in old if i not in gone for m, v in zip(units[i].messages, views[i].messages)
-                                    if m.id and v is not m and _is_stub(v)],
-                        "dropped": [units[i].messages[0].id or "" for i in gone]}
-    for i in old:
+                                    if m.id and _is_stub(v)],
+                        "dropped": [units[i].messages[0].id for i in gone if units[i].messages[0].id]}
+    for i in old + old_user:
         for m, v in zip(units[i].messages, views[i].messages):
-            if isinstance(m, ToolMessage) and (i in gone or _is_stub(v)):
-                fitted.cut.pop(m.tool_call_id, None)
-                if i not in gone:
-                    fitted.stubbed.append(m.tool_call_id)
+            if i in gone or _is_stub(v):
+                fitted.cut.pop(keys[id(m)], None)
+                if i not in gone and isinstance(m, ToolMessage):
+                    fitted.stubbed.append(keys[id(m)])
     if gone:
         gone.sort()
         note = _dropped_note([units[i] for i in gone])
@@ -344,7 +413,8 @@ def _compact(units: list[_Unit], views: list[_Unit], keep: set[int], total: int,
     return total
 
 
-def _tighten(original: _Unit, latest: _Unit, total: int, limit: int, counter: TokenCounter, fitted: Fitted) -> int:
+def _tighten(original: _Unit, latest: _Unit, keys: dict[int, str], total: int, limit: int, counter: TokenCounter,
+             fitted: Fitted) -> int:
     """The last resort: the latest turn's outputs cut (from their whole text) to what is left of the window."""
     outputs = [j for j, m in enumerate(latest.messages) if isinstance(m, ToolMessage)]
     if not outputs:
@@ -355,9 +425,9 @@ def _tighten(original: _Unit, latest: _Unit, total: int, limit: int, counter: To
         return total
     for j in outputs:
         message = original.messages[j]
-        assert isinstance(message, ToolMessage)
-        fitted.cut.pop(message.tool_call_id, None)
-        smaller = _cut_message(message, message.tool_call_id, share, counter, fitted.cut)
+        key = keys[id(message)]
+        fitted.cut.pop(key, None)
+        smaller = _cut_message(message, key, share, counter, fitted.cut)
         total += counter.message(smaller) - counter.message(latest.messages[j])
         latest.messages[j] = smaller
     fitted.share = min(fitted.share, share)

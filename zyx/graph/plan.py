@@ -345,14 +345,17 @@ async def execute_plan(
     return [results[s.id] for s in plan.steps], completion
 
 
-def format_results(results: list[StepResult], *, max_chars: int = 2000) -> str:
-    """Compact per-step report the model gets as the `submit_plan` result; long outputs are truncated."""
+def format_results(results: list[StepResult], *, max_chars: int = 2000,
+                   step_id: Callable[[str], str] = lambda step: step) -> str:
+    """Compact per-step report the model gets as the `submit_plan` result; a long output is shown in part, with
+    the way to read on (`read_tool_output` by the step's call id, `step_id(step)`)."""
     counts = {k: sum(r.status == k for r in results) for k in ("ok", "error", "skipped")}
     lines = [_prompts.PLAN_REPORT_HEADER.format(**counts)]
     for r in results:
         text = (r.error or "") if r.status != "ok" else "" if r.output is None else as_text(r.output)
         if len(text) > max_chars:
-            text = f"{text[:max_chars]}… [truncated, {len(text)} chars total]"
+            text = text[:max_chars] + _prompts.PLAN_STEP_CUT.format(total=len(text), id=step_id(r.id), end=max_chars,
+                                                                    tool=_prompts.READ_TOOL_OUTPUT)
         head = f"[{r.id}] {r.tool} {r.status}"
         lines.append(f"{head}:\n{textwrap.indent(text, '  ')}" if "\n" in text else f"{head}: {text}" if text else head)
     return "\n".join(lines)

@@ -94,7 +94,7 @@ async def _execute(call: ToolCall, plan: Plan, state: RunState, config: Runnable
     """Run an accepted plan; its results answer the call now, or with the completion step's verdict later."""
     call_id = call["id"] or ""
     ran = await _run_steps(plan, call_id, state, config, spec)
-    report = format_results(ran.results)
+    report = format_results(ran.results, step_id=lambda step: step_call_id(call_id, step))
     completion: dict[str, Any] | None = None
     if any(s.tool == COMPLETE_TASK for s in plan.steps):
         if direct_completion:

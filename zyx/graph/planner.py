@@ -13,7 +13,7 @@ from zyx._faults import call_with_retries
 from zyx._inputs import instructions_text, source_text
 from zyx._models import add_usage
 from zyx._tool_output import safe_text
-from zyx.errors import ConfigurationError, ModelError, RunError
+from zyx.errors import ConfigurationError, LimitExceededError, ModelError, RunError
 from zyx.graph.coaching import LOOP_TURNS, first_plan, forced_turn
 from zyx.graph.context import Fitted
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
@@ -63,10 +63,14 @@ async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, me
         try:
             fitted = await spec.fitter.fit(system, messages, None if source is None else source_text(source), window,
                                            (state.get("context") or {}).get("compacted"))
-        except ConfigurationError:
-            if refused is None:
-                raise
-            raise with_history(refused, state) from None  # even less would not hold the task: the provider's word
+        except ConfigurationError as exc:
+            if refused is not None:  # even less would not hold the task: the provider's word
+                raise with_history(refused, state) from None
+            if not state.get("model_calls"):
+                raise  # before the run's first call: a configuration that cannot work
+            raise with_history(LimitExceededError(  # mid-run (the model's own turns grew): a run error, with history
+                f"The prompt no longer fits the model's context window: {exc.message}",
+                termination="no_completion"), state) from None
         tell_fitted(config, fitted)
         model = _turn_model(state, spec, limit, complete_only=complete_only, reading=fitted.changed)
         call = call_with_retries(lambda m=model, f=fitted: m.ainvoke([f.system, *f.messages], config),  # type: ignore[misc]

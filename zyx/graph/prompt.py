@@ -21,9 +21,10 @@ from zyx.graph.state import RunState
 
 CONTEXT_RETRIES = 2
 """Model calls retried on a smaller window when the provider rejects a prompt as too long."""
-_OVERFLOW_MARKERS = ("context length", "context_length", "context size", "context window", "maximum context",
-                     "too many tokens", "prompt is too long", "input is too long", "reduce the length",
-                     "exceeds the max", "token limit")
+_OVERFLOW_MARKERS = ("context length", "context_length", "context size", "context window", "context limit",
+                     "maximum context", "prompt is too long", "input is too long", "reduce the length",
+                     "max_new_tokens", "too many input tokens", "input length")
+"""How providers say a prompt is too long (OpenAI, Anthropic, Gemini, llama.cpp, vLLM, TGI), not a rate limit."""
 
 
 @dataclass

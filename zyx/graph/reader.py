@@ -18,25 +18,28 @@ from langgraph.prebuilt import ToolRuntime
 from zyx import _prompts
 from zyx._inputs import source_text
 from zyx._tokens import TokenCounter
-from zyx._tool_output import content_text
-from zyx.graph.context import DEFAULT_OUTPUT_CAP, cut_text, marker
+from zyx._tool_output import content_text, to_model_text
+from zyx.graph.context import DEFAULT_OUTPUT_CAP, cut_text, marker, message_keys
 
 
 def _whole_text(key: str, state: dict[str, Any]) -> tuple[str, str] | None:
-    """The id and whole text behind an id: the latest tool output with that call id (for a part read on, its
-    whole output), a message with that id, or the source."""
+    """The id and whole text behind an id (as `zyx.graph.context.message_keys` gives them): a tool output by its
+    call id (`id#2`: the second output of a repeated id; a part read on: its whole output), a message by its id or
+    position, the source, or a call of the run's log (a plan step's `plan_call/step`)."""
     messages: Sequence[BaseMessage] = state.get("messages") or []
     if key == _prompts.SOURCE_ID and state.get("source") is not None:
         return key, source_text(state["source"])
     for message in reversed(messages):
-        if isinstance(message, ToolMessage) and message.tool_call_id == key:
-            if _is_read(message) and isinstance(message.artifact, dict) and message.artifact.get("read") != key:
-                return _whole_text(str(message.artifact.get("read")), state)  # a part's id: its whole output
-            if not _is_read(message):
-                return key, content_text(message.content)
-    for message in messages:
-        if message.id == key and not isinstance(message, ToolMessage):
+        if isinstance(message, ToolMessage) and message.tool_call_id == key and _is_read(message) \
+                and isinstance(message.artifact, dict) and message.artifact.get("read") != key:
+            return _whole_text(str(message.artifact.get("read")), state)  # a part's id: its whole output
+    keys = message_keys(messages)
+    for message in reversed(messages):
+        if keys[id(message)] == key and not _is_read(message):
             return key, content_text(message.content)
+    for entry in reversed(state.get("tool_calls") or []):
+        if isinstance(entry, dict) and entry.get("id") == key:
+            return key, entry["error"] if entry.get("error") is not None else to_model_text(entry.get("output"))
     return None
 
 
