@@ -9,10 +9,10 @@ from functools import lru_cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable
 
 from zyx.errors import ConfigurationError, describe, redact
+from zyx.usage import add_usage  # noqa: F401  (re-exported: the planner and make() sum usage with it)
 
 DEFAULT_OPENAI_MODEL = "openai:gpt-4o-mini"
 LOCAL_NOTICE = (
@@ -122,12 +122,3 @@ def bind(model: BaseChatModel, tools: Sequence[dict[str, Any]],
     except NotImplementedError:
         raise ConfigurationError("model", f"{type(model).__name__} does not support tool calling") from None
     return bound.bind(**settings) if settings else bound
-
-
-def add_usage(total: dict[str, int] | None, reply: AIMessage) -> dict[str, int]:
-    """Summed token usage after one more model reply."""
-    summed = dict(total or {})
-    for key, value in (reply.usage_metadata or {}).items():
-        if isinstance(value, int):
-            summed[key] = summed.get(key, 0) + value
-    return summed
