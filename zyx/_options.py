@@ -25,6 +25,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from typing_extensions import TypedDict
 
 from zyx import _option_checks as checks
+from zyx._usage_limits import usage_limits
 from zyx.errors import ConfigurationError
 from zyx.result import PendingToolCall
 
@@ -120,6 +121,10 @@ class GraphOptions(ModelOptions, total=False):
         None, "The most calls per tool, by tool name.", checks.tool_limits)]
     max_tokens_total: Annotated[int | None, Option(
         None, "The most tokens (input + output) the run's model calls may spend.", checks.count(zero=False), studio=True)]
+    usage_limits: Annotated[Any, Option(
+        None, "pydantic-ai's UsageLimits (or a mapping of its fields), for ported code: request_limit, "
+        "total_tokens_limit and tool_calls_limit set max_model_calls, max_tokens_total and max_steps.",
+        usage_limits)]
     timeout: Annotated[float | None, Option(None, "Seconds the whole run may take.", checks.seconds, studio=True)]
     tool_timeout: Annotated[float | None, Option(None, "Seconds one tool call may take.", checks.seconds, studio=True)]
     approve: Annotated[Approve, Option(
