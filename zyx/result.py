@@ -84,7 +84,7 @@ class RunCompletion(Generic[T]):
             mode: `"python"` keeps Python values (dates, sets...); `"json"` makes everything JSON-compatible.
             exclude_none: Leave out the fields that are None.
         """
-        return cast("dict[str, Any]", _DUMP.dump_python(self._fields(), mode=mode, exclude_none=exclude_none))
+        return cast("dict[str, Any]", _DUMP.dump_python(self._fields(exclude_none), mode=mode))
 
     def model_dump_json(self, *, indent: int | None = None, exclude_none: bool = False) -> str:
         """The completion as a JSON string (see `model_dump()`); values JSON cannot hold are shown as text.
@@ -93,11 +93,12 @@ class RunCompletion(Generic[T]):
             indent: Indent the JSON by this many spaces; None writes it on one line.
             exclude_none: Leave out the fields that are None.
         """
-        return _DUMP.dump_json(self._fields(), indent=indent, exclude_none=exclude_none, fallback=str).decode()
+        return _DUMP.dump_json(self._fields(exclude_none), indent=indent, fallback=str).decode()
 
-    def _fields(self) -> dict[str, Any]:
-        return {"status": self.status, "summary": self.summary, "result": self.result, "evidence": self.evidence,
-                "verification": self.verification}
+    def _fields(self, exclude_none: bool = False) -> dict[str, Any]:
+        fields = {"status": self.status, "summary": self.summary, "result": self.result, "evidence": self.evidence,
+                  "verification": self.verification}
+        return {k: v for k, v in fields.items() if v is not None} if exclude_none else fields
 
 
 @dataclass(frozen=True)
