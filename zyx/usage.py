@@ -162,10 +162,8 @@ class Usage(dict[str, int]):
         return hash((tuple(sorted(self.items())), self._requests, self._tool_calls))
 
     def _frozen(self, *args: Any, **kwargs: Any) -> Any:
+        """What each of dict's mutating methods does on a `Usage` (set below the class): refuse."""
         raise TypeError("Usage is read-only: copy it with dict(usage) to change the counts")
-
-    __setitem__ = __delitem__ = __ior__ = _frozen
-    clear = pop = popitem = setdefault = update = _frozen
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Usage is frozen: cannot set {name!r}")
@@ -195,3 +193,8 @@ class Usage(dict[str, int]):
     def model_dump_json(self) -> str:
         """`model_dump()` as a JSON string."""
         return json.dumps(self.model_dump())
+
+
+for _method in ("__setitem__", "__delitem__", "__ior__", "clear", "pop", "popitem", "setdefault", "update"):
+    setattr(Usage, _method, Usage._frozen)  # dict's mutators: a Usage is read-only (see its docstring)
+del _method
