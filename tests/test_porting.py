@@ -56,8 +56,9 @@ def openai_is_scripted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]
     """The model strings that resolve to zyx's ChatOpenAI get a scripted model instead; records (name, responses)."""
     built: list[tuple[str, bool]] = []
     model = ScriptedChatModel(policy=seed_policy, model_name="gpt-4o-mini")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # a user porting from the original has one
 
-    def openai_model(name: str, api_key: str | None, base_url: str | None, responses: bool = False) -> Any:
+    def openai_model(name: str, api_key: str, base_url: str | None, responses: bool = False) -> Any:
         built.append((name, responses))
         return model
 
@@ -217,6 +218,9 @@ def test_openai_chat_is_chat_completions_over_http(monkeypatch: pytest.MonkeyPat
         result = zyx.run("Say ok.", model="openai-chat:gpt-4o-mini")
     assert result.completion.summary == "ok" and srv.requests[0]["model"] == "gpt-4o-mini"
     assert getattr(zyx._models.resolve_model("openai-responses:gpt-4o"), "use_responses_api", None) is True
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(zyx.ConfigurationError, match="'openai-chat:gpt-4o-mini' needs the OPENAI_API_KEY"):
+        zyx.run("Say ok.", model="openai-chat:gpt-4o-mini")
 
 
 def test_the_local_model_notice_points_at_the_users_call(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,7 +78,10 @@ def resolve_model(model: str | BaseChatModel | None) -> BaseChatModel:
         raise ConfigurationError("model", f"{describe(model)} is not supported: {why}")
     integration = MAPPED.get(provider)
     if integration is not None and integration.provider == "openai":
-        return _openai_model(name, os.environ.get("OPENAI_API_KEY"), os.environ.get("OPENAI_BASE_URL"),
+        if not (api_key := os.environ.get("OPENAI_API_KEY")):
+            raise ConfigurationError("model", f"{describe(model)} needs the OPENAI_API_KEY environment variable (none "
+                                     "is set); set it, or pass another model")
+        return _openai_model(name, api_key, os.environ.get("OPENAI_BASE_URL"),
                              bool(integration.kwargs.get("use_responses_api")))
     extra = tuple(sorted(ollama_kwargs().items())) if integration is not None and integration.provider == "ollama" else ()
     return _other_model(provider, name, extra)
@@ -94,12 +97,8 @@ def model_name(model: BaseChatModel) -> str:
 
 
 @lru_cache(maxsize=32)
-def _openai_model(name: str, api_key: str | None, base_url: str | None, responses: bool = False) -> BaseChatModel:
-    if not api_key:
-        raise ConfigurationError(
-            "model", f"{describe('openai:' + name)} needs the OPENAI_API_KEY environment variable (none is set); "
-            "set it, or pass another model"
-        )
+def _openai_model(name: str, api_key: str, base_url: str | None, responses: bool = False) -> BaseChatModel:
+    """zyx's own `ChatOpenAI` (cached: one HTTP client pool per model and settings)."""
     from langchain_openai import ChatOpenAI
 
     from zyx._http import chat_openai_clients

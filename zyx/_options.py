@@ -55,8 +55,9 @@ class ModelOptions(TypedDict, total=False):
     """The options of the model's side of a run, shared by `make()` and run graphs."""
 
     model: Annotated[str | BaseChatModel | None, Option(
-        None, 'The chat model: "provider:name" (e.g. "openai:gpt-4o-mini", "local") or a LangChain chat model; '
-        "None: $ZYX_MODEL, else OpenAI when OPENAI_API_KEY is set, else the local model.", checks.model)]
+        None, 'The chat model: "provider:name" (e.g. "openai:gpt-4o-mini", "local"; LangChain\'s providers and '
+        "pydantic-ai's model strings) or a LangChain chat model; None: $ZYX_MODEL, else OpenAI when "
+        "OPENAI_API_KEY is set, else the local model.", checks.model)]
     instructions: Annotated[Instructions, Option(
         None, "Extra system instructions: a string, a function of the run's `RunContext` (sync or async, "
         "called before each model call; None or \"\" adds nothing), or a list of those.", checks.instructions, studio=str)]
