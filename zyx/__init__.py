@@ -31,6 +31,7 @@ from zyx.result import (
 )
 from zyx.run import arun, run
 from zyx.stream import RunStream
+from zyx.usage import Usage
 
 __all__ = [
     "ConfigurationError",
@@ -54,6 +55,7 @@ __all__ = [
     "RunVerificationContext",
     "TaskNotCompletedError",
     "ToolCallRecord",
+    "Usage",
     "VerificationError",
     "ZyxError",
     "__version__",

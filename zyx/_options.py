@@ -25,6 +25,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from typing_extensions import TypedDict
 
 from zyx import _option_checks as checks
+from zyx._usage_limits import usage_limits
 from zyx.errors import ConfigurationError
 from zyx.result import PendingToolCall
 
@@ -54,8 +55,9 @@ class ModelOptions(TypedDict, total=False):
     """The options of the model's side of a run, shared by `make()` and run graphs."""
 
     model: Annotated[str | BaseChatModel | None, Option(
-        None, 'The chat model: "provider:name" (e.g. "openai:gpt-4o-mini", "local") or a LangChain chat model; '
-        "None: $ZYX_MODEL, else OpenAI when OPENAI_API_KEY is set, else the local model.", checks.model)]
+        None, 'The chat model: "provider:name" (e.g. "openai:gpt-4o-mini", "local"; LangChain\'s providers and '
+        "pydantic-ai's model strings) or a LangChain chat model; None: $ZYX_MODEL, else OpenAI when "
+        "OPENAI_API_KEY is set, else the local model.", checks.model)]
     instructions: Annotated[Instructions, Option(
         None, "Extra system instructions: a string, a function of the run's `RunContext` (sync or async, "
         "called before each model call; None or \"\" adds nothing), or a list of those.", checks.instructions, studio=str)]
@@ -120,6 +122,10 @@ class GraphOptions(ModelOptions, total=False):
         None, "The most calls per tool, by tool name.", checks.tool_limits)]
     max_tokens_total: Annotated[int | None, Option(
         None, "The most tokens (input + output) the run's model calls may spend.", checks.count(zero=False), studio=True)]
+    usage_limits: Annotated[Any, Option(
+        None, "pydantic-ai's UsageLimits (or a mapping of its fields), for ported code: request_limit, "
+        "total_tokens_limit and tool_calls_limit set max_model_calls, max_tokens_total and max_steps.",
+        usage_limits)]
     timeout: Annotated[float | None, Option(None, "Seconds the whole run may take.", checks.seconds, studio=True)]
     tool_timeout: Annotated[float | None, Option(None, "Seconds one tool call may take.", checks.seconds, studio=True)]
     approve: Annotated[Approve, Option(

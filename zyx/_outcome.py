@@ -19,7 +19,7 @@ from zyx.errors import (
     VerificationError,
 )
 from zyx.graph.approval import pending_calls
-from zyx.graph.records import goal_text, plan_records, tool_records
+from zyx.graph.records import goal_text, plan_records, run_usage, tool_records
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
 from zyx.result import ContextUse, PendingToolCall, RunCompletion, RunResult, RunTask, Termination
@@ -61,7 +61,7 @@ def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()
     return RunResult(
         output=completion.result if completion else None,
         messages=messages,
-        usage=dict(state.get("usage") or {}),
+        usage=run_usage(state),
         model=spec.model_name,
         completion=completion,
         verified=state.get("verified"),
@@ -91,7 +91,7 @@ def run_error(state: RunState, target: Target | None) -> RunError | None:
         termination=state.get("termination") or "no_completion",
         messages=state.get("messages", []),
         tool_calls=tool_records(state),
-        usage=state.get("usage"),
+        usage=run_usage(state),
         completion=completion,
         errors=error.get("errors", []),
     )

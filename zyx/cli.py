@@ -372,7 +372,7 @@ def execute(task: str, target: Any, options: dict[str, Any], progress: Progress)
 
 
 def _summary_line(result: RunResult[Any], elapsed: float, turns: int) -> Text:
-    usage = result.usage or {}
+    usage = result.usage
     parts = [f"model {result.model}", f"{turns} model turn{'s' * (turns != 1)}",
              f"{len(result.tool_calls)} tool call{'s' * (len(result.tool_calls) != 1)}"]
     if usage.get("total_tokens"):

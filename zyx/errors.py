@@ -23,6 +23,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from zyx.usage import Usage
+
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
@@ -77,7 +79,8 @@ class RunError(ZyxError):
             closed or cancelled before the run ended).
         messages: The conversation up to the failure.
         tool_calls: The tool calls that ran, as `ToolCallRecord`s.
-        usage: The tokens spent so far (`input_tokens`, `output_tokens`, `total_tokens`).
+        usage: What the run spent so far: a `zyx.usage.Usage` (token counts by key or attribute, model
+            requests and tool calls by attribute), or token counts by name.
         completion: The last rejected completion, if there was one.
         errors: Why it was rejected: one message per failed check or validation error.
     """
@@ -89,7 +92,7 @@ class RunError(ZyxError):
         termination: str = "no_completion",
         messages: Sequence[BaseMessage] = (),
         tool_calls: Sequence[ToolCallRecord] = (),
-        usage: dict[str, int] | None = None,
+        usage: Mapping[str, int] | None = None,
         completion: RunCompletion[Any] | None = None,
         errors: Sequence[str] = (),
     ) -> None:
@@ -97,7 +100,7 @@ class RunError(ZyxError):
         self.termination = termination
         self.messages = list(messages)
         self.tool_calls = list(tool_calls)
-        self.usage = dict(usage or {})
+        self.usage = Usage.of(usage, tool_calls=len(self.tool_calls))
         self.completion = completion
         self.errors = list(errors)
 

@@ -33,6 +33,7 @@ from zyx.graph.prompt import Fitter
 from zyx.graph.reader import reader_tool
 from zyx.result import Result, RunContext, RunTask
 from zyx.stream._make import Invoke, make_events
+from zyx.usage import Usage
 
 if TYPE_CHECKING:
     from zyx.stream import RunStream
@@ -107,7 +108,7 @@ class _Prompt:
 async def _answer(model: BaseChatModel, target: Target, prompt: _Prompt, messages: list[BaseMessage],
                   tools: Sequence[BaseTool], max_retries: int, invoke: Invoke = _invoke,
                   settings: Mapping[str, Any] | None = None, deps: Any = None,
-                  ) -> tuple[Any, list[BaseMessage], dict[str, int]]:
+                  ) -> tuple[Any, list[BaseMessage], Usage]:
     """Ask until the answer validates: tool calls run in between, invalid answers are retried. Each prompt
     is fitted to the model's window, as a run's are (zyx.graph.context)."""
     settings = settings or {}
@@ -118,8 +119,8 @@ async def _answer(model: BaseChatModel, target: Target, prompt: _Prompt, message
                     [*openai_schemas([*tools, reader]), *answer])
     bound = {reading: _bound(model, [*openai_schemas([*tools, *([reader] if reading else [])]), *answer], settings)
              for reading in (False, True)}
-    usage: dict[str, int] = {}
-    retries = steps = 0
+    tokens: dict[str, int] = {}
+    retries = steps = calls = 0
     name = model_name(model)
     fitted: Fitted | None = None
     while True:
@@ -129,10 +130,11 @@ async def _answer(model: BaseChatModel, target: Target, prompt: _Prompt, message
         reply = await call_with_retries(lambda t=turn, s=sent: invoke(t, s),  # type: ignore[misc]
                                         model=model, model_name=name)
         messages.append(reply)
-        usage = add_usage(usage, reply)
+        tokens, calls = add_usage(tokens, reply), calls + 1
         answers = [c for c in reply.tool_calls if c["name"] == FINAL_RESULT]
         others = [c for c in reply.tool_calls if c["name"] != FINAL_RESULT]
         steps += len(others)
+        usage = Usage(tokens, requests=calls, tool_calls=steps)
         if steps > DEFAULT_MAX_STEPS:
             raise MaxStepsExceededError(f"make() ran more than {DEFAULT_MAX_STEPS} tool calls",
                                         termination="max_steps", messages=messages, usage=usage)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from langchain_core.messages import BaseMessage
+from pydantic import TypeAdapter
+
+from zyx.usage import Usage
 
 T = TypeVar("T")
 
@@ -37,18 +40,26 @@ __all__ = [
 ]
 
 
+_DUMP: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
+"""Dumps a completion's fields as pydantic would (models and dataclasses inside become dicts)."""
+
+
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunCompletion(Generic[T]):
     """The model's `complete_task` call: how it says it finished, and its validated `result`.
 
+    Made with keywords only (as the original zyx's pydantic model was); `model_dump()` and
+    `model_dump_json()` give its plain form, as pydantic models do.
+
     Attributes:
-        status: `"success"`, `"failed"` (the model says it could not do the task) or `"skipped"`
-            (it should not, or it answered in plain text with `require_completion=False`).
+        status: `"success"` (the default, as the model's `complete_task` has it), `"failed"` (the
+            model says it could not do the task) or `"skipped"` (it should not, or it answered in
+            plain text with `require_completion=False`).
         summary: The model's account of what it did (`"Completed."` when it sent a blank one).
         result: The result validated into the run's target; None without a target, or when the
             model left it out.
@@ -56,7 +67,7 @@ class RunCompletion(Generic[T]):
         verification: Optional: how the model says it checked the result, as it gave it.
     """
 
-    status: CompletionStatus
+    status: CompletionStatus = "success"
     summary: str
     result: T | None = None
     evidence: Any = None
@@ -64,6 +75,30 @@ class RunCompletion(Generic[T]):
 
     def __repr__(self) -> str:
         return f"RunCompletion(status={self.status!r}, summary={_short(self.summary)}, result={_short(self.result)})"
+
+    def model_dump(self, *, mode: Literal["python", "json"] = "python", exclude_none: bool = False) -> dict[str, Any]:
+        """The completion as a dict, `result` (a pydantic model, a dataclass...) turned into plain data, as
+        pydantic's `BaseModel.model_dump()` does.
+
+        Args:
+            mode: `"python"` keeps Python values (dates, sets...); `"json"` makes everything JSON-compatible.
+            exclude_none: Leave out the fields that are None.
+        """
+        return cast("dict[str, Any]", _DUMP.dump_python(self._fields(exclude_none), mode=mode))
+
+    def model_dump_json(self, *, indent: int | None = None, exclude_none: bool = False) -> str:
+        """The completion as a JSON string (see `model_dump()`); values JSON cannot hold are shown as text.
+
+        Args:
+            indent: Indent the JSON by this many spaces; None writes it on one line.
+            exclude_none: Leave out the fields that are None.
+        """
+        return _DUMP.dump_json(self._fields(exclude_none), indent=indent, fallback=str).decode()
+
+    def _fields(self, exclude_none: bool = False) -> dict[str, Any]:
+        fields = {"status": self.status, "summary": self.summary, "result": self.result, "evidence": self.evidence,
+                  "verification": self.verification}
+        return {k: v for k, v in fields.items() if v is not None} if exclude_none else fields
 
 
 @dataclass(frozen=True)
@@ -121,7 +156,9 @@ class RunTask:
     """What the run was asked: the goal text and the target type.
 
     Attributes:
-        goal: The goal text: the task's text, else the latest human message.
+        goal: The goal text: the text of every human message of the task, joined by newlines (the
+            task's last message when it has no human message; for a thread continued without a
+            task, its latest human message).
         target: The target type the result is validated into, or None.
     """
 
@@ -184,15 +221,20 @@ class Result(Generic[T]):
     Attributes:
         output: The answer, validated into the target.
         messages: The whole conversation as LangChain messages, without the system prompt.
-        usage: Token counts summed over every model call: `input_tokens`, `output_tokens`,
-            `total_tokens`.
+        usage: What the run spent (a frozen `zyx.usage.Usage`): token counts summed over every model
+            call, by attribute (`usage.input_tokens`, as pydantic-ai's `RunUsage`) or by key
+            (`usage["input_tokens"]`); model `requests` and `tool_calls` by attribute. A dict of
+            token counts given here is made into one.
         model: The name of the chat model that answered.
     """
 
     output: T
     messages: list[BaseMessage] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
     model: str | None = None
+
+    def __post_init__(self) -> None:
+        self.usage = Usage.of(self.usage)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(output={_short(self.output)}, model={self.model!r})"

@@ -27,7 +27,7 @@ from zyx._tools import tool_values
 from zyx.errors import ConfigurationError, describe
 from zyx.graph._cache import cached_run_graph
 from zyx.make import amake
-from zyx.result import Result, RunResult
+from zyx.result import Result, RunResult, RunTask
 
 if TYPE_CHECKING:
     from langgraph.types import Command
@@ -111,7 +111,10 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         from zyx.stream import RunStream
         from zyx.stream._graph import graph_events
 
-        return RunStream(lambda: graph_events(graph, spec, run_input, config, deps=given["deps"], source=source))
+        known = RunTask(goal=run_input["task"], target=spec.target.type if spec.target else None) \
+            if isinstance(run_input, dict) and run_input.get("task") else None
+        return RunStream(lambda: graph_events(graph, spec, run_input, config, deps=given["deps"], source=source),
+                         task=known)
     token, source_token = tool_values.set({}), given_source.set(source)
     try:
         output: dict[str, Any] = await graph.ainvoke(run_input, config, context=given["deps"],

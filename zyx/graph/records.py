@@ -13,6 +13,7 @@ from zyx._tools import tool_values
 from zyx.errors import RunError
 from zyx.graph.state import RunState
 from zyx.result import RunContext, RunTask, ToolCallRecord
+from zyx.usage import Usage
 
 
 def goal_text(state: RunState) -> str:
@@ -23,6 +24,11 @@ def goal_text(state: RunState) -> str:
         if isinstance(message, HumanMessage) and message.name != "zyx":
             return message.text
     return ""
+
+
+def run_usage(state: RunState) -> Usage:
+    """What the run spent: the token counts the state keeps, its model calls and its executed tool calls."""
+    return Usage(state.get("usage"), requests=state.get("model_calls", 0), tool_calls=len(state.get("tool_calls", [])))
 
 
 def tool_records(state: RunState) -> list[ToolCallRecord]:
@@ -52,7 +58,7 @@ def with_history(error: RunError, state: RunState) -> RunError:
     """Attach what the run did so far to an error raised mid-run (e.g. a `ModelError`)."""
     error.messages = list(state.get("messages", []))
     error.tool_calls = tool_records(state)
-    error.usage = dict(state.get("usage") or {})
+    error.usage = run_usage(state)
     return error
 
 

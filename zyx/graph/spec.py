@@ -19,6 +19,7 @@ from zyx._target import Target, make_target
 from zyx._tokens import TokenCounter
 from zyx._tool_args import ArgumentCheck, argument_check, runtime_parameter
 from zyx._tools import openai_schemas
+from zyx._usage_limits import merge as merge_usage_limits
 from zyx.errors import ConfigurationError, describe
 from zyx.graph.approval import approval_rule
 from zyx.graph.context import resolve_window
@@ -138,6 +139,7 @@ class RunSpec:
 def check_graph_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Every graph option checked (naming the bad one), the model not yet resolved; no model is called."""
     values = checked(options, GraphOptions)
+    merge_usage_limits(values)
     tool_names = [t.name for t in values["tools"]]
     unknown = [name for name in values["tool_limits"] if name not in tool_names]
     if unknown:

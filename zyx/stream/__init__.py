@@ -7,6 +7,7 @@
     _graph.py       the run graph's LangGraph stream -> zyx events (`run(stream=True)`)
     _make.py        make()'s answer loop, streamed (`make(stream=True)`)
     _run_stream.py  `RunStream[T]`: the consumer's async and sync iterators over either source
+    _aliases.py     the original zyx's async names for them (`stream_partial`, `finish_async`, ...)
 """
 
 from zyx.stream._picks import Replace, apply_delta

@@ -20,9 +20,10 @@ from zyx._target import Target
 from zyx.events import ModelTurnStarted, PartialOutput, RunEvent, RunFinished, TextDelta
 from zyx.result import Result
 from zyx.stream._results import ResultPartials, chunk_events
+from zyx.usage import Usage
 
 Invoke = Callable[[Runnable[Any, Any], list[BaseMessage]], Awaitable[AIMessage]]
-Answer = Callable[[Invoke], Awaitable[tuple[Any, list[BaseMessage], dict[str, int]]]]
+Answer = Callable[[Invoke], Awaitable[tuple[Any, list[BaseMessage], Usage]]]
 _NONE: tuple[RunEvent, ...] = ()
 
 

@@ -28,11 +28,13 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 from zyx._aio import borrow, drive, give_back, give_back_later, in_running_loop
 from zyx._tools import tool_values
-from zyx.errors import RunError
+from zyx.errors import RunError, VerificationError
 from zyx.events import RunEvent, RunFinished
-from zyx.result import Result
+from zyx.result import Result, RunTask
 from zyx.stream import _picks as picks
+from zyx.stream._aliases import OriginalNames
 from zyx.stream._picks import SKIP, Pick
+from zyx.usage import Usage
 
 __all__ = ["EventSource", "RunStream", "sync_stream"]
 
@@ -77,12 +79,14 @@ class ReadByAnotherThread(RuntimeError):
     """A sync stream's iterator was advanced while another thread was running it."""
 
 
-class RunStream(Generic[T]):
+class RunStream(OriginalNames[T], Generic[T]):
     """A run (or `make()`) in progress: iterate partials, text, a field or events; then `finish()`.
 
     Async: `apartial()`, `atext()`, `afield(name)`, `aevents()`, `afinish()`, `aclose()`, or
     `async with stream:`. Sync (from `run(..., stream=True)` / `make(..., stream=True)`):
     `partial()`, `text()`, `field(name)`, `events()`, `finish()`, `close()`, or `with stream:`.
+    The original zyx's async names work too: `stream_partial()`, `stream_text()`,
+    `stream_field()`, `finish_async()` (see `zyx.stream._aliases`).
 
     The stream is one sequence of events consumed once: the iterators share it, so starting a
     second one continues where the first stopped. `finish()` drains what is left and returns
@@ -96,10 +100,14 @@ class RunStream(Generic[T]):
     Args:
         source: Makes the run's event source when the stream is first consumed (built by
             `arun()` / `amake()`; not meant to be called by users).
+        task: What the run was asked, when known before it starts (`task` shows it until the
+            result does).
     """
 
-    def __init__(self, source: Callable[[], EventSource | AsyncIterator[RunEvent]]) -> None:
+    def __init__(self, source: Callable[[], EventSource | AsyncIterator[RunEvent]], *,
+                 task: RunTask | None = None) -> None:
         self._make_source = source
+        self._task = task
         self._translate: Callable[[Any], Sequence[RunEvent]] = _Events.translate
         self._items: deque[Any] = deque()  # emitted by the driver, not yet translated
         self._ready: deque[RunEvent] = deque()  # translated, not yet handed out
@@ -392,11 +400,26 @@ class RunStream(Generic[T]):
         return self._result
 
     @property
-    def usage(self) -> dict[str, int]:
-        """Tokens the run spent, once it finished or failed (else empty)."""
+    def usage(self) -> Usage:
+        """What the run spent (tokens, model requests, tool calls), once it finished or failed (else empty)."""
         if self._result is not None:
-            return dict(self._result.usage)
-        return dict(getattr(self._error, "usage", None) or {})
+            return self._result.usage
+        return Usage.of(getattr(self._error, "usage", None))
+
+    @property
+    def task(self) -> RunTask | None:
+        """What the run was asked (goal text and target type); None for make()."""
+        return getattr(self._result, "task", None) or self._task
+
+    @property
+    def verification_error(self) -> str | None:
+        """The last rejection's feedback: the finished run's `verification_error` (normally None), or why
+        the completion of a run that failed with a `VerificationError` was rejected; None before the end."""
+        if self._result is not None:
+            return getattr(self._result, "verification_error", None)
+        if isinstance(self._error, VerificationError) and self._error.errors:
+            return "\n".join(self._error.errors)
+        return None
 
     @property
     def completion(self) -> Any:
