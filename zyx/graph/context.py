@@ -395,7 +395,7 @@ def _compact(units: list[_Unit], views: list[_Unit], keys: dict[int, str], keep:
             gone.append(i)
     fitted.compacted = {"stubbed": [m.id for i in old if i not in gone for m, v in zip(units[i].messages, views[i].messages)
                                     if m.id and _is_stub(v)],
-                        "dropped": [units[i].messages[0].id for i in gone if units[i].messages[0].id]}
+                        "dropped": [mid for i in gone if (mid := units[i].messages[0].id)]}
     for i in old + old_user:
         for m, v in zip(units[i].messages, views[i].messages):
             if i in gone or _is_stub(v):

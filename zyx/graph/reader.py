@@ -43,8 +43,8 @@ def _whole_text(key: str, state: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _is_read(message: ToolMessage) -> bool:
-    return message.name == _prompts.READ_TOOL_OUTPUT
+def _is_read(message: BaseMessage) -> bool:
+    return isinstance(message, ToolMessage) and message.name == _prompts.READ_TOOL_OUTPUT
 
 
 def _shown_until(key: str, state: dict[str, Any]) -> int:
