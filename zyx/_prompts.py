@@ -213,7 +213,7 @@ OUTPUT_CUT = (
     "shown. If you need more of it, call {tool}(tool_call_id=\"{id}\", offset={end}).]"
 )
 OUTPUT_END = "\n\n[End of output: characters {start:,}-{end:,} of {total:,}.]"
-OUTPUT_PAST_END = "Error: offset {offset:,} is past the end of that output ({total:,} characters)."
+OUTPUT_PAST_END = "Nothing more: that output has {total:,} characters, all shown (offset {offset:,} is at or past its end)."
 OUTPUT_UNKNOWN = "Error: no output with tool_call_id {id!r}. Outputs that can be read: {ids}."
 OUTPUT_STUB = (
     "[The output of {name} ({chars:,} characters) was removed to fit the context window. "

@@ -180,6 +180,8 @@ def _cut_message(message: BaseMessage, key: str, share: int, counter: TokenCount
         shown, end = part
         cut[key] = base + end
         text = shown + marker(key, base, base + end, total)
+    elif read is not None:
+        text = _text_of(message.content)  # the part fits: keep it with the reader's own note
     content: Any = text
     if isinstance(message.content, list):  # one text block for the text; other blocks kept if they fit
         blocks = [b if _block_fits(b, share, counter) else _block_note(b)

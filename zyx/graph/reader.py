@@ -81,8 +81,9 @@ def reader_tool(counter: TokenCounter) -> BaseTool:
             return _answer(_prompts.OUTPUT_UNKNOWN.format(id=tool_call_id, ids=_readable(state)), call_id, None)
         tool_call_id, text = found
         start = _shown_until(tool_call_id, state) if offset is None else max(0, offset)
-        if start >= len(text) and text:
-            return _answer(_prompts.OUTPUT_PAST_END.format(offset=start, total=len(text)), call_id, None)
+        if start >= len(text) and text:  # not a failure: all of it has been shown
+            return _answer(_prompts.OUTPUT_PAST_END.format(offset=start, total=len(text)), call_id,
+                           {"read": tool_call_id, "start": len(text), "end": len(text), "total": len(text)})
         share = int((state.get("context") or {}).get("share") or DEFAULT_OUTPUT_CAP)
         part = cut_text(text, share, counter, start)
         shown, end = part if part is not None else (text[start:], len(text))
