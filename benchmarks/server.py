@@ -27,6 +27,7 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -215,7 +216,18 @@ def services(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         yield postgres, redis
 
 
+def aegra_version() -> str:
+    """Aegra's and its Python's versions, from the venv the cluster runs."""
+    from aegra_cluster import aegra_venv
+
+    code = "import sys, aegra_api; print(f'Aegra {aegra_api.__version__} on Python {sys.version.split()[0]}')"
+    done = subprocess.run([str(aegra_venv() / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    return done.stdout.strip() or "Aegra (version unknown)"
+
+
 async def measure(args: argparse.Namespace) -> str:
+    load_start = os.getloadavg()[0]
     lines = ["## Serving on Aegra", ""]
     with services(args) as (postgres, redis), OpenAIServer(_model) as model, \
             tempfile.TemporaryDirectory(prefix="zyx-bench-aegra-") as logs:
@@ -228,11 +240,14 @@ async def measure(args: argparse.Namespace) -> str:
             to_held, to_all, held = await recovery(cluster, args.recovery_batch)
     settings = read_env_file()
     lines += [
+        f"{aegra_version()}; load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        f"(on {os.cpu_count()} cores: other work shared the machine when above that).",
+        "",
         f"The run task of section 3 (calculator, then `complete_task` with a typed result; 2 model calls, 1 tool "
         f"call) against a scripted OpenAI-compatible model server that answers at once, so every figure is the "
         f"server's own cost. Median (min–max) of {args.reps} repetitions; in-process and server repetitions "
         f"alternate. Latency: {args.latency_runs} runs one at a time; throughput: {args.runs} runs, "
-        f"{args.concurrency} in flight. Server runs: `threads.create` + `runs.wait` through `langgraph-sdk`; "
+        f"{args.concurrency} in flight. Server runs: `threads.create` + `runs.stream` through `langgraph-sdk`; "
         f"on 2 instances the client alternates between them. Everything (PostgreSQL, Redis, the instances, the "
         f"model server and this client) shares the same cores.",
         "",
@@ -282,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     section = asyncio.run(measure(args))
     print(section)
     if not args.no_write:
-        args.out.write_text(f"{section}\n\n{describe()}\n", encoding="utf-8")
+        machine = describe().replace("## Machine", "### Machine (this benchmark)", 1)
+        args.out.write_text(f"{section}\n\n{machine}\n", encoding="utf-8")
         print(f"\nwritten to {args.out}")
     return 0
 

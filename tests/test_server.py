@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -134,16 +135,20 @@ async def test_fifty_runs_on_two_instances_all_end_with_completions(cluster: Aeg
     """50 concurrent runs, created half through each instance; Aegra's workers share them through Redis."""
     clients = [_client(instance) for instance in _live(cluster)]
 
+    threads: list[str] = []
+
     async def one(index: int) -> dict[str, Any]:
         client = clients[index % 2]
         thread = await client.threads.create()
+        threads.append(thread["thread_id"])
         return await client.runs.wait(thread["thread_id"], "run", input=_task("What is 6 * 7?"), context=CALCULATE)
 
     finals = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(BATCH))), timeout=240)
     for final in finals:
         _completed(final, {"answer": 42.0})
         assert [call["name"] for call in final["tool_calls"]] == ["calculator"]
-    assert cluster.query("SELECT status, count(*) FROM runs GROUP BY status") == [("success", BATCH)]
+    assert cluster.query("SELECT status, count(*) FROM runs WHERE thread_id = ANY(%s) GROUP BY status",
+                         threads) == [("success", BATCH)]  # one run per thread, none left over or failed
 
 
 async def test_partial_targets_stream_through_the_server(cluster: AegraCluster) -> None:
@@ -251,3 +256,13 @@ async def test_sigkill_of_an_instance_mid_batch_loses_no_run(cluster: AegraClust
         assert recovered_in < 60, f"the killed instance's runs took {recovered_in:.0f} s to finish elsewhere"
     finally:
         cluster.wait_healthy(cluster.add_instance())  # the next tests find two instances again
+
+
+def test_the_documented_client_example_runs_a_task_on_the_cluster(cluster: AegraCluster) -> None:
+    """`examples/server_client.py`, which docs/deploy.md shows, against an instance: steps, then the typed result."""
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "server_client.py"), _live(cluster)[0].url,
+                           "What is 6 * 7?"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["step: planner", "step: zyx_tool_call", "step: tool_executor",
+                                        "step: planner", "step: completion",
+                                        "completion: [success] 6 * 7 = 42", "result: {'answer': 42.0}"]
