@@ -66,6 +66,15 @@ def _model(request: dict[str, Any]) -> Reply:
 
 
 @pytest.fixture(scope="module")
+def venv() -> Path:
+    pytest.importorskip("langgraph_sdk", reason='needs langgraph-sdk (the studio extra: pip install -e ".[studio]")')
+    path = aegra_venv()
+    if not (path / "bin" / "aegra").exists():
+        pytest.skip(f"no Aegra venv at {path} (Aegra needs Python >= 3.12): run scripts/aegra-env (.ci/run does)")
+    return path
+
+
+@pytest.fixture(scope="module")
 def postgres_url() -> str:
     pytest.importorskip("psycopg", reason='needs psycopg (the postgres extra: pip install -e ".[postgres]")')
     url = os.environ.get("ZYX_TEST_POSTGRES_URL")
@@ -94,14 +103,11 @@ def model_server() -> Iterator[OpenAIServer]:
 
 
 @pytest.fixture(scope="module")
-def cluster(postgres_url: str, redis_url: str, model_server: OpenAIServer,
+def cluster(venv: Path, postgres_url: str, redis_url: str, model_server: OpenAIServer,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[AegraCluster]:
-    pytest.importorskip("langgraph_sdk", reason='needs langgraph-sdk (the studio extra: pip install -e ".[studio]")')
-    venv = aegra_venv()
-    if not (venv / "bin" / "aegra").exists():
-        pytest.skip(f"no Aegra venv at {venv} (Aegra needs Python >= 3.12): run scripts/aegra-env (.ci/run does)")
+    """Two instances (the second started once the first is up), stopped when the module ends."""
     env = {"ZYX_MODEL": "openai:gpt-4o-mini", "OPENAI_BASE_URL": model_server.base_url, "OPENAI_API_KEY": "test-key"}
-    with AegraCluster(postgres_url, redis_url, instances=2, env=env,
+    with AegraCluster(postgres_url, redis_url, instances=2, env=env, venv=venv,
                       log_dir=tmp_path_factory.mktemp("aegra")) as running:
         yield running
 
