@@ -49,7 +49,7 @@ from benchmarks.machine import describe  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "SERVER_RESULTS.md"
 ANSWER = {"type": "object", "properties": {"answer": {"type": "number"}}, "required": ["answer"]}
-CONTEXT = {"target_schema": ANSWER, "tools": ["calculator"]}
+CONTEXT: Any = {"target_schema": ANSWER, "tools": ["calculator"]}
 TASK = "What is 6 * 7?"
 SLOW = 0.3
 
@@ -79,7 +79,7 @@ def in_process(model: OpenAIServer) -> Run:
 
     async def run(index: int) -> None:
         result = await zyx.arun(TASK, target=target, tools=[calculator], model="openai:gpt-4o-mini")
-        assert result.completion.status == "success", result
+        assert result.completion is not None and result.completion.status == "success", result
 
     return run
 
@@ -90,11 +90,12 @@ def on_server(instances: list[Instance], *, wait: bool = False) -> Run:
     from langgraph_sdk import get_client
 
     clients = [get_client(url=instance.url) for instance in instances]
-    task = {"messages": [{"role": "user", "content": TASK}]}
+    task: Any = {"messages": [{"role": "user", "content": TASK}]}
 
     async def run(index: int) -> None:
         client = clients[index % len(clients)]
         thread = await client.threads.create()
+        final: Any
         if wait:
             final = await client.runs.wait(thread["thread_id"], "run", input=task, context=CONTEXT)
         else:
@@ -175,8 +176,8 @@ async def recovery(cluster: AegraCluster, batch: int) -> tuple[float, float, int
 
     async def create(i: int) -> tuple[str, str]:
         thread = await clients[i % 2].threads.create()
-        run = await clients[i % 2].runs.create(thread["thread_id"], "run", input={"messages": [
-            {"role": "user", "content": f"{TASK} (slow)"}]}, context=CONTEXT)
+        slow: Any = {"messages": [{"role": "user", "content": f"{TASK} (slow)"}]}
+        run = await clients[i % 2].runs.create(thread["thread_id"], "run", input=slow, context=CONTEXT)
         return thread["thread_id"], run["run_id"]
 
     runs = await asyncio.gather(*(create(i) for i in range(batch)))

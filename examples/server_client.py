@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 from langgraph_sdk import get_client
 
-ANSWER = {"type": "object", "properties": {"answer": {"type": "number"}}, "required": ["answer"]}
+ANSWER: Any = {"type": "object", "properties": {"answer": {"type": "number"}}, "required": ["answer"]}
 
 
 async def main(url: str, task: str) -> int:
     client = get_client(url=url)
     thread = await client.threads.create()
-    async for part in client.runs.stream(thread["thread_id"], "run",
-                                         input={"messages": [{"role": "user", "content": task}]},
-                                         context={"target_schema": ANSWER, "tools": ["calculator"]},
+    run_input: Any = {"messages": [{"role": "user", "content": task}]}
+    settings: Any = {"target_schema": ANSWER, "tools": ["calculator"]}
+    async for part in client.runs.stream(thread["thread_id"], "run", input=run_input, context=settings,
                                          stream_mode="updates"):
         if part.event == "updates":
             print("step:", ", ".join(part.data))
-    state = (await client.threads.get_state(thread["thread_id"]))["values"]
+    state: Any = (await client.threads.get_state(thread["thread_id"]))["values"]
     completion = state.get("completion") or {}
     print(f"completion: [{completion.get('status')}] {completion.get('summary')}")
     print("result:", completion.get("result"))
