@@ -66,6 +66,8 @@ def _model(request: dict[str, Any]) -> Reply:
 
 
 Run = Callable[[int], Awaitable[None]]
+SHORT_STREAMS: list[str] = []
+"""Streamed server runs whose stream ended without the run's final values (the run then read from its thread)."""
 
 
 def in_process(model: OpenAIServer) -> Run:
@@ -99,11 +101,18 @@ def on_server(instances: list[Instance], *, wait: bool = False) -> Run:
         if wait:
             final = await client.runs.wait(thread["thread_id"], "run", input=task, context=CONTEXT)
         else:
-            final = {}
+            final, events = {}, []
             async for part in client.runs.stream(thread["thread_id"], "run", input=task, context=CONTEXT,
                                                  stream_mode="values"):
+                events.append(part.event if part.event != "error" else f"error {part.data}")
                 if part.event == "values":
                     final = part.data
+            if "completion" not in final:  # the stream ended before the run's last values: what did the run do?
+                for listed in await client.runs.list(thread["thread_id"]):
+                    await client.runs.join(thread["thread_id"], listed["run_id"])
+                final = (await client.threads.get_state(thread["thread_id"]))["values"]
+                SHORT_STREAMS.append(f"events {events[-3:]}; the run itself: termination "
+                                     f"{final.get('termination')!r}")
         assert final["completion"]["status"] == "success", final
 
     return run
@@ -268,6 +277,10 @@ async def measure(args: argparse.Namespace) -> str:
         f"through Redis pub/sub). Through `runs.wait` the same run takes {one['wait_ms'].median:.0f} ms on 1 "
         f"instance and {two['wait_ms'].median:.0f} ms on 2 (median of {args.wait_runs}, one at a time): with "
         f"the Redis broker, Aegra 0.11's wait and join poll the run's status every 2 s.",
+        "",
+        (f"Of the streamed server runs, {len(SHORT_STREAMS)} ended their stream before the run's final values "
+         f"(the run itself had completed; read from its thread): {'; '.join(sorted(set(SHORT_STREAMS))[:3])}."
+         if SHORT_STREAMS else "Every streamed server run's stream ended with the run's final values."),
         "",
         f"**Recovery after SIGKILL** (2 instances, {args.recovery_batch} runs with {SLOW} s model replies, "
         f"`LEASE_DURATION_SECONDS={settings['LEASE_DURATION_SECONDS']}` "
