@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ class Reply:
     finish_reason: str | None = None  # default: "tool_calls" when there are tool calls, else "stop"
     fragment: int = 4  # characters per streamed content / argument delta
     delay: float = 0.0  # seconds between streamed chunks
+    latency: float = 0.0  # seconds before the reply starts, streamed or not (a slow model; other requests go on)
 
 
 def reply(
@@ -71,7 +73,7 @@ class OpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.02,), name="openai-server", daemon=True
@@ -141,6 +143,13 @@ class OpenAIServer:
         return [f"call_{next(self._ids)}" for _ in spec.tool_calls]
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-reply (a killed server process) is not an error of ours."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def _pieces(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), max(size, 1))]
 
@@ -165,6 +174,8 @@ def _handler_for(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return
             request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             spec = server.next_reply(request)
+            if spec.latency:
+                time.sleep(spec.latency)  # in this request's own thread, outside the script's lock
             if spec.raw is not None or spec.status != 200:
                 self._send(spec.status, spec.raw or "", spec.headers, spec.content_type)
             elif request.get("stream"):

@@ -42,3 +42,11 @@ def test_unknown_section_is_refused() -> None:
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nope"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "unknown section" in proc.stderr
+
+
+def test_the_server_benchmark_says_what_it_needs() -> None:
+    """`python -m benchmarks.server` (measured with tests/test_server.py's services) names a missing PostgreSQL."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ZYX_TEST_POSTGRES_URL", "ZYX_TEST_REDIS_URL")}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.server", "--quick", "--no-write"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "no PostgreSQL: pass --postgres URL" in proc.stderr, proc.stdout + proc.stderr

@@ -130,9 +130,9 @@ class GraphOptions(ModelOptions, total=False):
     tool_timeout: Annotated[float | None, Option(None, "Seconds one tool call may take.", checks.seconds, studio=True)]
     approve: Annotated[Approve, Option(
         None, "Pause for a human decision before tool calls: True (all), a list of tool names, or a predicate "
-        "over the pending call; needs checkpointer and thread_id.", checks.approve)]
+        "over the pending call; needs checkpointer and thread_id.", checks.approve, studio=bool | list[str])]
     approve_plan: Annotated[bool, Option(
-        False, "Plan mode: pause for a human decision on each submitted plan.", checks.flag)]
+        False, "Plan mode: pause for a human decision on each submitted plan.", checks.flag, studio=True)]
 
 
 class RunOptions(GraphOptions, CallOptions, total=False):
