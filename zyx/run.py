@@ -22,7 +22,7 @@ from zyx._options import (
     checked,
     declared,
 )
-from zyx._outcome import run_error, to_run_result
+from zyx._outcome import run_error, to_run_result, unresumable_pause
 from zyx._tools import tool_values
 from zyx.errors import ConfigurationError, describe
 from zyx.graph._cache import cached_run_graph
@@ -123,6 +123,8 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         error = run_error(state, spec.target)
         if error is not None:
             raise error
+        if output.get("__interrupt__") and checkpointer is None:
+            raise unresumable_pause()
         return to_run_result(state, spec, interrupts=output.get("__interrupt__", ()))
     finally:
         given_source.reset(source_token)

@@ -10,7 +10,7 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._tools import ToolOutcome, to_state_value, tool_values
-from zyx.graph.approval import review
+from zyx.graph.approval import asked_keys, call_keys, review
 from zyx.graph.calls import run_calls
 from zyx.graph.coaching import coach_turn, looks_failed
 from zyx.graph.limits import wrap_up_message
@@ -64,7 +64,9 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
     known = [i for i, c in enumerate(calls) if c["name"] in spec.tools_by_name]
     admitted, refused, limit = spec.limits.admit([calls[i] for i in known], state)
     reasons = {known[i]: text for i, text in refused.items()}
-    reviewed = review([calls[known[i]] for i in admitted], spec.approval)
+    keys = call_keys(calls)  # decision keys: ids repeated within the turn are told apart
+    reviewed = review([calls[known[i]] for i in admitted], [keys[known[i]] for i in admitted], spec.approval,
+                      asked_keys(config, message.id if message is not None else None))
     to_run: dict[int, ToolCall] = {}
     for i, (call, rejection) in zip(admitted, reviewed):
         if rejection is None:

@@ -1,0 +1,98 @@
+"""Regressions from the second outside attack (approvals, interrupts, instructions, streaming, inputs, the CLI,
+the local model's files): each failed before its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import interrupt
+
+import zyx
+from zyx import ConfigurationError
+from zyx.testing import ScriptedChatModel, call, complete
+
+paid: list[float] = []
+
+
+def pay(amount: float) -> str:
+    """Pay an amount."""
+    paid.append(amount)
+    return f"paid {amount}"
+
+
+def look(what: str) -> str:
+    """Look something up."""
+    return f"saw {what}"
+
+
+@pytest.fixture(autouse=True)
+def _clear() -> None:
+    paid.clear()
+
+
+def _paused(responses: list[Any], **options: Any) -> tuple[zyx.RunResult[Any], InMemorySaver, ScriptedChatModel]:
+    saver, model = InMemorySaver(), ScriptedChatModel(responses=responses)
+    result = zyx.run("pay", model=model, tools=[pay, look], checkpointer=saver, thread_id="t", **options)
+    assert result.interrupted and result.termination == "interrupted"
+    return result, saver, model
+
+
+@pytest.mark.parametrize("resume_options", [{}, {"approve": ["look"]}, {"approve": False},
+                                            {"approve": lambda call: False}])
+def test_a_rejection_is_honoured_whatever_approve_says_on_resume(resume_options: dict[str, Any]) -> None:
+    paused, saver, model = _paused([[call("pay", amount=5), call("look", what="x")], complete(), complete()],
+                                   approve=["pay"])
+    assert [p.name for p in paused.pending] == ["pay"]
+    result = zyx.run(None, model=model, tools=[pay, look], checkpointer=saver, thread_id="t",
+                     decisions={paused.pending[0].id: {"reject": "no"}}, **resume_options)
+    assert paid == [] and result.termination == "completed"
+    assert [r.name for r in result.tool_calls] == ["look"]
+
+
+def test_a_plan_rejection_is_honoured_without_approve_plan_on_resume() -> None:
+    plan = {"name": "submit_plan", "args": {"steps": [{"id": "s1", "tool": "pay", "args": {"amount": 9}}]}}
+    paused, saver, model = _paused([plan, complete(status="failed", summary="not allowed")], plan=True,
+                                   approve_plan=True)
+    result = zyx.run(None, model=model, tools=[pay, look], checkpointer=saver, thread_id="t", plan=True,
+                     decisions={paused.pending[0].id: {"reject": "never"}})
+    assert paid == [] and result.completion is not None and result.completion.status == "failed"
+
+
+def test_calls_that_repeat_an_id_are_decided_apart() -> None:
+    turn = AIMessage("", tool_calls=[{"name": "pay", "args": {"amount": 1}, "id": "dup"},
+                                     {"name": "pay", "args": {"amount": 2}, "id": "dup"}])
+    paused, saver, model = _paused([turn, complete(), complete()], approve=True)
+    keys = [p.id for p in paused.pending]
+    assert len(set(keys)) == 2 and [p.args for p in paused.pending] == [{"amount": 1}, {"amount": 2}]
+    result = zyx.run(None, model=model, tools=[pay, look], checkpointer=saver, thread_id="t", approve=True,
+                     decisions={keys[0]: {"edit": {"amount": 3}}, keys[1]: "approve"})
+    assert sorted(paid) == [2.0, 3.0]
+    assert sorted(r.args["amount"] for r in result.tool_calls) == [2, 3]
+
+
+def ask_name() -> str:
+    """Ask the user for their name."""
+    return "name is " + interrupt("What is your name?")
+
+
+def test_a_tool_interrupt_pauses_the_run_and_resumes_with_the_answer() -> None:
+    saver = InMemorySaver()
+    model = ScriptedChatModel(responses=[call("ask_name"), complete("greeted")])
+    paused = zyx.run("greet", model=model, tools=[ask_name], checkpointer=saver, thread_id="t")
+    assert paused.termination == "interrupted" and paused.interrupted and paused.completion is None
+    (question,) = paused.interrupts
+    assert question.value == "What is your name?"
+    with pytest.raises(ConfigurationError, match="decisions"):
+        zyx.run(None, model=model, tools=[ask_name], checkpointer=saver, thread_id="t")
+    result = zyx.run(None, model=model, tools=[ask_name], checkpointer=saver, thread_id="t",
+                     decisions={question.id: "Ann"})
+    assert result.termination == "completed" and [r.output for r in result.tool_calls] == ["name is Ann"]
+
+
+def test_a_tool_interrupt_without_a_checkpointer_is_a_configuration_error() -> None:
+    model = ScriptedChatModel(responses=[call("ask_name"), complete("greeted")])
+    with pytest.raises(ConfigurationError, match="^checkpointer:.*interrupt"):
+        zyx.run("greet", model=model, tools=[ask_name])
