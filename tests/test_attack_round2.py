@@ -3,6 +3,9 @@ the local model's files): each failed before its fix."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -96,3 +99,35 @@ def test_a_tool_interrupt_without_a_checkpointer_is_a_configuration_error() -> N
     model = ScriptedChatModel(responses=[call("ask_name"), complete("greeted")])
     with pytest.raises(ConfigurationError, match="^checkpointer:.*interrupt"):
         zyx.run("greet", model=model, tools=[ask_name])
+
+
+async def test_an_instructions_function_is_bounded_by_the_run_timeout() -> None:
+    calls = 0
+
+    async def endless(ctx: zyx.RunContext) -> str:
+        nonlocal calls
+        calls += 1
+        await asyncio.Event().wait()  # never set: only the run's timeout can end this
+        return "never"
+
+    started = time.monotonic()
+    with pytest.raises(zyx.RunTimeoutError):
+        await zyx.arun("x", model=ScriptedChatModel(responses=[complete()]), instructions=endless, timeout=0.3)
+    assert time.monotonic() - started < 3 and calls >= 1
+
+
+async def test_a_sync_instructions_function_does_not_block_the_event_loop() -> None:
+    loop_ran = threading.Event()
+
+    def waits_for_the_loop(ctx: zyx.RunContext) -> str:
+        return "the loop ran" if loop_ran.wait(timeout=10) else "the loop was blocked"
+
+    async def heartbeat() -> None:
+        await asyncio.sleep(0)
+        loop_ran.set()
+
+    model = ScriptedChatModel(responses=[complete()])
+    beat = asyncio.create_task(heartbeat())
+    await zyx.arun("x", model=model, instructions=waits_for_the_loop)
+    await beat
+    assert "the loop ran" in model.calls[0].messages[0].content

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import inspect
 import json
 import math
 import mimetypes
@@ -21,6 +20,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from zyx import _prompts
+from zyx._aio import call_user
 from zyx.errors import ConfigurationError, describe
 
 MAX_SOURCE_FILE = 1_000_000
@@ -228,12 +228,10 @@ def attachment_blocks(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
 
 async def instructions_text(instructions: Any, ctx: Any) -> str:
     """Dynamic instructions as text for this model call: each function called with the run's context (awaited
-    if async; None or "" adds nothing), strings kept, the parts joined."""
+    if async, in a worker thread if sync, as checks are; None or "" adds nothing), strings kept, the parts joined."""
     parts = []
     for part in instructions if isinstance(instructions, tuple) else (instructions,):
-        text = part(ctx) if callable(part) else part
-        if inspect.isawaitable(text):
-            text = await text
+        text = await call_user(part, ctx) if callable(part) else part
         if text is not None and not isinstance(text, str):
             raise ConfigurationError("instructions", f"an instructions function returned {describe(text)}, "
                                      "expected a string or None")

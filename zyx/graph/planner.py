@@ -55,7 +55,9 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str 
 async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, messages: list[BaseMessage],
                       limit: str | None, *, complete_only: bool = False) -> tuple[AIMessage, Fitted]:
     """One model call on the prompt fitted to the window (see zyx.graph.context); the fitted prompt with it."""
-    system = await _system_text(state, spec, config)
+    # the system prompt runs user code (instructions=f): bounded by the run's time, as the model call is
+    system = await asyncio.wait_for(_system_text(state, spec, config),
+                                    spec.limits.time_left(state, wrap_up=limit is not None))
     source = state.get("source")
     window = spec.fitter.window
     refused: ModelError | None = None
