@@ -4,14 +4,20 @@ the local model's files): each failed before its fix."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import interrupt
+from pydantic import BaseModel
 
 import zyx
 from zyx import ConfigurationError
@@ -131,3 +137,59 @@ async def test_a_sync_instructions_function_does_not_block_the_event_loop() -> N
     await zyx.arun("x", model=model, instructions=waits_for_the_loop)
     await beat
     assert "the loop ran" in model.calls[0].messages[0].content
+
+
+class _RawArgsModel(BaseChatModel):
+    """Streams `complete_task` arguments given as raw JSON text, one reply per call (no parsing on our side)."""
+
+    replies: list[str]
+    calls: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "raw-args"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        raise NotImplementedError
+
+    async def _agenerate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        message: Any = None
+        async for chunk in self._astream(messages):
+            message = chunk.message if message is None else message + chunk.message
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(
+            "", tool_calls=message.tool_calls, invalid_tool_calls=message.invalid_tool_calls, id=message.id))])
+
+    async def _astream(self, messages: Any, stop: Any = None, run_manager: Any = None,
+                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        raw, self.calls = self.replies[self.calls], self.calls + 1
+        for i in range(0, len(raw), 4096):
+            await asyncio.sleep(0)
+            yield ChatGenerationChunk(message=AIMessageChunk("", tool_call_chunks=[tool_call_chunk(
+                name="complete_task" if i == 0 else None, args=raw[i:i + 4096],
+                id=f"c{self.calls}" if i == 0 else None, index=0)]))
+
+
+class Node(BaseModel):
+    child: Node | None = None
+    tags: list[str] = []
+
+
+@pytest.mark.parametrize("target, deep, fine", [
+    (Node, '{"child": ' * 3000 + "null" + "}" * 3000, '{"tags": ["x"]}'),
+    (list, "[" * 20000 + "]" * 20000, "[1]"),
+    (dict, '{"a": ' * 20000 + "1" + "}" * 20000, '{"ok": 1}'),
+])
+@pytest.mark.parametrize("stream", [False, True])
+def test_deeply_nested_completion_arguments_are_rejected_and_the_run_goes_on(
+        target: Any, deep: str, fine: str, stream: bool) -> None:
+    model = _RawArgsModel(replies=[f'{{"summary": "s", "result": {r}}}' for r in (deep, fine)])
+    outcome: Any = zyx.run("x", target, model=model, stream=stream)
+    if stream:
+        partials = list(outcome.partial())
+        outcome = outcome.finish()
+        assert partials[-1] == outcome.output
+    assert outcome.output == target.model_validate_json(fine) if target is Node else outcome.output == json.loads(fine)
+    assert model.calls == 2
