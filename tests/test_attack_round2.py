@@ -21,6 +21,8 @@ from pydantic import BaseModel
 
 import zyx
 from zyx import ConfigurationError
+from zyx.embed import as_tool
+from zyx.graph import build_run_graph
 from zyx.testing import ScriptedChatModel, call, complete
 
 paid: list[float] = []
@@ -193,3 +195,27 @@ def test_deeply_nested_completion_arguments_are_rejected_and_the_run_goes_on(
         assert partials[-1] == outcome.output
     assert outcome.output == target.model_validate_json(fine) if target is Node else outcome.output == json.loads(fine)
     assert model.calls == 2
+
+
+@pytest.mark.parametrize("options", [{"approve": True}, {"approve": ["pay"]},
+                                     {"plan": True, "approve_plan": True}])
+def test_as_tool_refuses_approvals_a_sub_run_could_never_ask(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match=f"^{next(reversed(options))}:"):
+        as_tool(name="sub", description="Pays.", tools=[pay], model=ScriptedChatModel(responses=[]), **options)
+
+
+def test_as_tool_refuses_a_graph_compiled_with_a_checkpointer() -> None:
+    graph = build_run_graph(tools=[pay], model=ScriptedChatModel(responses=[complete()]), checkpointer=InMemorySaver())
+    with pytest.raises(ConfigurationError, match="^graph:.*checkpointer"):
+        as_tool(graph, name="sub", description="Pays.")
+
+
+def test_a_sub_run_paused_by_an_interrupt_is_a_failure_not_a_result() -> None:
+    def sub() -> Any:
+        return as_tool(name="sub", description="Greets.", tools=[ask_name],
+                       model=ScriptedChatModel(responses=[call("ask_name"), complete()]))
+
+    with pytest.raises(zyx.RunError, match="interrupt"):
+        sub().invoke({"task": "greet"})
+    answer = sub().invoke({"name": "sub", "args": {"task": "greet"}, "id": "c1", "type": "tool_call"})
+    assert answer.status == "error" and "interrupt" in answer.content
