@@ -4,6 +4,8 @@ the local model's files): each failed before its fix."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime
 import json
 import threading
 import time
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langgraph.checkpoint.memory import InMemorySaver
@@ -219,3 +221,28 @@ def test_a_sub_run_paused_by_an_interrupt_is_a_failure_not_a_result() -> None:
         sub().invoke({"task": "greet"})
     answer = sub().invoke({"name": "sub", "args": {"task": "greet"}, "id": "c1", "type": "tool_call"})
     assert answer.status == "error" and "interrupt" in answer.content
+
+
+@dataclasses.dataclass
+class Shipment:
+    sent: datetime.datetime
+
+
+class Order(BaseModel):
+    id: int
+    placed: datetime.date
+
+
+@pytest.mark.parametrize("source", [Order(id=7, placed=datetime.date(2024, 5, 1)),
+                                    Shipment(datetime.datetime(2024, 5, 1)), {"placed": datetime.date(2024, 5, 1)}])
+def test_graph_input_takes_any_source_run_accepts(source: Any) -> None:
+    model = ScriptedChatModel(responses=[complete()])
+    out = build_run_graph(model=model).invoke({"messages": [HumanMessage("x")], "source": source})
+    assert "2024-05-01" in model.calls[0].messages[0].content
+    assert json.loads(json.dumps(out["source"]))  # the state keeps the JSON form
+
+
+def test_graph_input_with_a_source_that_is_no_data_is_a_configuration_error() -> None:
+    graph = build_run_graph(model=ScriptedChatModel(responses=[complete()]))
+    with pytest.raises(ConfigurationError, match="^source:"):
+        graph.invoke({"messages": [HumanMessage("x")], "source": object()})

@@ -10,7 +10,7 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._faults import call_with_retries
-from zyx._inputs import instructions_text, source_text
+from zyx._inputs import check_source, instructions_text, source_text
 from zyx._models import add_usage
 from zyx._tool_output import safe_text
 from zyx.errors import ConfigurationError, LimitExceededError, ModelError, RunError
@@ -120,6 +120,8 @@ async def _system_text(state: RunState, spec: RunSpec, config: RunnableConfig) -
 async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Ask the model for its next move: tool calls, `complete_task`, or (to be nudged) plain text."""
     update = fresh_run(state, spec.limits)
+    if not state.get("model_calls") and not isinstance(state.get("source"), (str, int, float, bool, type(None))):
+        update["source"] = check_source(state["source"])  # graph input may hold any object run() accepts
     state = {**state, **update}  # type: ignore[typeddict-item]
     if state.get("focus"):
         update["focus"] = None  # this turn uses it
