@@ -7,9 +7,11 @@ import asyncio
 import dataclasses
 import datetime
 import json
+import os
 import threading
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +21,11 @@ from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import interrupt
+from openai_server import OpenAIServer, reply
 from pydantic import BaseModel
 
 import zyx
+from zyx.cli import main as cli_main
 from zyx import ConfigurationError
 from zyx.embed import as_tool
 from zyx.graph import build_run_graph
@@ -246,3 +250,39 @@ def test_graph_input_with_a_source_that_is_no_data_is_a_configuration_error() ->
     graph = build_run_graph(model=ScriptedChatModel(responses=[complete()]))
     with pytest.raises(ConfigurationError, match="^source:"):
         graph.invoke({"messages": [HumanMessage("x")], "source": object()})
+
+
+PROCESS_TOOLS_FILE = '''
+import os
+import zyx
+
+
+def _pid() -> int:
+    """The worker's process id."""
+    return os.getpid()
+
+
+pid = zyx.process_tool(_pid)
+
+
+@zyx.process_tool
+def double(x: int) -> int:
+    """Double a number."""
+    return 2 * x
+'''
+
+
+def test_process_tools_from_a_file_given_to_the_cli_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "ptools.py"
+    file.write_text(PROCESS_TOOLS_FILE)
+    script = [reply(tool_calls=[("_pid", {}), ("double", {"x": 21})]),
+              reply(tool_calls=[("complete_task", {"summary": "Done.", "status": "success"})])]
+    with OpenAIServer(script) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        code = cli_main(["run", "Go.", "--tool", f"{file}:pid,double", "--model", "openai:gpt-4o-mini", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    answers = [m["content"] for m in srv.requests[1]["messages"] if m["role"] == "tool"]
+    assert answers[0].isdigit() and int(answers[0]) != os.getpid() and answers[1] == "42"
