@@ -25,6 +25,7 @@ from openai_server import OpenAIServer, reply
 from pydantic import BaseModel
 
 import zyx
+from zyx.cli import UsageError, parse_target
 from zyx.cli import main as cli_main
 from zyx import ConfigurationError
 from zyx.embed import as_tool
@@ -286,3 +287,16 @@ def test_process_tools_from_a_file_given_to_the_cli_run(tmp_path: Path, monkeypa
     assert code == 0, captured.err
     answers = [m["content"] for m in srv.requests[1]["messages"] if m["role"] == "tool"]
     assert answers[0].isdigit() and int(answers[0]) != os.getpid() and answers[1] == "42"
+
+
+@pytest.mark.parametrize("text", ["list[()]", "Literal[()]", "dict[()]", "Optional[()]", "int | Literal",
+                                  "Literal | None", "list[Literal]", "Literal", "dict[str]", "list[...]"])
+def test_a_target_expression_that_is_no_type_is_a_usage_error(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(UsageError, match="^--target:"):
+        parse_target(text)
+    assert cli_main(["run", "x", "--target", text, "--model", "openai:gpt-4o-mini"]) == 2
+    assert "--target" in capsys.readouterr().err
+
+
+def test_the_empty_tuple_is_a_target() -> None:
+    assert parse_target("tuple[()]") == tuple[()]

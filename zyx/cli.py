@@ -115,7 +115,18 @@ def parse_type_expression(text: str) -> Any:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise UsageError("--target", f"not a type expression: {text!r} ({exc.msg})") from None
-    return _type_of(tree.body, text, literal=False)
+    from zyx._target import make_target
+    from zyx.errors import ConfigurationError
+
+    try:
+        tp = _type_of(tree.body, text, literal=False)
+        make_target(tp)  # what the run will do with it: a type pydantic cannot build a schema for is refused now
+    except UsageError:
+        raise
+    except Exception as exc:  # typing's and pydantic's own refusals (Literal[()], int | Literal, dict[str], ...)
+        reason = exc.message if isinstance(exc, ConfigurationError) else f"{type(exc).__name__}: {exc}"
+        raise UsageError("--target", f"invalid type {text!r}: {_short(reason)}") from None
+    return tp
 
 
 def _type_of(node: ast.expr, text: str, *, literal: bool) -> Any:
@@ -144,10 +155,9 @@ def _type_of(node: ast.expr, text: str, *, literal: bool) -> Any:
         base = TYPE_NAMES[node.value.id]
         inner = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         args = tuple(_type_of(arg, text, literal=base is typing.Literal) for arg in inner)
-        try:
-            return base[args if len(args) > 1 else args[0]]
-        except TypeError as exc:
-            raise UsageError("--target", f"invalid type {text!r}: {exc}") from None
+        if not args and base is not tuple and base is not typing.Tuple:  # noqa: UP006 - only tuple[()] is a type
+            raise UsageError("--target", f"{node.value.id}[()] in {text!r} needs at least one type argument")
+        return base[args if len(args) != 1 else args[0]]
     raise UsageError("--target", f"unsupported syntax {ast.unparse(node)!r} in {text!r}; use names like "
                        "str, int, list[str], dict[str, int], int | None, Literal['a', 'b'], or module:Name")
 
