@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -300,3 +301,39 @@ def test_a_target_expression_that_is_no_type_is_a_usage_error(text: str, capsys:
 
 def test_the_empty_tuple_is_a_target() -> None:
     assert parse_target("tuple[()]") == tuple[()]
+
+
+EVIL = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202e"
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_model_written_text_reaches_the_terminal_with_control_characters_escaped(
+        json_output: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    script = [reply(content=f"thinking {EVIL}", tool_calls=[("get_weather", {"city": f"Paris{EVIL}"}),
+                                                             (f"nope{EVIL}", {f"k{EVIL}": 1})]),
+              reply(tool_calls=[("complete_task", {"summary": f"Done{EVIL}", "status": "success",
+                                                   "result": f"out{EVIL}"})])]
+    with OpenAIServer(script) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        code = cli_main(["run", "Go.", "--tool", "cli_tools:get_weather", "--target", "str",
+                         "--model", "openai:gpt-4o-mini", *(["--json"] if json_output else [])])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    shown = captured.out + captured.err
+    assert not any(c in shown for c in "\x1b\x07\r\x9b\u202e")
+    assert "owned" in captured.err and "nope" in captured.err  # shown, escaped, not dropped
+    if json_output:
+        assert json.loads(captured.out)["summary"] == f"Done{EVIL}"  # the JSON still holds the exact text
+    else:
+        assert "Done\\x1b]0;owned" in captured.out
+
+
+def test_an_error_message_holding_model_text_is_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    from zyx.cli import _report_failure
+    from rich.console import Console
+
+    err, out = Console(file=sys.stderr), Console(file=sys.stdout)
+    _report_failure(zyx.RunError(f"rejected {EVIL}"), err, out, True, "RunError", 1)
+    captured = capsys.readouterr()
+    assert not any(c in captured.out + captured.err for c in "\x1b\x07\r\x9b\u202e")
