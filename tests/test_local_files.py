@@ -114,3 +114,38 @@ def test_the_pinned_default_model() -> None:
     pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
     for dist in model.dists:
         assert f'"{dist}=={model.version}"' in pyproject  # pinned in the `local` extra: plain pip brings them
+
+
+def _squat_the_cache_file(cache: Path, model: SplitModel) -> None:
+    (cache / f"{Path(model.filename).stem}-{model.sha256[:12]}.gguf").mkdir(parents=True)
+
+
+def _cache_is_a_file(cache: Path, model: SplitModel) -> None:
+    cache.write_text("not a folder")
+
+
+def _read_only_cache(cache: Path, model: SplitModel) -> None:
+    cache.mkdir()
+    cache.chmod(0o500)
+
+
+@pytest.mark.parametrize("break_cache", [_squat_the_cache_file, _cache_is_a_file, _read_only_cache])
+def test_cache_faults_are_configuration_errors_saying_what_to_do(
+        break_cache: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    import zyx
+
+    model = install_fake_parts(monkeypatch, tmp_path, PARTS)
+    cache = tmp_path / "cache"
+    break_cache(cache, model)
+    if break_cache is _read_only_cache and os.access(cache, os.W_OK):  # root writes anyway: refuse as the OS would
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(_local_files.tempfile, "mkstemp", refused)
+    try:
+        with pytest.raises(zyx.ConfigurationError, match=r"^model: cannot cache the local model file: .*ZYX_CACHE_DIR"):
+            zyx.run("x", model="local")
+    finally:
+        if cache.is_dir():
+            cache.chmod(0o700)

@@ -27,6 +27,11 @@ class LocalModelCorrupt(LocalModelUnavailable):
     """Raised when the assembled model file does not have the pinned SHA-256."""
 
 
+class LocalModelCacheError(LocalModelUnavailable):
+    """Raised when the model file cannot be cached: the cache folder is not a writable folder, or its
+    file name is taken by something that is not the model file (the message says what to do)."""
+
+
 @dataclass(frozen=True)
 class PackagedModel:
     """A GGUF shipped whole inside one distribution."""
@@ -105,24 +110,52 @@ def _assembled(model: SplitModel) -> Path:
     target = cache_dir() / f"{Path(model.filename).stem}-{model.sha256[:12]}.gguf"
     if target.is_file() and target.stat().st_size == model.size:
         return target  # only a verified file is ever renamed to this name
+    if target.exists() and not target.is_file():
+        raise _cache_error(target, f"{target} exists and is not a file: remove it")
     parts = [_package_file(dist, None, INSTALL_HINT) for dist in model.dists]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    fd, temp = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as chunk_file:
-                    while chunk := chunk_file.read(1 << 22):
-                        digest.update(chunk)
-                        out.write(chunk)
-        if digest.hexdigest() != model.sha256:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise _cache_error(target, f"cannot create a file in {target.parent} ({exc.strerror or exc})") from None
+    try:
+        digest = _copy_parts(parts, fd, target)
+        if digest != model.sha256:
             raise LocalModelCorrupt(
-                f"the local model assembled from {', '.join(model.dists)} has SHA-256 {digest.hexdigest()}, "
+                f"the local model assembled from {', '.join(model.dists)} has SHA-256 {digest}, "
                 f"expected {model.sha256}; reinstall the packages: "
                 f"pip install --force-reinstall {' '.join(f'{d}=={model.version}' for d in model.dists)}")
-        os.replace(temp, target)  # atomic: concurrent assemblers each rename a complete, verified copy
+        try:
+            os.replace(temp, target)  # atomic: concurrent assemblers each rename a complete, verified copy
+        except OSError as exc:
+            raise _cache_error(target, f"cannot write {target} ({exc.strerror or exc})") from None
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
     return target
+
+
+def _copy_parts(parts: list[Path], fd: int, target: Path) -> str:
+    """Concatenate `parts` into the open temporary file `fd`; their SHA-256."""
+    digest = hashlib.sha256()
+    with os.fdopen(fd, "wb") as out:
+        for part in parts:
+            try:
+                chunk_file = part.open("rb")
+            except OSError as exc:
+                raise LocalModelUnavailable(f"cannot read the model part {part} ({exc.strerror or exc}); "
+                                            f"reinstall: {INSTALL_HINT}") from None
+            with chunk_file:
+                while chunk := chunk_file.read(1 << 22):
+                    digest.update(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:  # a full disk, a quota
+                        raise _cache_error(target, f"cannot write the model file ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+def _cache_error(target: Path, what: str) -> LocalModelCacheError:
+    return LocalModelCacheError(f"cannot cache the local model file: {what}. Set ZYX_CACHE_DIR to a writable "
+                                "folder with room for the model file (it is assembled there once), or give a "
+                                "GGUF file: model='local:/path/to/model.gguf'")
