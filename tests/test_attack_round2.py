@@ -337,3 +337,26 @@ def test_an_error_message_holding_model_text_is_escaped(capsys: pytest.CaptureFi
     _report_failure(zyx.RunError(f"rejected {EVIL}"), err, out, True, "RunError", 1)
     captured = capsys.readouterr()
     assert not any(c in captured.out + captured.err for c in "\x1b\x07\r\x9b\u202e")
+
+
+class Release(BaseModel):
+    version: str
+    steps: list[str]
+
+
+@pytest.mark.parametrize("target, name", [(Release, "verison"), (list[str], "version")])
+def test_streaming_a_field_the_target_does_not_have_is_refused(target: Any, name: str) -> None:
+    model = ScriptedChatModel(responses=[complete(result={"version": "2", "steps": []})])
+    stream = zyx.run("x", target, model=model, stream=True)
+    with pytest.raises(ConfigurationError, match=f"^name: '{name}' is not a field"):
+        stream.field(name)
+    stream.close()
+
+
+def test_streaming_a_field_of_a_make_target_and_of_a_free_dict() -> None:
+    model = ScriptedChatModel(responses=[complete(result={"version": "2", "steps": ["a"]})], chunk_size=4)
+    assert list(zyx.run("x", Release, model=model, stream=True).field("version"))[-1] == "2"
+    model = ScriptedChatModel(responses=[complete(result={"anything": 1})])
+    assert list(zyx.run("x", dict[str, int], model=model, stream=True).field("anything")) == [1]
+    with pytest.raises(ConfigurationError, match="^name:"):
+        zyx.make(Release, "x", model=ScriptedChatModel(responses=[]), stream=True).field("nope")
