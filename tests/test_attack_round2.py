@@ -360,3 +360,23 @@ def test_streaming_a_field_of_a_make_target_and_of_a_free_dict() -> None:
     assert list(zyx.run("x", dict[str, int], model=model, stream=True).field("anything")) == [1]
     with pytest.raises(ConfigurationError, match="^name:"):
         zyx.make(Release, "x", model=ScriptedChatModel(responses=[]), stream=True).field("nope")
+
+
+class Notes(BaseModel):
+    text: str
+
+
+@pytest.mark.parametrize("source", [{"text": "a" * 1_100_000}, ["a" * 100] * 11_000, Notes(text="a" * 1_100_000)])
+def test_a_structured_source_is_bounded_like_text(source: Any) -> None:
+    model = ScriptedChatModel(responses=[complete()])
+    with pytest.raises(ConfigurationError, match="^source: the source is over"):
+        zyx.run("x", model=model, source=source)
+    assert model.calls == []
+
+
+@pytest.mark.parametrize("block", [{"type": "text", "text": 5}, {"type": "image", "url": ["http://x/a.png"]},
+                                   {"type": "image", "base64": "aGk=", "mime_type": 3}])
+def test_a_content_block_with_data_that_is_not_text_is_refused(block: dict[str, Any]) -> None:
+    model = ScriptedChatModel(responses=[complete()])
+    with pytest.raises(ConfigurationError, match="^attachments:.*must be a string"):
+        zyx.run("x", model=model, attachments=[block])
