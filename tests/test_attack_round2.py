@@ -380,3 +380,28 @@ def test_a_content_block_with_data_that_is_not_text_is_refused(block: dict[str, 
     model = ScriptedChatModel(responses=[complete()])
     with pytest.raises(ConfigurationError, match="^attachments:.*must be a string"):
         zyx.run("x", model=model, attachments=[block])
+
+
+def _until_past(deadline: float) -> None:
+    """Wait until the wall clock is past `deadline` (the condition the test needs)."""
+    while time.time() <= deadline:
+        time.sleep(0.02)
+
+
+def test_time_waiting_for_a_human_does_not_count_against_the_timeout() -> None:
+    paused, saver, model = _paused([call("pay", amount=5), complete("paid")], approve=True, timeout=0.5)
+    _until_past(time.time() + 0.6)  # the human answers after the run's whole timeout
+    result = zyx.run(None, model=model, tools=[pay, look], checkpointer=saver, thread_id="t", approve=True,
+                     timeout=0.5, decisions={paused.pending[0].id: "approve"})
+    assert result.termination == "completed" and paid == [5.0]
+    assert [r.error for r in result.tool_calls] == [None]
+
+
+def test_time_a_tool_waits_for_its_interrupt_answer_does_not_count_against_the_timeout() -> None:
+    saver = InMemorySaver()
+    model = ScriptedChatModel(responses=[call("ask_name"), complete("greeted")])
+    paused = zyx.run("greet", model=model, tools=[ask_name], checkpointer=saver, thread_id="t", timeout=0.5)
+    _until_past(time.time() + 0.6)
+    result = zyx.run(None, model=model, tools=[ask_name], checkpointer=saver, thread_id="t", timeout=0.5,
+                     decisions={paused.interrupts[0].id: "Ann"})
+    assert result.termination == "completed" and [r.output for r in result.tool_calls] == ["name is Ann"]

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from langchain_core.messages import AIMessage
@@ -36,7 +38,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from zyx.errors import ConfigurationError, describe
-from zyx.graph.approval import ASKED, check_decisions, is_approval, pending_calls
+from zyx.graph.approval import ASKED, PAUSED, check_decisions, is_approval, pending_calls
 
 T = TypeVar("T")
 
@@ -200,8 +202,8 @@ async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: Ru
         if new_input is not None and goal != stored:
             raise ConfigurationError("task", f"thread {thread_id!r} has an unfinished run (task {stored!r}); call "
                                      "again with that task, or task=None, to resume it, or use another thread_id")
-        if pending:
-            _record_asked(config, snapshot.values, pending)
+        if pending or questions:
+            _record_pause(config, snapshot, pending)
         if pending and (given := await _given_decisions(graph, config)) is not None:
             if decisions is not None and dict(decisions) != given:
                 raise ConfigurationError("decisions", f"thread {thread_id!r} was already given decisions on "
@@ -218,12 +220,18 @@ async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: Ru
     return new_input()
 
 
-def _record_asked(config: RunnableConfig, values: Mapping[str, Any] | None, pending: Sequence[Mapping[str, Any]]) -> None:
-    """Name the paused turn (its AI message) and the asked calls' keys in `config` for the approval nodes."""
-    messages = (values or {}).get("messages") or []
+def _record_pause(config: RunnableConfig, snapshot: Any, pending: Sequence[Mapping[str, Any]]) -> None:
+    """Name the paused turn (its AI message) in `config` for the nodes that resume it: the keys of the calls
+    asked about (approvals) and how long the run has waited for a human (its `timeout` does not count that)."""
+    messages = (snapshot.values or {}).get("messages") or []
     turn = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
-    if turn is not None and turn.id is not None:
+    if turn is None or turn.id is None:
+        return
+    if pending:
         config["configurable"][ASKED] = {"message": turn.id, "keys": [p["id"] for p in pending]}
+    if snapshot.created_at:
+        waited = time.time() - datetime.fromisoformat(snapshot.created_at).timestamp()
+        config["configurable"][PAUSED] = {"message": turn.id, "seconds": max(waited, 0.0)}
 
 
 def _answers(thread_id: str, interrupts: Sequence[Any], questions: Sequence[Any],

@@ -76,6 +76,21 @@ ASKED = "zyx_asked"
 the keys of the calls that were asked about: `{"message": id, "keys": [...]}`."""
 
 
+PAUSED = "zyx_paused"
+"""Config key (`configurable`) under which a resuming `run()` names the paused turn (its AI message id) and
+how long the run waited for a human: `{"message": id, "seconds": s}`."""
+
+
+def resumed_deadline(state: Mapping[str, Any], config: RunnableConfig | None, message_id: str | None) -> float | None:
+    """The run's deadline moved on by the time it waited for a human, when this resumes the paused turn of
+    `message_id` (the run's `timeout` bounds its own work, not a human's answer); else None."""
+    paused = ((config or {}).get("configurable") or {}).get(PAUSED)
+    deadline = state.get("deadline")
+    if not isinstance(paused, Mapping) or deadline is None or message_id is None or paused.get("message") != message_id:
+        return None
+    return float(deadline) + max(float(paused.get("seconds") or 0.0), 0.0)
+
+
 def call_keys(calls: Sequence[Mapping[str, Any]]) -> list[str]:
     """Each call's decision key: its id, or `<id>#<n>` where the turn repeats that id."""
     ids = [c.get("id") or "" for c in calls]

@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK, READ_TOOL_OUTPUT, SUBMIT_PLAN
 from zyx._tools import ToolOutcome, to_state_value, tool_values
-from zyx.graph.approval import ask, asked_keys
+from zyx.graph.approval import ask, asked_keys, resumed_deadline
 from zyx.graph.calls import run_call, run_calls
 from zyx.graph.plan import Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
 from zyx.graph.spec import RunSpec
@@ -164,6 +164,8 @@ def _keep_step_values(round_: PlanRound, index: int) -> None:
 async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Check and run this turn's `submit_plan` (the first one; more are refused); answer every other call."""
     message = last_ai_message(state["messages"])
+    if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:
+        state = {**state, "deadline": deadline}  # type: ignore[typeddict-item]
     calls, completions = split_calls(message)
     submitted = next((i for i, c in enumerate(calls) if c["name"] == SUBMIT_PLAN), None)
     round_ = None if submitted is None else await _plan_round(
@@ -181,6 +183,8 @@ async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
                         completing=bool(completions) or any(a is None for a in answers),
                         invalid=invalid, unknown=any(c["name"] not in (SUBMIT_PLAN, READ_TOOL_OUTPUT) for c in calls))
     update.setdefault("rejections", rejections)
+    if deadline is not None:
+        update["deadline"] = deadline
     if round_ is not None:
         update.update(store_plan(state, round_.record, new=True))
         _keep_step_values(round_, len(state.get("plans") or []))
