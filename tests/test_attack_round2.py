@@ -405,3 +405,14 @@ def test_time_a_tool_waits_for_its_interrupt_answer_does_not_count_against_the_t
     result = zyx.run(None, model=model, tools=[ask_name], checkpointer=saver, thread_id="t", timeout=0.5,
                      decisions={paused.interrupts[0].id: "Ann"})
     assert result.termination == "completed" and [r.output for r in result.tool_calls] == ["name is Ann"]
+
+
+@pytest.mark.parametrize("option", ["--tool", "--target"])
+def test_a_module_that_exits_while_imported_is_a_usage_error_not_a_success(
+        option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "exits.py"
+    file.write_text("import sys\nsys.exit(0)\n\ndef f(x: int) -> int:\n    '''F.'''\n    return x\n")
+    code = cli_main(["run", "x", option, f"{file}:f", "--model", "openai:gpt-4o-mini", "--json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert json.loads(captured.out)["error"]["message"].startswith(f"{option}: importing")

@@ -176,7 +176,9 @@ def import_object(spec: str, option: str) -> Any:
         raise
     except ImportError as exc:
         raise UsageError(option, f"cannot import {module_name!r}: {exc}") from None
-    except Exception as exc:  # the user's module failed while importing
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the user's module failed (or called sys.exit()) while importing: nothing ran
         raise UsageError(option, f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
     value: Any = module
     for part in attr.split("."):
@@ -198,7 +200,11 @@ def _load_file(path: str) -> Any:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:  # a half-run module must not be found by the next import
+        sys.modules.pop(name, None)
+        raise
     return module
 
 
