@@ -8,10 +8,12 @@ so a half-written or concurrently written file is never seen under the final nam
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import importlib.metadata
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +84,13 @@ def resolve_local_model(spec: str = "local") -> Path:
     if name.endswith(".gguf"):
         if not (path := Path(name).expanduser()).is_file():
             raise FileNotFoundError(f"GGUF model file not found: {path}")
+        try:
+            with path.open("rb") as file:
+                magic = file.read(4)
+        except OSError as exc:
+            raise LocalModelUnavailable(f"cannot read the model file {path}: {exc.strerror or exc}") from None
+        if magic != GGUF_MAGIC:
+            raise ValueError(f"{path} is not a GGUF model file (it does not start with 'GGUF')")
         return path
     if name not in BUNDLED:
         raise ValueError(f"unknown local model {name!r}; bundled: {sorted(BUNDLED)}, or give a .gguf path")
@@ -105,14 +114,59 @@ def _packaged(model: PackagedModel) -> Path:
     return _package_file(model.dist, model.filename, f"{INSTALL_HINT} (the model: {model.install})")
 
 
+GGUF_MAGIC = b"GGUF"
+STALE_PART = 600.0
+"""Seconds after which a temporary `.part` file nobody writes to any more is left over from a killed first use."""
+_verified: set[tuple[Path, int, int, int]] = set()
+"""Cached files this process has hashed: (path, size, mtime_ns, inode)."""
+
+
+def _cached_file_ok(target: Path, model: SplitModel) -> bool:
+    """Whether the cached file is the model: its size, and its SHA-256 checked once per process (and again
+    whenever the file changes), so a cached file corrupted or substituted in place is never loaded."""
+    try:
+        stat = target.stat()
+    except OSError:
+        return False
+    if not target.is_file() or stat.st_size != model.size:
+        return False
+    key = (target, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key in _verified:
+        return True
+    digest = hashlib.sha256()
+    try:
+        with target.open("rb") as file:
+            while chunk := file.read(1 << 22):
+                digest.update(chunk)
+    except OSError:
+        return False
+    if digest.hexdigest() != model.sha256:
+        return False  # assembled again below, and renamed over it
+    _verified.add(key)
+    return True
+
+
+def _remove_stale_parts(target: Path) -> None:
+    """Temporary files of assemblies killed midway (nobody has written them for `STALE_PART` seconds)."""
+    now = time.time()
+    for part in target.parent.glob(f"{glob.escape(target.name)}*.part"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART:
+                part.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove
+
+
 def _assembled(model: SplitModel) -> Path:
     """The cached assembly of a split model, built (and verified) on first use."""
     target = cache_dir() / f"{Path(model.filename).stem}-{model.sha256[:12]}.gguf"
-    if target.is_file() and target.stat().st_size == model.size:
-        return target  # only a verified file is ever renamed to this name
+    if _cached_file_ok(target, model):
+        return target
     if target.exists() and not target.is_file():
         raise _cache_error(target, f"{target} exists and is not a file: remove it")
     parts = [_package_file(dist, None, INSTALL_HINT) for dist in model.dists]
+    if target.parent.is_dir():
+        _remove_stale_parts(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=target.parent)
@@ -127,8 +181,10 @@ def _assembled(model: SplitModel) -> Path:
                 f"pip install --force-reinstall {' '.join(f'{d}=={model.version}' for d in model.dists)}")
         try:
             os.replace(temp, target)  # atomic: concurrent assemblers each rename a complete, verified copy
+            stat = target.stat()
         except OSError as exc:
             raise _cache_error(target, f"cannot write {target} ({exc.strerror or exc})") from None
+        _verified.add((target, stat.st_size, stat.st_mtime_ns, stat.st_ino))
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
