@@ -59,7 +59,7 @@ def _paused(responses: list[Any], **options: Any) -> tuple[zyx.RunResult[Any], I
     return result, saver, model
 
 
-@pytest.mark.parametrize("resume_options", [{}, {"approve": ["look"]}, {"approve": False},
+@pytest.mark.parametrize("resume_options", [{}, {"approve": False}, {"approve": ["pay"]},
                                             {"approve": lambda call: False}])
 def test_a_rejection_is_honoured_whatever_approve_says_on_resume(resume_options: dict[str, Any]) -> None:
     paused, saver, model = _paused([[call("pay", amount=5), call("look", what="x")], complete(), complete()],
@@ -416,3 +416,16 @@ def test_a_module_that_exits_while_imported_is_a_usage_error_not_a_success(
     captured = capsys.readouterr()
     assert code == 2
     assert json.loads(captured.out)["error"]["message"].startswith(f"{option}: importing")
+
+
+@pytest.mark.parametrize("wider", [True, ["pay"], lambda call: True])
+def test_a_resume_whose_approve_selects_more_calls_does_not_run_them_unasked(wider: Any) -> None:
+    paused, saver, model = _paused([[call("pay", amount=5), call("look", what="x")], complete(), complete()],
+                                   approve=["look"])
+    with pytest.raises(ConfigurationError, match="^approve:.*call_1"):
+        zyx.run(None, model=model, tools=[pay, look], checkpointer=saver, thread_id="t", approve=wider,
+                decisions={paused.pending[0].id: "approve"})
+    assert paid == []
+    result = zyx.run(None, model=model, tools=[pay, look], checkpointer=saver, thread_id="t", approve=["look"],
+                     decisions={paused.pending[0].id: "approve"})
+    assert result.termination == "completed" and paid == [5.0]

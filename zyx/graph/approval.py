@@ -137,6 +137,11 @@ def review(calls: list[ToolCall], keys: Sequence[str], rule: Callable[[PendingTo
         return [(call, None) for call in calls]
     selected: list[bool | str] = ([k in asked for k in keys] if asked is not None else
                                   [_selected(rule, c) for c in calls] if rule is not None else [False] * len(calls))
+    if asked is not None and rule is not None:  # the resume's approve= may not skip a call it wants asked about
+        unasked = [k for k, c in zip(keys, calls) if k not in asked and _selected(rule, c) is True]
+        if unasked:
+            raise ConfigurationError("approve", f"the paused turn asked about {sorted(asked)} only; this approve= "
+                                     f"also selects {unasked}: resume with the approve= the run paused with")
     chosen_keys = [k for k, chosen in zip(keys, selected) if chosen is True]
     decisions = ask([c for c, chosen in zip(calls, selected) if chosen is True], chosen_keys)
     reviewed: list[tuple[ToolCall, str | None]] = []
