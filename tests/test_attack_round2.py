@@ -26,9 +26,9 @@ from openai_server import OpenAIServer, reply
 from pydantic import BaseModel
 
 import zyx
+from zyx import ConfigurationError
 from zyx.cli import UsageError, parse_target
 from zyx.cli import main as cli_main
-from zyx import ConfigurationError
 from zyx.embed import as_tool
 from zyx.graph import build_run_graph
 from zyx.testing import ScriptedChatModel, call, complete
@@ -330,8 +330,9 @@ def test_model_written_text_reaches_the_terminal_with_control_characters_escaped
 
 
 def test_an_error_message_holding_model_text_is_escaped(capsys: pytest.CaptureFixture[str]) -> None:
-    from zyx.cli import _report_failure
     from rich.console import Console
+
+    from zyx.cli import _report_failure
 
     err, out = Console(file=sys.stderr), Console(file=sys.stdout)
     _report_failure(zyx.RunError(f"rejected {EVIL}"), err, out, True, "RunError", 1)

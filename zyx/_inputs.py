@@ -81,15 +81,15 @@ def check_source(source: Any) -> Any:
                                      "attachments instead") from None
     if isinstance(source, BaseModel) or dataclasses.is_dataclass(source) or isinstance(source, (Mapping, Sequence)):
         try:
-            data = (source.model_dump(mode="json", by_alias=True) if isinstance(source, BaseModel)
-                    else to_jsonable_python(source))
-            size = len(json.dumps(data, allow_nan=False, ensure_ascii=False))
+            shown: Any = (source.model_dump(mode="json", by_alias=True) if isinstance(source, BaseModel)
+                          else to_jsonable_python(source))
+            size = len(json.dumps(shown, allow_nan=False, ensure_ascii=False))
         except Exception:  # pydantic_core raises its own error type for unserialisable values; NaN is not JSON
             raise ConfigurationError("source", f"cannot show {describe(source)} as JSON") from None
         if size > MAX_SOURCE_FILE:  # the same bound as text: structured data does not get around it
             raise ConfigurationError("source", f"the source is over {MAX_SOURCE_FILE} characters as JSON: give the "
                                      "model a tool to read it in parts")
-        return data
+        return shown
     raise ConfigurationError("source", f"expected text, a pydantic object, a dataclass, a dict or list, or a "
                              f"file Path, got {describe(source)}")
 
