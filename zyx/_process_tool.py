@@ -37,8 +37,15 @@ FunctionRef = tuple[str, str | None, str]
 """How a worker finds the function to run: (module name, module file or None, qualified name)."""
 
 
-def _ref(func: Callable[..., Any]) -> FunctionRef:
-    module = sys.modules.get(func.__module__)
+def _ref(func: Callable[..., Any]) -> FunctionRef | Callable[..., Any]:
+    """What to send a worker for `func`: its `FunctionRef` when its module names it (itself, or the
+    process_tool() wrapper of it), else `func` itself, pickled (a bound method, a callable object)."""
+    module = sys.modules.get(getattr(func, "__module__", None) or "")
+    value: Any = module
+    for part in func.__qualname__.split("."):
+        value = getattr(value, part, None)
+    if value is not func and getattr(value, PROCESS_FUNC, None) is not func:
+        return func
     return func.__module__, getattr(module, "__file__", None), func.__qualname__
 
 
@@ -66,15 +73,18 @@ def _resolve(ref: FunctionRef) -> Callable[..., Any]:
 def _serve(conn: Connection) -> None:
     """A worker's loop: run each (function ref, kwargs) it is sent, send back (ok, value)."""
     functions: dict[FunctionRef, Callable[..., Any]] = {}
+    target: Callable[..., Any] | None
     while True:
         try:
             ref, kwargs = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            if ref not in functions:
-                functions[ref] = _resolve(ref)
-            reply: tuple[bool, Any] = (True, functions[ref](**kwargs))
+            if not isinstance(ref, tuple):
+                target = ref  # a callable sent by value
+            elif (target := functions.get(ref)) is None:
+                target = functions[ref] = _resolve(ref)
+            reply: tuple[bool, Any] = (True, target(**kwargs))
         except BaseException as exc:  # noqa: BLE001 - the caller re-raises it
             reply = (False, exc)
         try:
@@ -143,13 +153,16 @@ def process_tool(func: Callable[..., R]) -> Callable[..., Any]:
         raise ConfigurationError("tools", f"process_tool({func.__qualname__}): a ToolRuntime cannot be sent to "
                                  "another process; pass what the function needs as arguments")
     pool = _Pool()
-    ref = _ref(func)
+    sent: list[Any] = []  # what names `func` for the workers, found at the first call (a decorated function's
+                          # module holds the wrapper only once the decorator has returned)
 
     @functools.wraps(func)
     async def call(**kwargs: Any) -> Any:
         worker = await asyncio.to_thread(pool.take)
         try:
-            worker.conn.send((ref, kwargs))
+            if not sent:
+                sent.append(_ref(func))
+            worker.conn.send((sent[0], kwargs))
             ok, value = await asyncio.to_thread(worker.conn.recv)
         except BaseException:  # cut (timeout, cancellation) or broken: the call must not go on
             worker.kill()
