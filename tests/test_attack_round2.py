@@ -430,3 +430,9 @@ def test_a_resume_whose_approve_selects_more_calls_does_not_run_them_unasked(wid
     result = zyx.run(None, model=model, tools=[pay, look], checkpointer=saver, thread_id="t", approve=["look"],
                      decisions={paused.pending[0].id: "approve"})
     assert result.termination == "completed" and paid == [5.0]
+
+
+async def test_a_bound_method_still_runs_as_a_process_tool() -> None:
+    from process_tools import Offset
+
+    assert await zyx.process_tool(Offset(5).add)(x=2) == 7
