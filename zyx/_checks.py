@@ -6,12 +6,12 @@ run's timeout can end the run while it runs: Python cannot stop the thread, whic
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from zyx import _prompts
+from zyx._aio import call_user, is_async_callable
 from zyx.errors import ConfigurationError
 from zyx.result import RunCompletion, RunVerificationContext
 
@@ -40,14 +40,12 @@ def prepare_check(fn: Callable[..., Any], argument: str) -> CheckFn:
     """Wrap a user check into one async call that returns None (passed) or the failure message."""
     with_ctx = _wants_context(fn, argument)
     name = _check_name(fn)
-    is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
+    is_async = is_async_callable(fn)
 
     async def check(completion: RunCompletion[Any], ctx: RunVerificationContext[Any]) -> str | None:
         args = (completion, ctx) if with_ctx else (completion,)
         try:
-            outcome = fn(*args) if is_async else await asyncio.to_thread(fn, *args)
-            if inspect.isawaitable(outcome):  # a sync callable that returned a coroutine
-                outcome = await outcome
+            outcome = await call_user(fn, *args, is_async=is_async)
         except Exception as exc:  # a raising check is a failed check, reported to the model
             return str(exc) or f"{name} raised {type(exc).__name__}"
         if outcome is None or outcome is True:

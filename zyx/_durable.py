@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
@@ -35,7 +38,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from zyx.errors import ConfigurationError, describe
-from zyx.graph.approval import check_decisions, pending_calls
+from zyx.graph.approval import ASKED, PAUSED, check_decisions, is_approval, pending_calls
 
 T = TypeVar("T")
 
@@ -182,25 +185,32 @@ async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: Ru
                        new_input: Callable[[], dict[str, Any]] | None, goal: str | None,
                        decisions: Mapping[str, Any] | None = None) -> dict[str, Any] | Command[Any] | None:
     """What to invoke the graph with on this thread: None to resume its unfinished run, a `Command`
-    carrying the human decisions for a paused one, else a new run's input.
+    carrying the human decisions (or a tool's `interrupt()` answers) for a paused one, else a new run's input.
 
-    `new_input` is None when no task was given (resume only); `goal` is the new task's text.
+    `new_input` is None when no task was given (resume only); `goal` is the new task's text. Resuming a
+    turn paused for approval also records in `config` which calls were asked about (`approval.ASKED`), so
+    the decisions apply to those calls whatever the resume's `approve=` / `approve_plan=` say.
     """
     snapshot = await graph.aget_state(config)
     thread_id = config["configurable"]["thread_id"]
     stored = (snapshot.values or {}).get("task")
     pending = pending_calls(snapshot.interrupts)
-    if decisions is not None and not pending:
+    questions = [i for i in snapshot.interrupts if not is_approval(i)]
+    if decisions is not None and not pending and not questions:
         raise ConfigurationError("decisions", f"thread {thread_id!r} has no tool calls waiting for a decision")
     if snapshot.next:
         if new_input is not None and goal != stored:
             raise ConfigurationError("task", f"thread {thread_id!r} has an unfinished run (task {stored!r}); call "
                                      "again with that task, or task=None, to resume it, or use another thread_id")
+        if pending or questions:
+            _record_pause(config, snapshot, pending)
         if pending and (given := await _given_decisions(graph, config)) is not None:
             if decisions is not None and dict(decisions) != given:
                 raise ConfigurationError("decisions", f"thread {thread_id!r} was already given decisions on "
                                          f"{[p['id'] for p in pending]}; they are kept (resume with decisions=None)")
             return None  # the process died while acting on them: LangGraph resumes with the stored decisions
+        if questions:
+            return Command(resume=_answers(thread_id, snapshot.interrupts, questions, decisions))
         if pending and decisions is None:
             raise ConfigurationError("decisions", f"thread {thread_id!r} is waiting for decisions on "
                                      f"{[p['id'] for p in pending]}: pass decisions={{id: decision}}")
@@ -208,3 +218,34 @@ async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: Ru
     if new_input is None:
         raise ConfigurationError("task", f"thread {thread_id!r} has no unfinished run to resume: give a task")
     return new_input()
+
+
+def _record_pause(config: RunnableConfig, snapshot: Any, pending: Sequence[Mapping[str, Any]]) -> None:
+    """Name the paused turn (its AI message) in `config` for the nodes that resume it: the keys of the calls
+    asked about (approvals) and how long the run has waited for a human (its `timeout` does not count that)."""
+    messages = (snapshot.values or {}).get("messages") or []
+    turn = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
+    if turn is None or turn.id is None:
+        return
+    if pending:
+        config["configurable"][ASKED] = {"message": turn.id, "keys": [p["id"] for p in pending]}
+    if snapshot.created_at:
+        waited = time.time() - datetime.fromisoformat(snapshot.created_at).timestamp()
+        config["configurable"][PAUSED] = {"message": turn.id, "seconds": max(waited, 0.0)}
+
+
+def _answers(thread_id: str, interrupts: Sequence[Any], questions: Sequence[Any],
+             decisions: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The resume map (interrupt id -> value) for a thread paused by tools' own `interrupt()` calls (and
+    for approvals pending at the same time): each needs its answer in `decisions`, by interrupt id."""
+    asked = [q.id for q in questions]
+    if not isinstance(decisions, Mapping) or any(i not in decisions for i in asked):
+        raise ConfigurationError("decisions", f"thread {thread_id!r} is paused by a tool's interrupt(): pass "
+                                 f"decisions={{interrupt_id: answer}} for {asked} (RunResult.interrupts)")
+    pending_ids = [p["id"] for p in pending_calls(interrupts)]
+    unknown = [k for k in decisions if k not in asked and k not in pending_ids]
+    if unknown:
+        raise ConfigurationError("decisions", f"thread {thread_id!r} is waiting for {asked + pending_ids}; "
+                                 f"unknown {unknown}")
+    checked = check_decisions({k: decisions[k] for k in pending_ids}, pending_ids) if pending_ids else {}
+    return {i.id: (decisions[i.id] if not is_approval(i) else checked) for i in interrupts}

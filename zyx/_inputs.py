@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import inspect
 import json
 import math
 import mimetypes
@@ -21,6 +20,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from zyx import _prompts
+from zyx._aio import call_user
 from zyx.errors import ConfigurationError, describe
 
 MAX_SOURCE_FILE = 1_000_000
@@ -79,15 +79,17 @@ def check_source(source: Any) -> Any:
         except UnicodeDecodeError:
             raise ConfigurationError("source", f"the file {source.name!r} is not UTF-8 text: pass it in "
                                      "attachments instead") from None
-    if isinstance(source, BaseModel):
-        return source.model_dump(mode="json", by_alias=True)
-    if dataclasses.is_dataclass(source) or isinstance(source, (Mapping, Sequence)):
+    if isinstance(source, BaseModel) or dataclasses.is_dataclass(source) or isinstance(source, (Mapping, Sequence)):
         try:
-            data = to_jsonable_python(source)
-            json.dumps(data, allow_nan=False)
+            shown: Any = (source.model_dump(mode="json", by_alias=True) if isinstance(source, BaseModel)
+                          else to_jsonable_python(source))
+            size = len(json.dumps(shown, allow_nan=False, ensure_ascii=False))
         except Exception:  # pydantic_core raises its own error type for unserialisable values; NaN is not JSON
             raise ConfigurationError("source", f"cannot show {describe(source)} as JSON") from None
-        return data
+        if size > MAX_SOURCE_FILE:  # the same bound as text: structured data does not get around it
+            raise ConfigurationError("source", f"the source is over {MAX_SOURCE_FILE} characters as JSON: give the "
+                                     "model a tool to read it in parts")
+        return shown
     raise ConfigurationError("source", f"expected text, a pydantic object, a dataclass, a dict or list, or a "
                              f"file Path, got {describe(source)}")
 
@@ -153,6 +155,11 @@ def _one(item: Any) -> dict[str, Any]:
         if not any(item.get(k) for k in ("text", "url", "base64", "file_id", "id")):
             raise ConfigurationError("attachments", f"a {item['type']} block needs its data: text, url, base64 or "
                                      "file_id")
+        wrong = [k for k in ("text", "url", "base64", "file_id", "id", "mime_type")
+                 if k in item and item[k] is not None and not isinstance(item[k], str)]
+        if wrong:  # the provider would refuse the request
+            raise ConfigurationError("attachments", f"a {item['type']} block's {wrong[0]} must be a string, got "
+                                     f"{describe(item[wrong[0]])}")
         return dict(item)
     if isinstance(item, (bytes, bytearray)):
         return _from_bytes(bytes(item))
@@ -228,12 +235,10 @@ def attachment_blocks(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
 
 async def instructions_text(instructions: Any, ctx: Any) -> str:
     """Dynamic instructions as text for this model call: each function called with the run's context (awaited
-    if async; None or "" adds nothing), strings kept, the parts joined."""
+    if async, in a worker thread if sync, as checks are; None or "" adds nothing), strings kept, the parts joined."""
     parts = []
     for part in instructions if isinstance(instructions, tuple) else (instructions,):
-        text = part(ctx) if callable(part) else part
-        if inspect.isawaitable(text):
-            text = await text
+        text = await call_user(part, ctx) if callable(part) else part
         if text is not None and not isinstance(text, str):
             raise ConfigurationError("instructions", f"an instructions function returned {describe(text)}, "
                                      "expected a string or None")

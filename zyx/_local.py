@@ -29,10 +29,16 @@ from pydantic import Field, SecretStr
 
 from zyx._envelope import EnvelopeStream, envelope_format, render_history, tool_message, with_instruction
 from zyx._http import chat_openai_clients
-from zyx._local_files import INSTALL_HINT, LocalModelCorrupt, LocalModelUnavailable, resolve_local_model
+from zyx._local_files import (
+    INSTALL_HINT,
+    LocalModelCacheError,
+    LocalModelCorrupt,
+    LocalModelUnavailable,
+    resolve_local_model,
+)
 
-__all__ = ["ChatLocal", "LocalModelCorrupt", "LocalModelUnavailable", "LocalServer", "make_local_chat_model",
-           "resolve_local_model"]
+__all__ = ["ChatLocal", "LocalModelCacheError", "LocalModelCorrupt", "LocalModelUnavailable", "LocalServer",
+           "make_local_chat_model", "resolve_local_model"]
 
 class LocalServer:
     """One in-process llama.cpp HTTP server per GGUF, on loopback behind a random API key.

@@ -8,10 +8,12 @@ so a half-written or concurrently written file is never seen under the final nam
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import importlib.metadata
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,11 @@ class LocalModelUnavailable(ImportError):
 
 class LocalModelCorrupt(LocalModelUnavailable):
     """Raised when the assembled model file does not have the pinned SHA-256."""
+
+
+class LocalModelCacheError(LocalModelUnavailable):
+    """Raised when the model file cannot be cached: the cache folder is not a writable folder, or its
+    file name is taken by something that is not the model file (the message says what to do)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,13 @@ def resolve_local_model(spec: str = "local") -> Path:
     if name.endswith(".gguf"):
         if not (path := Path(name).expanduser()).is_file():
             raise FileNotFoundError(f"GGUF model file not found: {path}")
+        try:
+            with path.open("rb") as file:
+                magic = file.read(4)
+        except OSError as exc:
+            raise LocalModelUnavailable(f"cannot read the model file {path}: {exc.strerror or exc}") from None
+        if magic != GGUF_MAGIC:
+            raise ValueError(f"{path} is not a GGUF model file (it does not start with 'GGUF')")
         return path
     if name not in BUNDLED:
         raise ValueError(f"unknown local model {name!r}; bundled: {sorted(BUNDLED)}, or give a .gguf path")
@@ -100,29 +114,104 @@ def _packaged(model: PackagedModel) -> Path:
     return _package_file(model.dist, model.filename, f"{INSTALL_HINT} (the model: {model.install})")
 
 
+GGUF_MAGIC = b"GGUF"
+STALE_PART = 600.0
+"""Seconds after which a temporary `.part` file nobody writes to any more is left over from a killed first use."""
+_verified: set[tuple[Path, int, int, int]] = set()
+"""Cached files this process has hashed: (path, size, mtime_ns, inode)."""
+
+
+def _cached_file_ok(target: Path, model: SplitModel) -> bool:
+    """Whether the cached file is the model: its size, and its SHA-256 checked once per process (and again
+    whenever the file changes), so a cached file corrupted or substituted in place is never loaded."""
+    try:
+        stat = target.stat()
+    except OSError:
+        return False
+    if not target.is_file() or stat.st_size != model.size:
+        return False
+    key = (target, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key in _verified:
+        return True
+    digest = hashlib.sha256()
+    try:
+        with target.open("rb") as file:
+            while chunk := file.read(1 << 22):
+                digest.update(chunk)
+    except OSError:
+        return False
+    if digest.hexdigest() != model.sha256:
+        return False  # assembled again below, and renamed over it
+    _verified.add(key)
+    return True
+
+
+def _remove_stale_parts(target: Path) -> None:
+    """Temporary files of assemblies killed midway (nobody has written them for `STALE_PART` seconds)."""
+    now = time.time()
+    for part in target.parent.glob(f"{glob.escape(target.name)}*.part"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART:
+                part.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove
+
+
 def _assembled(model: SplitModel) -> Path:
     """The cached assembly of a split model, built (and verified) on first use."""
     target = cache_dir() / f"{Path(model.filename).stem}-{model.sha256[:12]}.gguf"
-    if target.is_file() and target.stat().st_size == model.size:
-        return target  # only a verified file is ever renamed to this name
+    if _cached_file_ok(target, model):
+        return target
+    if target.exists() and not target.is_file():
+        raise _cache_error(target, f"{target} exists and is not a file: remove it")
     parts = [_package_file(dist, None, INSTALL_HINT) for dist in model.dists]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    fd, temp = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=target.parent)
+    if target.parent.is_dir():
+        _remove_stale_parts(target)
     try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as chunk_file:
-                    while chunk := chunk_file.read(1 << 22):
-                        digest.update(chunk)
-                        out.write(chunk)
-        if digest.hexdigest() != model.sha256:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise _cache_error(target, f"cannot create a file in {target.parent} ({exc.strerror or exc})") from None
+    try:
+        digest = _copy_parts(parts, fd, target)
+        if digest != model.sha256:
             raise LocalModelCorrupt(
-                f"the local model assembled from {', '.join(model.dists)} has SHA-256 {digest.hexdigest()}, "
+                f"the local model assembled from {', '.join(model.dists)} has SHA-256 {digest}, "
                 f"expected {model.sha256}; reinstall the packages: "
                 f"pip install --force-reinstall {' '.join(f'{d}=={model.version}' for d in model.dists)}")
-        os.replace(temp, target)  # atomic: concurrent assemblers each rename a complete, verified copy
+        try:
+            os.replace(temp, target)  # atomic: concurrent assemblers each rename a complete, verified copy
+            stat = target.stat()
+        except OSError as exc:
+            raise _cache_error(target, f"cannot write {target} ({exc.strerror or exc})") from None
+        _verified.add((target, stat.st_size, stat.st_mtime_ns, stat.st_ino))
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
     return target
+
+
+def _copy_parts(parts: list[Path], fd: int, target: Path) -> str:
+    """Concatenate `parts` into the open temporary file `fd`; their SHA-256."""
+    digest = hashlib.sha256()
+    with os.fdopen(fd, "wb") as out:
+        for part in parts:
+            try:
+                chunk_file = part.open("rb")
+            except OSError as exc:
+                raise LocalModelUnavailable(f"cannot read the model part {part} ({exc.strerror or exc}); "
+                                            f"reinstall: {INSTALL_HINT}") from None
+            with chunk_file:
+                while chunk := chunk_file.read(1 << 22):
+                    digest.update(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:  # a full disk, a quota
+                        raise _cache_error(target, f"cannot write the model file ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+def _cache_error(target: Path, what: str) -> LocalModelCacheError:
+    return LocalModelCacheError(f"cannot cache the local model file: {what}. Set ZYX_CACHE_DIR to a writable "
+                                "folder with room for the model file (it is assembled there once), or give a "
+                                "GGUF file: model='local:/path/to/model.gguf'")

@@ -10,6 +10,7 @@ from langchain_core.messages import BaseMessage
 from zyx._completion import to_run_completion
 from zyx._target import Target
 from zyx.errors import (
+    ConfigurationError,
     LimitExceededError,
     MaxStepsExceededError,
     PlanError,
@@ -18,7 +19,7 @@ from zyx.errors import (
     TaskNotCompletedError,
     VerificationError,
 )
-from zyx.graph.approval import pending_calls
+from zyx.graph.approval import is_approval, pending_calls
 from zyx.graph.records import goal_text, plan_records, run_usage, tool_records
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
@@ -52,9 +53,10 @@ def _raw_completion(data: dict[str, Any]) -> RunCompletion[Any]:
 
 def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()) -> RunResult[Any]:
     """The `RunResult` of a run that ended with a completion (accepted, or skipped where allowed), or
-    that is paused for a human decision on `interrupts`' pending tool calls."""
+    that is paused: for a human decision on `interrupts`' pending tool calls, or by a tool's own `interrupt()`."""
     pending = [PendingToolCall(id=p["id"], name=p["name"], args=p["args"]) for p in pending_calls(interrupts)]
-    if pending:
+    questions = [i for i in interrupts if not is_approval(i)]
+    if pending or questions:
         state = {**state, "completion": None, "termination": "interrupted"}
     completion = _completion(state.get("completion"), spec)
     messages: list[BaseMessage] = list(state.get("messages", []))
@@ -70,10 +72,17 @@ def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()
         tool_calls=tool_records(state),
         termination=_termination(state, "completed"),
         plans=plan_records(state),
-        interrupted=bool(pending),
+        interrupted=bool(pending or questions),
         pending=pending,
         context=ContextUse.from_state(state.get("context")),
+        interrupts=questions,
     )
+
+
+def unresumable_pause() -> ConfigurationError:
+    """The error for a run a tool paused (LangGraph's `interrupt()`) with no checkpointer to resume it from."""
+    return ConfigurationError("checkpointer", "a tool called LangGraph's interrupt() to pause the run; pausing "
+                              "needs checkpointer=... and thread_id=... so the run can be resumed")
 
 
 def run_error(state: RunState, target: Target | None) -> RunError | None:

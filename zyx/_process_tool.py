@@ -4,15 +4,19 @@ Python cannot stop a thread: a sync tool cut by `tool_timeout` (or the run's `ti
 cancellation) keeps running in its worker thread and may still take effect. A tool made with
 `process_tool` runs in a separate process instead, killed when its call is cut: a hard timeout.
 Workers are started once (one per call running at the same time) and reused; a killed one is
-replaced at the next call. `func` and its arguments and result must be picklable (a module-level
-function; the worker imports its module).
+replaced at the next call. `func` must be defined at module level (the worker imports its module by
+name, or loads it from its file when no import finds that name, as for the CLI's `--tool file.py:f`);
+its arguments and result must be picklable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
+import importlib.util
 import multiprocessing
+import sys
 import threading
 import typing
 from collections.abc import Callable
@@ -23,18 +27,64 @@ from zyx.errors import ConfigurationError
 
 R = TypeVar("R")
 
+PROCESS_FUNC = "__zyx_process_func__"
+"""The attribute of a `process_tool()` wrapper holding the function it runs."""
+
 _context = multiprocessing.get_context("spawn")  # safe in a process with threads, on every platform
 
 
+FunctionRef = tuple[str, str | None, str]
+"""How a worker finds the function to run: (module name, module file or None, qualified name)."""
+
+
+def _ref(func: Callable[..., Any]) -> FunctionRef | Callable[..., Any]:
+    """What to send a worker for `func`: its `FunctionRef` when its module names it (itself, or the
+    process_tool() wrapper of it), else `func` itself, pickled (a bound method, a callable object)."""
+    module = sys.modules.get(getattr(func, "__module__", None) or "")
+    value: Any = module
+    for part in func.__qualname__.split("."):
+        value = getattr(value, part, None)
+    if value is not func and getattr(value, PROCESS_FUNC, None) is not func:
+        return func
+    return func.__module__, getattr(module, "__file__", None), func.__qualname__
+
+
+def _resolve(ref: FunctionRef) -> Callable[..., Any]:
+    """The function `ref` names, in this worker: its module imported by name, or, for a module loaded from a
+    file under a name no import finds (the CLI's `--tool path/file.py:f`, importlib), loaded from that file."""
+    name, file, qualname = ref
+    try:
+        module: Any = importlib.import_module(name)
+    except ImportError:
+        if file is None:
+            raise
+        spec = importlib.util.spec_from_file_location(name, file)
+        if spec is None or spec.loader is None:
+            raise
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    value = module
+    for part in qualname.split("."):
+        value = getattr(value, part)
+    return getattr(value, PROCESS_FUNC, value)  # the module may hold the process_tool() wrapper under that name
+
+
 def _serve(conn: Connection) -> None:
-    """A worker's loop: run each (func, kwargs) it is sent, send back (ok, value)."""
+    """A worker's loop: run each (function ref, kwargs) it is sent, send back (ok, value)."""
+    functions: dict[FunctionRef, Callable[..., Any]] = {}
+    target: Callable[..., Any] | None
     while True:
         try:
-            func, kwargs = conn.recv()
+            ref, kwargs = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            reply: tuple[bool, Any] = (True, func(**kwargs))
+            if not isinstance(ref, tuple):
+                target = ref  # a callable sent by value
+            elif (target := functions.get(ref)) is None:
+                target = functions[ref] = _resolve(ref)
+            reply: tuple[bool, Any] = (True, target(**kwargs))
         except BaseException as exc:  # noqa: BLE001 - the caller re-raises it
             reply = (False, exc)
         try:
@@ -103,12 +153,16 @@ def process_tool(func: Callable[..., R]) -> Callable[..., Any]:
         raise ConfigurationError("tools", f"process_tool({func.__qualname__}): a ToolRuntime cannot be sent to "
                                  "another process; pass what the function needs as arguments")
     pool = _Pool()
+    sent: list[Any] = []  # what names `func` for the workers, found at the first call (a decorated function's
+                          # module holds the wrapper only once the decorator has returned)
 
     @functools.wraps(func)
     async def call(**kwargs: Any) -> Any:
         worker = await asyncio.to_thread(pool.take)
         try:
-            worker.conn.send((func, kwargs))
+            if not sent:
+                sent.append(_ref(func))
+            worker.conn.send((sent[0], kwargs))
             ok, value = await asyncio.to_thread(worker.conn.recv)
         except BaseException:  # cut (timeout, cancellation) or broken: the call must not go on
             worker.kill()
@@ -118,6 +172,7 @@ def process_tool(func: Callable[..., R]) -> Callable[..., Any]:
             return value
         raise value
 
+    setattr(call, PROCESS_FUNC, func)
     return call
 
 

@@ -180,6 +180,8 @@ MAKE_PLAIN_TEXT = "- answered in plain text instead of calling `final_result`"
 
 # -- as_tool: a sub-run's outcome, as the calling model reads it --------------------------------------------
 SUB_RUN_NO_COMPLETION = "The sub-run ended without a completion."
+SUB_RUN_PAUSED = ("The sub-run paused for a human (a tool called interrupt()); a delegated sub-run cannot be "
+                  "resumed, so it did not finish.")
 SUB_RUN_NOT_DONE = "Task {status}: {summary}"
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, get_origin
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
 from zyx.errors import ConfigurationError, describe
@@ -29,6 +29,21 @@ class Target:
             except ValidationError:
                 pass  # not JSON text after all: validate it as the plain string it is
         return self.adapter.validate_python(raw)
+
+
+def field_names(target: Target | None) -> frozenset[str] | None:
+    """The top-level field names a partial of `target` can have; None when any name may appear (no target,
+    a dict with free keys, a union)."""
+    if target is None:
+        return None
+    if isinstance(target.type, type) and issubclass(target.type, BaseModel):
+        return frozenset(target.type.model_fields)
+    schema = target.schema
+    if schema.get("type") == "object" and "properties" in schema and not schema.get("additionalProperties"):
+        return frozenset(schema["properties"])
+    if schema.get("type") in ("array", "string", "integer", "number", "boolean", "null"):
+        return frozenset()
+    return None
 
 
 def _type_name(tp: Any) -> str:

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import operator
 import os
+import re
 import sys
 import time
 import typing
@@ -115,7 +116,18 @@ def parse_type_expression(text: str) -> Any:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise UsageError("--target", f"not a type expression: {text!r} ({exc.msg})") from None
-    return _type_of(tree.body, text, literal=False)
+    from zyx._target import make_target
+    from zyx.errors import ConfigurationError
+
+    try:
+        tp = _type_of(tree.body, text, literal=False)
+        make_target(tp)  # what the run will do with it: a type pydantic cannot build a schema for is refused now
+    except UsageError:
+        raise
+    except Exception as exc:  # typing's and pydantic's own refusals (Literal[()], int | Literal, dict[str], ...)
+        reason = exc.message if isinstance(exc, ConfigurationError) else f"{type(exc).__name__}: {exc}"
+        raise UsageError("--target", f"invalid type {text!r}: {_short(reason)}") from None
+    return tp
 
 
 def _type_of(node: ast.expr, text: str, *, literal: bool) -> Any:
@@ -144,10 +156,9 @@ def _type_of(node: ast.expr, text: str, *, literal: bool) -> Any:
         base = TYPE_NAMES[node.value.id]
         inner = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         args = tuple(_type_of(arg, text, literal=base is typing.Literal) for arg in inner)
-        try:
-            return base[args if len(args) > 1 else args[0]]
-        except TypeError as exc:
-            raise UsageError("--target", f"invalid type {text!r}: {exc}") from None
+        if not args and base is not tuple and base is not typing.Tuple:  # noqa: UP006 - only tuple[()] is a type
+            raise UsageError("--target", f"{node.value.id}[()] in {text!r} needs at least one type argument")
+        return base[args if len(args) != 1 else args[0]]
     raise UsageError("--target", f"unsupported syntax {ast.unparse(node)!r} in {text!r}; use names like "
                        "str, int, list[str], dict[str, int], int | None, Literal['a', 'b'], or module:Name")
 
@@ -165,7 +176,9 @@ def import_object(spec: str, option: str) -> Any:
         raise
     except ImportError as exc:
         raise UsageError(option, f"cannot import {module_name!r}: {exc}") from None
-    except Exception as exc:  # the user's module failed while importing
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the user's module failed (or called sys.exit()) while importing: nothing ran
         raise UsageError(option, f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
     value: Any = module
     for part in attr.split("."):
@@ -187,7 +200,11 @@ def _load_file(path: str) -> Any:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:  # a half-run module must not be found by the next import
+        sys.modules.pop(name, None)
+        raise
     return module
 
 
@@ -215,6 +232,24 @@ def parse_tools(specs: list[str] | None) -> list[Any]:
 
 
 # ---- progress on stderr ------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Characters a terminal acts on instead of showing (C0 but tab and newline, DEL, C1, bidi overrides)."""
+_JSON_CONTROL = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""The ones `json.dumps(ensure_ascii=False)` leaves raw (it escapes C0 itself)."""
+
+
+def _visible(text: Any) -> str:
+    """`text` with every control character escaped (`\\x1b`): model-written text cannot clear the screen,
+    retitle the window or rewrite a line (CWE-150). Rich markup needs no escaping: only `Text` is printed."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def _json_line(value: Any) -> Text:
+    """One JSON document for stdout, with the control characters JSON allows raw escaped as `\\u009b`."""
+    text = json.dumps(value, ensure_ascii=False)
+    return Text(_JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
 
 def _short(text: str, limit: int = 160) -> str:
     text = " ".join(str(text).split())
@@ -259,12 +294,14 @@ class Progress:
             self.live = None
 
     def line(self, *parts: str | tuple[str, str]) -> None:
+        """Print one line; every part is shown with its control characters escaped (see `_visible`)."""
         if not self.quiet:
-            self.console.print(Text.assemble(*parts), soft_wrap=True, highlight=False)
+            shown = [(_visible(p[0]), p[1]) if isinstance(p, tuple) else _visible(p) for p in parts]
+            self.console.print(Text.assemble(*shown), soft_wrap=True, highlight=False)
 
     def status(self, text: str) -> None:
         if self.live is not None:
-            self.live.update(Spinner("dots", Text(_short(text, max(20, self.console.width - 4)))))
+            self.live.update(Spinner("dots", Text(_visible(_short(text, max(20, self.console.width - 4))))))
 
     def _flush(self) -> None:
         """Print what piled up: the model's plain text, and on a terminal the last partial."""
@@ -378,7 +415,7 @@ def _summary_line(result: RunResult[Any], elapsed: float, turns: int) -> Text:
     if usage.get("total_tokens"):
         parts.append(f"{usage['total_tokens']} tokens")
     parts += [f"{elapsed:.1f}s", f"termination {result.termination}"]
-    return Text(" · ".join(parts), style="dim")
+    return Text(_visible(" · ".join(parts)), style="dim")
 
 
 def result_json(result: RunResult[Any], elapsed: float) -> dict[str, Any]:
@@ -428,11 +465,11 @@ def print_result(out: Console, result: RunResult[Any]) -> None:
     completion = result.completion
     status = completion.status if completion else "none"
     style = {"success": "bold green", "failed": "bold red", "skipped": "bold yellow"}.get(status, "bold")
-    out.print(Text.assemble((status, style), ": ", completion.summary if completion else ""),
+    out.print(Text.assemble((status, style), ": ", _visible(completion.summary if completion else "")),
               soft_wrap=True, highlight=False)
     if result.output is not None:
         text = result.output if isinstance(result.output, str) else _json(result.output, indent=2)
-        out.print(Text(text), soft_wrap=True, highlight=False)
+        out.print(Text(_visible(text)), soft_wrap=True, highlight=False)
 
 
 def _read_task(task: str) -> str:
@@ -539,7 +576,7 @@ def _run_and_report(task: str, target: Any, options: dict[str, Any], err: Consol
     if not quiet:
         err.print(_summary_line(result, elapsed, progress.turns))
     if json_output:
-        out.print(Text(json.dumps(result_json(result, elapsed), ensure_ascii=False)), soft_wrap=True, highlight=False)
+        out.print(_json_line(result_json(result, elapsed)), soft_wrap=True, highlight=False)
     else:
         print_result(out, result)
     status = result.completion.status if result.completion else None
@@ -548,9 +585,9 @@ def _run_and_report(task: str, target: Any, options: dict[str, Any], err: Consol
 
 def _report_failure(exc: BaseException, err: Console, out: Console, json_output: bool, label: str, code: int,
                     elapsed: float | None = None) -> int:
-    err.print(Text.assemble((f"zyx: {label}: ", "bold red"), str(exc)), soft_wrap=True, highlight=False)
+    err.print(Text.assemble((f"zyx: {label}: ", "bold red"), _visible(exc)), soft_wrap=True, highlight=False)
     if json_output:
-        out.print(Text(json.dumps(error_json(exc, elapsed), ensure_ascii=False)), soft_wrap=True, highlight=False)
+        out.print(_json_line(error_json(exc, elapsed)), soft_wrap=True, highlight=False)
     return code
 
 

@@ -120,6 +120,11 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
         raise ConfigurationError("description", f"expected a non-empty string, got {describe(description)}")
     check_keywords(options, GRAPH_OPTIONS, "as_tool")
     config = option_checks.config("config", config)
+    for pause in ("approve", "approve_plan"):
+        if options.get(pause) not in (None, False):
+            raise ConfigurationError(pause, "a delegated sub-run cannot pause for a human: each call is a fresh "
+                                     f"run with no thread to resume; approve the tool in the supervisor's run "
+                                     f"instead (approve=[{name!r}])")
     if graph is None:
         _, graph = cached_run_graph({**options, "target": target})
     elif not isinstance(graph, Pregel):
@@ -127,6 +132,9 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
     elif options:
         raise ConfigurationError(next(iter(options)), "options apply when as_tool() builds the graph; "
                                  "pass them to build_run_graph() instead")
+    elif graph.checkpointer not in (None, False):
+        raise ConfigurationError("graph", "compiled with a checkpointer: each call of the tool is a fresh sub-run "
+                                 "with no thread to persist or resume; build the graph without checkpointer=")
     checked = make_target(target)
     run_graph = graph
 
@@ -156,9 +164,12 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
 
 
 def _outcome(state: dict[str, Any], target: Target | None) -> Any:
-    """The sub-run's typed result, its summary, or its zyx error."""
+    """The sub-run's typed result, its summary, or its zyx error (a sub-run paused by a tool's `interrupt()`
+    failed: nobody can resume it)."""
     if (error := run_error(cast(RunState, state), target)) is not None:
         raise error
+    if state.get("__interrupt__"):
+        raise RunError(_prompts.SUB_RUN_PAUSED, termination="interrupted", messages=state.get("messages", ()))
     data = state.get("completion")
     if not data:
         return _prompts.SUB_RUN_NO_COMPLETION

@@ -23,7 +23,7 @@ from zyx._messages import MessageLike, to_messages
 from zyx._models import add_usage, bind, model_name, resolve_model
 from zyx._options import DEFAULT_MAX_STEPS, MAKE_OPTIONS, MakeOptions, check_keywords, checked
 from zyx._prompts import FINAL_RESULT, UNKNOWN_TOOL
-from zyx._target import Target, format_validation_error, make_target
+from zyx._target import Target, field_names, format_validation_error, make_target
 from zyx._tokens import TokenCounter
 from zyx._tool_args import argument_check, runtime_parameter
 from zyx._tools import ToolOutcome, execute_tool, openai_schemas
@@ -214,7 +214,8 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
         from zyx.stream import RunStream
 
         return RunStream(lambda: make_events(lambda invoke: _answer(
-            chat, tgt, prompt, messages, tool_list, max_retries, invoke, settings, values["deps"]), tgt, model_name(chat)))
+            chat, tgt, prompt, messages, tool_list, max_retries, invoke, settings, values["deps"]), tgt, model_name(chat)),
+            fields=field_names(tgt))
     output, history, usage = await _answer(chat, tgt, prompt, messages, tool_list, max_retries, settings=settings,
                                            deps=values["deps"])
     return Result(output=output, messages=history, usage=usage, model=model_name(chat))

@@ -298,9 +298,12 @@ class RunResult(Result[T]):
             `"interrupted"` (paused for a human decision).
         plans: Plan mode only: every submitted plan (JSON form, step outputs as Python values
             where this process has them), oldest first.
-        interrupted: Whether the run is paused for a human decision on the calls in `pending`.
+        interrupted: Whether the run is paused: for a human decision on the calls in `pending`, or by a
+            tool that called LangGraph's `interrupt()` (see `interrupts`).
         pending: The tool calls waiting for a decision (resume with `decisions=` by their `id`).
         context: How the prompts fitted the model's context window (`ContextUse`); None before any model call.
+        interrupts: The `langgraph.types.Interrupt`s raised by tools themselves (`interrupt(value)`):
+            resume with `decisions={interrupt.id: answer}`, and `interrupt()` returns the answer.
     """
 
     completion: RunCompletion[T] | None = None
@@ -313,6 +316,7 @@ class RunResult(Result[T]):
     interrupted: bool = False
     pending: list[PendingToolCall] = field(default_factory=list)
     context: ContextUse | None = None
+    interrupts: list[Any] = field(default_factory=list)
 
     def __repr__(self) -> str:
         status = self.completion.status if self.completion else None

@@ -22,7 +22,8 @@ from zyx._options import (
     checked,
     declared,
 )
-from zyx._outcome import run_error, to_run_result
+from zyx._outcome import run_error, to_run_result, unresumable_pause
+from zyx._target import field_names
 from zyx._tools import tool_values
 from zyx.errors import ConfigurationError, describe
 from zyx.graph._cache import cached_run_graph
@@ -114,7 +115,7 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         known = RunTask(goal=run_input["task"], target=spec.target.type if spec.target else None) \
             if isinstance(run_input, dict) and run_input.get("task") else None
         return RunStream(lambda: graph_events(graph, spec, run_input, config, deps=given["deps"], source=source),
-                         task=known)
+                         task=known, fields=field_names(spec.target))
     token, source_token = tool_values.set({}), given_source.set(source)
     try:
         output: dict[str, Any] = await graph.ainvoke(run_input, config, context=given["deps"],
@@ -123,6 +124,8 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         error = run_error(state, spec.target)
         if error is not None:
             raise error
+        if output.get("__interrupt__") and checkpointer is None:
+            raise unresumable_pause()
         return to_run_result(state, spec, interrupts=output.get("__interrupt__", ()))
     finally:
         given_source.reset(source_token)

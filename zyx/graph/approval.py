@@ -1,16 +1,22 @@
 """Human approval: pause before chosen tool calls (or a whole plan) with LangGraph's `interrupt()`.
 
 The interrupt's value is `{"pending": [{"id", "name", "args"}, ...]}`; the run resumes with
-`Command(resume={tool_call_id: decision})`, a decision being `"approve"`, `{"reject": "reason"}`
-or `{"edit": {...new args...}}`. Keyed by tool-call id, so parallel calls are never mixed up.
+`Command(resume={id: decision})`, a decision being `"approve"`, `{"reject": "reason"}` or
+`{"edit": {...new args...}}`. Keyed by tool-call id, so parallel calls are never mixed up; where a turn
+repeats an id (providers do), each of those calls is keyed `<id>#<n>` (n counting that id's calls from 1).
+
+Which calls were asked about is fixed when the run pauses: `run()` resuming a paused turn passes the asked
+keys (`ASKED` in the config), so the decisions are applied to those calls whatever `approve=` says now.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import ToolCall
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
 from zyx import _prompts
@@ -37,10 +43,14 @@ def approval_rule(approve: Approve, tool_names: Sequence[str]) -> Callable[[Pend
     return lambda call: call.name in names
 
 
+def is_approval(item: Any) -> bool:
+    """Whether a LangGraph `Interrupt` is an approval request (else a tool's own `interrupt()`)."""
+    return isinstance(item.value, Mapping) and set(item.value) == {"pending"} and isinstance(item.value["pending"], list)
+
+
 def pending_calls(interrupts: Sequence[Any]) -> list[dict[str, Any]]:
     """The tool calls waiting for a human decision, from a thread's (or a result's) interrupts."""
-    return [call for item in interrupts if isinstance(item.value, Mapping)
-            for call in item.value.get("pending", [])]
+    return [call for item in interrupts if is_approval(item) for call in item.value["pending"]]
 
 
 def check_decisions(decisions: Any, pending_ids: Sequence[str]) -> dict[str, Any]:
@@ -61,12 +71,53 @@ def check_decisions(decisions: Any, pending_ids: Sequence[str]) -> dict[str, Any
     return dict(decisions)
 
 
-def ask(calls: Sequence[ToolCall]) -> dict[str, Any]:
-    """Pause the run for a decision on each call (a no-op for none); returns the checked decisions."""
+ASKED = "zyx_asked"
+"""Config key (`configurable`) under which a resuming `run()` names the paused turn (its AI message id) and
+the keys of the calls that were asked about: `{"message": id, "keys": [...]}`."""
+
+
+PAUSED = "zyx_paused"
+"""Config key (`configurable`) under which a resuming `run()` names the paused turn (its AI message id) and
+how long the run waited for a human: `{"message": id, "seconds": s}`."""
+
+
+def resumed_deadline(state: Mapping[str, Any], config: RunnableConfig | None, message_id: str | None) -> float | None:
+    """The run's deadline moved on by the time it waited for a human, when this resumes the paused turn of
+    `message_id` (the run's `timeout` bounds its own work, not a human's answer); else None."""
+    paused = ((config or {}).get("configurable") or {}).get(PAUSED)
+    deadline = state.get("deadline")
+    if not isinstance(paused, Mapping) or deadline is None or message_id is None or paused.get("message") != message_id:
+        return None
+    return float(deadline) + max(float(paused.get("seconds") or 0.0), 0.0)
+
+
+def call_keys(calls: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each call's decision key: its id, or `<id>#<n>` where the turn repeats that id."""
+    ids = [c.get("id") or "" for c in calls]
+    counts, seen = Counter(ids), Counter[str]()
+    keys = []
+    for call_id in ids:
+        seen[call_id] += 1
+        keys.append(call_id if counts[call_id] == 1 else f"{call_id}#{seen[call_id]}")
+    return keys
+
+
+def asked_keys(config: RunnableConfig | None, message_id: str | None) -> frozenset[str] | None:
+    """The keys asked about when the turn of `message_id` paused, when a resume names that turn; else None."""
+    asked = ((config or {}).get("configurable") or {}).get(ASKED)
+    if isinstance(asked, Mapping) and message_id is not None and asked.get("message") == message_id:
+        return frozenset(asked.get("keys") or ())
+    return None
+
+
+def ask(calls: Sequence[ToolCall], keys: Sequence[str] | None = None) -> dict[str, Any]:
+    """Pause the run for a decision on each call (a no-op for none), keyed by `keys` (default: the
+    calls' ids); returns the checked decisions."""
     if not calls:
         return {}
-    pending: list[dict[str, Any]] = [{"id": c["id"] or "", "name": c["name"], "args": c["args"]} for c in calls]
-    return check_decisions(interrupt({"pending": pending}), [p["id"] for p in pending])
+    keys = list(keys) if keys is not None else [c["id"] or "" for c in calls]
+    pending: list[dict[str, Any]] = [{"id": k, "name": c["name"], "args": c["args"]} for k, c in zip(keys, calls)]
+    return check_decisions(interrupt({"pending": pending}), keys)
 
 
 def _selected(rule: Callable[[PendingToolCall], bool], call: ToolCall) -> bool | str:
@@ -77,16 +128,25 @@ def _selected(rule: Callable[[PendingToolCall], bool], call: ToolCall) -> bool |
         return _prompts.APPROVAL_RULE_FAILED.format(kind=type(exc).__name__)
 
 
-def review(calls: list[ToolCall], rule: Callable[[PendingToolCall], bool] | None) -> list[tuple[ToolCall, str | None]]:
-    """Ask about the calls `rule` selects: per call (in order), the call to run (with edited args) and
-    None, or the call and why it must not run."""
-    if rule is None:
+def review(calls: list[ToolCall], keys: Sequence[str], rule: Callable[[PendingToolCall], bool] | None,
+           asked: frozenset[str] | None = None) -> list[tuple[ToolCall, str | None]]:
+    """Ask about the calls `rule` selects (or, resuming a paused turn, the `asked` keys: a decision once
+    given is applied whatever the rule is now): per call (in order), the call to run (with edited args)
+    and None, or the call and why it must not run."""
+    if rule is None and asked is None:
         return [(call, None) for call in calls]
-    selected = [_selected(rule, c) for c in calls]
-    decisions = ask([c for c, chosen in zip(calls, selected) if chosen is True])
+    selected: list[bool | str] = ([k in asked for k in keys] if asked is not None else
+                                  [_selected(rule, c) for c in calls] if rule is not None else [False] * len(calls))
+    if asked is not None and rule is not None:  # the resume's approve= may not skip a call it wants asked about
+        unasked = [k for k, c in zip(keys, calls) if k not in asked and _selected(rule, c) is True]
+        if unasked:
+            raise ConfigurationError("approve", f"the paused turn asked about {sorted(asked)} only; this approve= "
+                                     f"also selects {unasked}: resume with the approve= the run paused with")
+    chosen_keys = [k for k, chosen in zip(keys, selected) if chosen is True]
+    decisions = ask([c for c, chosen in zip(calls, selected) if chosen is True], chosen_keys)
     reviewed: list[tuple[ToolCall, str | None]] = []
-    for call, chosen in zip(calls, selected):
-        decision: Any = decisions.get(call["id"] or "", "approve") if chosen is True else "approve"
+    for call, key, chosen in zip(calls, keys, selected):
+        decision: Any = decisions.get(key, "approve") if chosen is True else "approve"
         if isinstance(chosen, str):
             reviewed.append((call, chosen))
         elif decision == "approve":

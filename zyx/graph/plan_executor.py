@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK, READ_TOOL_OUTPUT, SUBMIT_PLAN
 from zyx._tools import ToolOutcome, to_state_value, tool_values
-from zyx.graph.approval import ask
+from zyx.graph.approval import ask, asked_keys, resumed_deadline
 from zyx.graph.calls import run_call, run_calls
 from zyx.graph.plan import Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
 from zyx.graph.spec import RunSpec
@@ -134,13 +134,14 @@ def _check(call: ToolCall, state: RunState, spec: RunSpec) -> Plan | list[str]:
 
 
 async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, spec: RunSpec,
-                      *, direct_completion: bool) -> PlanRound:
+                      *, direct_completion: bool, message_id: str | None = None) -> PlanRound:
     """Check the plan against the tools and limits (and a human, with `approve_plan`); run it, or send
     every problem back."""
     checked = _check(call, state, spec)
     if isinstance(checked, list):
         return _rejected(call, checked)
-    if spec.approve_plan:
+    asked = asked_keys(config, message_id)  # a resumed pause is decided whatever approve_plan is now
+    if spec.approve_plan if asked is None else (call["id"] or "") in asked:
         decision = ask([ToolCall(name=SUBMIT_PLAN, args=checked.model_dump(), id=call["id"])])[call["id"] or ""]
         if isinstance(decision, dict) and "reject" in decision:
             return _rejected(call, [_prompts.HUMAN_REJECTED.format(reason=decision["reject"])])
@@ -163,10 +164,13 @@ def _keep_step_values(round_: PlanRound, index: int) -> None:
 async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Check and run this turn's `submit_plan` (the first one; more are refused); answer every other call."""
     message = last_ai_message(state["messages"])
+    if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:
+        state = {**state, "deadline": deadline}  # type: ignore[typeddict-item]
     calls, completions = split_calls(message)
     submitted = next((i for i, c in enumerate(calls) if c["name"] == SUBMIT_PLAN), None)
     round_ = None if submitted is None else await _plan_round(
-        calls[submitted], state, config, spec, direct_completion=bool(completions))
+        calls[submitted], state, config, spec, direct_completion=bool(completions),
+        message_id=message.id if message is not None else None)
     reads = {i: c for i, c in enumerate(calls) if c["name"] == READ_TOOL_OUTPUT}  # reading on in a cut output
     read = await run_calls(reads, spec, config, spec.limits.time_left(state), state) if reads else {}
     answers = [round_.answer if i == submitted and round_ else read[i].message(c) if i in read else _other_call(c, spec)
@@ -179,6 +183,8 @@ async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
                         completing=bool(completions) or any(a is None for a in answers),
                         invalid=invalid, unknown=any(c["name"] not in (SUBMIT_PLAN, READ_TOOL_OUTPUT) for c in calls))
     update.setdefault("rejections", rejections)
+    if deadline is not None:
+        update["deadline"] = deadline
     if round_ is not None:
         update.update(store_plan(state, round_.record, new=True))
         _keep_step_values(round_, len(state.get("plans") or []))

@@ -10,7 +10,7 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._faults import call_with_retries
-from zyx._inputs import instructions_text, source_text
+from zyx._inputs import check_source, instructions_text, source_text
 from zyx._models import add_usage
 from zyx._tool_output import safe_text
 from zyx.errors import ConfigurationError, LimitExceededError, ModelError, RunError
@@ -55,7 +55,9 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str 
 async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, messages: list[BaseMessage],
                       limit: str | None, *, complete_only: bool = False) -> tuple[AIMessage, Fitted]:
     """One model call on the prompt fitted to the window (see zyx.graph.context); the fitted prompt with it."""
-    system = await _system_text(state, spec, config)
+    # the system prompt runs user code (instructions=f): bounded by the run's time, as the model call is
+    system = await asyncio.wait_for(_system_text(state, spec, config),
+                                    spec.limits.time_left(state, wrap_up=limit is not None))
     source = state.get("source")
     window = spec.fitter.window
     refused: ModelError | None = None
@@ -118,6 +120,8 @@ async def _system_text(state: RunState, spec: RunSpec, config: RunnableConfig) -
 async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Ask the model for its next move: tool calls, `complete_task`, or (to be nudged) plain text."""
     update = fresh_run(state, spec.limits)
+    if not state.get("model_calls") and not isinstance(state.get("source"), (str, int, float, bool, type(None))):
+        update["source"] = check_source(state["source"])  # graph input may hold any object run() accepts
     state = {**state, **update}  # type: ignore[typeddict-item]
     if state.get("focus"):
         update["focus"] = None  # this turn uses it

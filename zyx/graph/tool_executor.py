@@ -10,7 +10,7 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._tools import ToolOutcome, to_state_value, tool_values
-from zyx.graph.approval import review
+from zyx.graph.approval import asked_keys, call_keys, resumed_deadline, review
 from zyx.graph.calls import run_calls
 from zyx.graph.coaching import coach_turn, looks_failed
 from zyx.graph.limits import wrap_up_message
@@ -60,11 +60,15 @@ def bad_arguments(message: AIMessage | None) -> tuple[list[Any], list[ToolMessag
 async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Run this turn's tool calls (not `complete_task`) at once; refuse those past a limit."""
     message = last_ai_message(state["messages"])
+    if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:
+        state = {**state, "deadline": deadline}  # type: ignore[typeddict-item]
     calls, completions = split_calls(message)
     known = [i for i, c in enumerate(calls) if c["name"] in spec.tools_by_name]
     admitted, refused, limit = spec.limits.admit([calls[i] for i in known], state)
     reasons = {known[i]: text for i, text in refused.items()}
-    reviewed = review([calls[known[i]] for i in admitted], spec.approval)
+    keys = call_keys(calls)  # decision keys: ids repeated within the turn are told apart
+    reviewed = review([calls[known[i]] for i in admitted], [keys[known[i]] for i in admitted], spec.approval,
+                      asked_keys(config, message.id if message is not None else None))
     to_run: dict[int, ToolCall] = {}
     for i, (call, rejection) in zip(admitted, reviewed):
         if rejection is None:
@@ -93,6 +97,8 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
                         invalid=invalid, unknown=len(known) < len(calls))
     if update.get("limit"):
         coached.pop("focus", None)
+    if deadline is not None:
+        update["deadline"] = deadline
     return {**update, **coached}
 
 

@@ -19,7 +19,7 @@ from langgraph.types import StreamMode
 
 from zyx._durable import DURABILITY
 from zyx._inputs import given_source
-from zyx._outcome import run_error, to_run_result
+from zyx._outcome import run_error, to_run_result, unresumable_pause
 from zyx._prompts import COMPLETE_TASK
 from zyx.events import (
     CompletionRejected,
@@ -82,6 +82,8 @@ class GraphEvents:
         error = run_error(state, self.spec.target)  # type: ignore[arg-type]
         if error is not None:
             raise error
+        if state.get("__interrupt__") and not durable:
+            raise unresumable_pause()
         emit(RunFinished(to_run_result(state, self.spec, interrupts=state.get("__interrupt__", ()))))  # type: ignore[arg-type]
 
     def translate(self, item: Any) -> Sequence[RunEvent]:

@@ -43,6 +43,15 @@ class PartialJSONError(ValueError):
         self.offset = offset
 
 
+MAX_DEPTH = 100
+"""Open containers a partial document may nest: the partial target is converted recursively, so a deeper
+document (no target needs it) stops the partials; the finished arguments are still validated as a whole."""
+
+
+class PartialJSONTooDeep(PartialJSONError):
+    """The document nests deeper than `MAX_DEPTH`: no partial values are made from it."""
+
+
 class PartialJSONParser:
     """Streaming JSON parser: `feed()` chunks, read the partial document from `value`.
 
@@ -198,6 +207,8 @@ class PartialJSONParser:
             self._state = _STRING
             return pos + 1
         if c == "{" or c == "[":
+            if len(self._stack) >= MAX_DEPTH:
+                raise PartialJSONTooDeep(f"nested deeper than {MAX_DEPTH} levels", self._base + pos)
             container: Any = {} if c == "{" else []
             self._add(container, finished=False)
             self._stack.append(container)

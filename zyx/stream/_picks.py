@@ -96,9 +96,14 @@ def partial(delta: bool = False, debounce_by: float | None = None) -> Pick:
     return _debounced(pick, debounce_by, merge=_merge_deltas if delta else None)
 
 
-def field(name: str, debounce_by: float | None = None) -> Pick:
+def field(name: str, debounce_by: float | None = None, fields: frozenset[str] | None = None) -> Pick:
+    """The partials' field `name`; `fields`: the target's field names when known (a name not among them,
+    a typo, would otherwise show nothing at all)."""
     if not isinstance(name, str) or not name:
         raise ConfigurationError("name", f"expected the name of a field of the target, got {describe(name)}")
+    if fields is not None and name not in fields:
+        known = ", ".join(sorted(fields)) if fields else "none: the target is not a record"
+        raise ConfigurationError("name", f"{name!r} is not a field of the target (its fields: {known})")
     changes = Changes()
 
     def show(event: RunEvent) -> Any:

@@ -42,43 +42,68 @@ def _mark(value: Any) -> Any:
     Partial values only change at their growing end (finished items are converted once and
     never touched again), so the fingerprint follows the last item of lists and dicts and every
     field of records: its cost depends on the target's schema, not on the size of the value.
+    A loop, not recursion, down the growing end: a deeply nested value cannot exhaust the stack.
     """
-    t = type(value)
-    if t is str:
-        return (len(value),)  # a tuple: never equal to a scalar's fingerprint
-    if t is list:
-        return (len(value), _mark(value[-1])) if value else ()
-    if t is dict:
-        if not value:
-            return ()
-        key = next(reversed(value))
-        return (len(value), key, _mark(value[key]))
-    if value is None or t is int or t is float or t is bool:
-        return value
-    if isinstance(value, BaseModel) or hasattr(value, "__dataclass_fields__"):
-        return tuple(_mark(v) for v in value.__dict__.values())
-    return value  # any other finished value: replaced, never changed in place
+    marks: list[Any] = []
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        t = type(item)
+        if t is str:
+            marks.append((len(item),))  # a tuple: never equal to a scalar's fingerprint
+        elif t is list:
+            marks.append(("list", len(item)))
+            if item:
+                pending.append(item[-1])
+        elif t is dict:
+            marks.append(("dict", len(item)))
+            if item:
+                key = next(reversed(item))
+                marks.append(key)
+                pending.append(item[key])
+        elif item is None or t is int or t is float or t is bool:
+            marks.append(item)
+        elif isinstance(item, BaseModel) or hasattr(item, "__dataclass_fields__"):
+            fields = list(item.__dict__.values())
+            marks.append(("record", len(fields)))
+            pending.extend(reversed(fields))
+        else:
+            marks.append(item)  # any other finished value: replaced, never changed in place
+    return tuple(marks)
 
 
 def _same(a: Any, b: Any) -> bool:
     """Whether two partial values show the same thing (a partial model and the validated
     target model with the same fields do); a full comparison, used only when the value is a
-    new object rather than the live one updated in place."""
-    if a is b:
-        return True
-    if (isinstance(a, BaseModel) and isinstance(b, BaseModel)) or (
-            hasattr(a, "__dataclass_fields__") and hasattr(b, "__dataclass_fields__")):
-        da, db = a.__dict__, b.__dict__
-        return da.keys() == db.keys() and all(_same(v, db[k]) for k, v in da.items())
-    ta, tb = type(a), type(b)
-    if ta in (list, tuple) and tb in (list, tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if ta is dict and tb is dict:
-        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
-    try:
-        return bool(ta is tb and a == b)
-    except Exception:  # an odd __eq__: count it as a change
-        return False
+    new object rather than the live one updated in place. A loop over pairs, not recursion."""
+    pairs: list[tuple[Any, Any]] = [(a, b)]
+    while pairs:
+        a, b = pairs.pop()
+        if a is b:
+            continue
+        if (isinstance(a, BaseModel) and isinstance(b, BaseModel)) or (
+                hasattr(a, "__dataclass_fields__") and hasattr(b, "__dataclass_fields__")):
+            da, db = a.__dict__, b.__dict__
+            if da.keys() != db.keys():
+                return False
+            pairs.extend((v, db[k]) for k, v in da.items())
+            continue
+        ta, tb = type(a), type(b)
+        if ta in (list, tuple) and tb in (list, tuple):
+            if len(a) != len(b):
+                return False
+            pairs.extend(zip(a, b))
+        elif ta is dict and tb is dict:
+            if a.keys() != b.keys():
+                return False
+            pairs.extend((v, b[k]) for k, v in a.items())
+        else:
+            try:
+                if not (ta is tb and a == b):
+                    return False
+            except Exception:  # an odd __eq__ (or one too deep to compare): count it as a change
+                return False
+    return True
 
 
 class Changes:
@@ -140,8 +165,11 @@ class ResultPartials:
             self._reset()
         pieces = getattr(chunk, "tool_call_chunks", None)
         if pieces is None:  # a model that does not stream: the complete message at once
-            pieces = [{"index": i, "name": c["name"], "args": json.dumps(c["args"])}
-                      for i, c in enumerate(chunk.tool_calls)]
+            try:
+                pieces = [{"index": i, "name": c["name"], "args": json.dumps(c["args"])}
+                          for i, c in enumerate(chunk.tool_calls)]
+            except (TypeError, ValueError, RecursionError):  # arguments no partial can show: the run checks them
+                return NOTHING
         parser = self._parser
         if parser is None or not pieces:
             return NOTHING
@@ -161,8 +189,8 @@ class ResultPartials:
                 continue  # a second call of the tool: only the first one counts
             try:
                 parser.feed(args)
-            except PartialJSONError:
-                self._parser = None  # malformed arguments: the run rejects them, the next attempt restarts
+            except PartialJSONError:  # malformed (or too deeply nested) arguments: the run checks them whole,
+                self._parser = None  # and the next attempt restarts
                 return NOTHING
             fed = True
         return self._partial(parser) if fed else NOTHING

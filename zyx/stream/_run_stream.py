@@ -102,12 +102,14 @@ class RunStream(OriginalNames[T], Generic[T]):
             `arun()` / `amake()`; not meant to be called by users).
         task: What the run was asked, when known before it starts (`task` shows it until the
             result does).
+        fields: The target's top-level field names, when known (`field()` refuses any other name).
     """
 
     def __init__(self, source: Callable[[], EventSource | AsyncIterator[RunEvent]], *,
-                 task: RunTask | None = None) -> None:
+                 task: RunTask | None = None, fields: frozenset[str] | None = None) -> None:
         self._make_source = source
         self._task = task
+        self._fields = fields  # the target's field names, when known: `field()` refuses others
         self._translate: Callable[[Any], Sequence[RunEvent]] = _Events.translate
         self._items: deque[Any] = deque()  # emitted by the driver, not yet translated
         self._ready: deque[RunEvent] = deque()  # translated, not yet handed out
@@ -279,7 +281,7 @@ class RunStream(OriginalNames[T], Generic[T]):
             name: The field (attribute of a model, key of a dict target).
             debounce_by: Show at most one value per this many seconds (the latest, and the last one).
         """
-        return self._aiter(picks.field(name, debounce_by))
+        return self._aiter(picks.field(name, debounce_by, self._fields))
 
     async def afinish(self) -> Result[T]:
         """Run to the end and return the result (a `RunResult` for runs); raises the run's error."""
@@ -386,7 +388,7 @@ class RunStream(OriginalNames[T], Generic[T]):
             name: The field (attribute of a model, key of a dict target).
             debounce_by: Show at most one value per this many seconds (the latest, and the last one).
         """
-        return self._iter(picks.field(name, debounce_by))
+        return self._iter(picks.field(name, debounce_by, self._fields))
 
     # -- what the run left, once it finished ------------------------------------------------------
     @property
