@@ -102,7 +102,7 @@ def _read_until_done(messages: list[BaseMessage], tools: list[dict[str, Any]]) -
     if not results:
         return call("fetch", url="https://example.com/notes")
     latest = results[-1].text
-    if "read_tool_output" in tool_names(tools) and "If you need more" in latest and turn(messages) < 12:
+    if "read_tool_output" in tool_names(tools) and "If the task needs more" in latest and turn(messages) < 12:
         return call("read_tool_output", tool_call_id=results[-1].artifact["read"] if results[-1].artifact else
                     results[-1].tool_call_id)
     return complete(summary="Writes are batched (40% less disk I/O).", result="Writes are batched.")
@@ -530,14 +530,15 @@ def test_repeated_tool_call_ids_are_told_apart() -> None:
         if results[0].name == "page" and len(read) == 0:
             read.append("asked")
             return AIMessage("", tool_calls=[{"name": "page", "args": {"name": "b"}, "id": "call_0"}])
-        if results[0].name == "page":
-            found = next(m.text for m in messages if isinstance(m, ToolMessage) and "alpha" in m.text)
-            key = found.split('tool_call_id="')[1].split('"')[0]
-            return call("read_tool_output", tool_call_id=key, offset=20_000)
+        if results[0].name == "page":  # both outputs are named apart in the prompt's notes
+            named = {k for m in messages for k in ("call_0#1", "call_0#2") if f'"{k}"' in m.text}
+            read.append(",".join(sorted(named)))
+            return call("read_tool_output", tool_call_id="call_0#1", offset=20_000)
         read.append(results[0].text[:20])
         return complete()
 
     run("t", tools=[page], model=ScriptedChatModel(policy=policy, profile={"max_input_tokens": 6000}))
+    assert read[1] == "call_0#1,call_0#2"
     assert read[-1].startswith(("alpha", "a line", "ha line", "pha line", "lpha line"))
 
 

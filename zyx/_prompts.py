@@ -212,7 +212,8 @@ READ_TOOL_OUTPUT_DESCRIPTION = (
 )
 OUTPUT_CUT = (
     "\n\n[Output cut to fit the context window: characters {start:,}-{end:,} of {total:,} shown, {left:,} not "
-    "shown. If you need more of it, call {tool}(tool_call_id=\"{id}\", offset={end}).]"
+    "shown. If the task needs more of it, call {tool}(tool_call_id=\"{id}\", offset={end}); if what is shown is "
+    "enough, go on without it.]"
 )
 OUTPUT_END = "\n\n[End of output: characters {start:,}-{end:,} of {total:,}.]"
 OUTPUT_PAST_END = "Nothing more: that output has {total:,} characters, all shown (offset {offset:,} is at or past its end)."

@@ -232,9 +232,10 @@ NOTE_CALLS = 8
 """The most calls the note on left-out turns lists (the latest ones): the note stays small however many go."""
 
 
-def _dropped_note(units: Sequence[_Unit]) -> HumanMessage:
-    calls = [f"{c['name']} (tool_call_id \"{c['id']}\")" for u in units for m in u.messages
-             if isinstance(m, AIMessage) for c in m.tool_calls]
+def _dropped_note(units: Sequence[_Unit], keys: Mapping[int, str]) -> HumanMessage:
+    """The note in place of left-out turns: their outputs, by the id `read_tool_output` reads them by."""
+    calls = [f"{m.name} (tool_call_id \"{keys[id(m)]}\")" for u in units for m in u.messages
+             if isinstance(m, ToolMessage) and m.name != _prompts.READ_TOOL_OUTPUT]
     listed = ", ".join(calls[-NOTE_CALLS:]) or "none"
     if len(calls) > NOTE_CALLS:
         listed = _prompts.EARLIER_CALLS.format(count=len(calls) - NOTE_CALLS) + listed
@@ -299,7 +300,7 @@ def fit(system: str, messages: Sequence[BaseMessage], *, window: Window, counter
                 f"the system prompt, tools and task take about {fixed:,} tokens, but the window leaves "
                 f"{limit:,} for a prompt ({window.size:,} tokens, {window.reserve:,} kept for the answer); "
                 "give a bigger context_window (or a model with a bigger window), fewer tools or a shorter task"))
-        share = max(MIN_SHARE, free // 2)
+        share = max(MIN_SHARE, free * 2 // 3)  # an output's part; the rest for history and the next part
     fitted = Fitted(window, SystemMessage(system), [], 0, share)
     if source is not None:
         shown = cut_text(source, share, counter)
@@ -388,7 +389,7 @@ def _compact(units: list[_Unit], views: list[_Unit], keys: dict[int, str], keep:
                     stubs.add(id(stub))
                     total += counter.message(stub) - counter.message(message)
                     views[i].messages[j] = stub
-    note_cost = counter.message(_dropped_note([units[i] for i in old + old_user])) if old or old_user else 0
+    note_cost = counter.message(_dropped_note([units[i] for i in old + old_user], keys)) if old or old_user else 0
     for i in [*old, *old_user]:  # turns first, then the user's older messages
         if total + (note_cost if gone else 0) <= target:
             break
@@ -406,7 +407,7 @@ def _compact(units: list[_Unit], views: list[_Unit], keys: dict[int, str], keep:
                     fitted.stubbed.append(keys[id(m)])
     if gone:
         gone.sort()
-        note = _dropped_note([units[i] for i in gone])
+        note = _dropped_note([units[i] for i in gone], keys)
         total += counter.message(note)
         for i in reversed(gone):
             del views[i]
