@@ -28,7 +28,8 @@ def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
             "output": to_state_value(outcome.output) if outcome.error is None else None,
             "artifact": to_state_value(outcome.artifact) if outcome.artifact is not None else None,
             "error": outcome.error, "duration": round(outcome.duration, 6),
-            **({"still_running": True} if outcome.still_running else {})}
+            **({"still_running": True} if outcome.still_running else {}),
+            **({"may_have_run": True} if outcome.may_have_run else {})}
 
 
 def _answer(call: ToolCall, outcome: ToolOutcome, state: RunState) -> tuple[ToolMessage, bool]:
