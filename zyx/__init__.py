@@ -29,6 +29,7 @@ from zyx.result import (
     RunVerificationContext,
     ToolCallRecord,
 )
+from zyx.batch import abatch, batch
 from zyx.run import arun, run
 from zyx.stream import RunStream
 from zyx.usage import Usage
@@ -59,9 +60,11 @@ __all__ = [
     "VerificationError",
     "ZyxError",
     "__version__",
+    "abatch",
     "amake",
     "as_tool",
     "arun",
+    "batch",
     "graph",
     "make",
     "process_tool",
