@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from openai_server import OpenAIServer, Reply, reply
+from test_studio import model_server, studio_url  # noqa: F401 (fixtures: `langgraph dev` with a scripted model)
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
@@ -171,3 +172,29 @@ def test_an_unreachable_server_is_a_clear_error_not_a_hang(tmp_path: Path) -> No
 def test_a_missing_tasks_file_is_a_usage_error(tmp_path: Path) -> None:
     done = zyx_batch(tmp_path, "nope.jsonl", "--out", "r.jsonl", srv=None)
     assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_batch_on_an_agent_server_langgraph_dev(tmp_path: Path, studio_url: str, model_server: OpenAIServer) -> None:
+    """--server: the same command submits the tasks to `langgraph dev` (tests/test_studio.py starts it) through
+    langgraph-sdk; same results file; run again without it, each task's ended thread gives its result."""
+    (tmp_path / "answer_types.py").write_text("from pydantic import BaseModel\n\n\nclass Answer(BaseModel):\n"
+                                              "    answer: float\n")
+    _setup(tmp_path, [{"id": "q1", "task": "What is 6 * 7?"}, "What is 7 * 6?", {"id": "q3", "task": "Six sevens?"}])
+    args = ["tasks.jsonl", "--out", "results.jsonl", "--server", studio_url, "--graph", "run", "--tool", "calculator",
+            "--target", "answer_types:Answer", "--max-steps", "5"]
+
+    done = zyx_batch(tmp_path, *args, srv=None)
+
+    assert done.returncode == 0, done.stderr
+    results = {r["id"]: r for r in _results(tmp_path / "results.jsonl")}
+    assert set(results) == {"q1", "2", "q3"}
+    assert all(r["status"] == "success" and r["output"] == {"answer": 42.0} for r in results.values())
+    assert all(r["termination"] == "completed" and r["tool_calls"][0]["name"] == "calculator" for r in results.values())
+    model_calls = len(model_server.requests)
+    assert model_calls == 6
+
+    (tmp_path / "results.jsonl").unlink()  # lost: the server's threads still hold every ended run
+    again = zyx_batch(tmp_path, *args, srv=None)
+    assert again.returncode == 0, again.stderr
+    assert sorted(r["id"] for r in _results(tmp_path / "results.jsonl")) == ["2", "q1", "q3"]
+    assert len(model_server.requests) == model_calls  # no task ran again
