@@ -174,7 +174,8 @@ def test_a_missing_tasks_file_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "no such file" in done.stderr
 
 
-def test_batch_on_an_agent_server_langgraph_dev(tmp_path: Path, studio_url: str, model_server: OpenAIServer) -> None:
+def test_batch_on_an_agent_server_langgraph_dev(tmp_path: Path, studio_url: str,  # noqa: F811 (fixtures)
+                                                model_server: OpenAIServer) -> None:  # noqa: F811
     """--server: the same command submits the tasks to `langgraph dev` (tests/test_studio.py starts it) through
     langgraph-sdk; same results file; run again without it, each task's ended thread gives its result."""
     (tmp_path / "answer_types.py").write_text("from pydantic import BaseModel\n\n\nclass Answer(BaseModel):\n"

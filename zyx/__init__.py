@@ -4,6 +4,7 @@ from zyx import graph
 from zyx._options import GraphOptions, MakeOptions, RunOptions
 from zyx._process_tool import process_tool
 from zyx._version import __version__
+from zyx.batch import abatch, batch
 from zyx.embed import as_tool
 from zyx.errors import (
     ConfigurationError,
@@ -29,7 +30,6 @@ from zyx.result import (
     RunVerificationContext,
     ToolCallRecord,
 )
-from zyx.batch import abatch, batch
 from zyx.run import arun, run
 from zyx.stream import RunStream
 from zyx.usage import Usage

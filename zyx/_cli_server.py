@@ -37,7 +37,7 @@ async def _client(url: str, graph: str) -> Any:
         from langgraph_sdk import get_client
     except ImportError:
         raise UsageError("--server", 'needs langgraph-sdk: pip install "zyx[client]"') from None
-    client = get_client(url=url, timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT))
+    client = get_client(url=url, timeout=(CONNECT_TIMEOUT, None, None, None))  # connect, read, write, pool
     try:
         found = await asyncio.wait_for(client.assistants.search(graph_id=graph, limit=1), 2 * CONNECT_TIMEOUT)
     except (httpx.HTTPError, OSError, TimeoutError) as exc:

@@ -51,8 +51,8 @@ def _checkpoint_of(config: RunnableConfig) -> tuple[RunnableConfig, str] | None:
         return None
     node_ns: str = info.checkpoint_ns or ""
     loop_ns = node_ns.rsplit(NS_SEP, 1)[0] if NS_SEP in node_ns else ""
-    checkpoint = {"configurable": {"thread_id": str(thread_id), "checkpoint_ns": loop_ns,
-                                   "checkpoint_id": info.checkpoint_id}}
+    checkpoint: RunnableConfig = {"configurable": {"thread_id": str(thread_id), "checkpoint_ns": loop_ns,
+                                                   "checkpoint_id": info.checkpoint_id}}
     return checkpoint, str(info.task_id)
 
 
@@ -84,9 +84,9 @@ class Journal:
         configurable = config.get("configurable") or {}
         saver = configurable.get(CHECKPOINTER_KEY)
         where = _checkpoint_of(config) if isinstance(saver, BaseCheckpointSaver) else None
-        if where is None:
+        if where is None or not isinstance(saver, BaseCheckpointSaver):
             return None
-        journal = cls(saver, where[0], f"zyx:{where[1]}:")  # type: ignore[arg-type]
+        journal = cls(saver, where[0], f"zyx:{where[1]}:")
         if configurable.get(RESUMING_KEY):
             saved = await _saver_call(journal.saver, "get_tuple", journal.checkpoint)
             for task_id, channel, value in (saved.pending_writes or []) if saved is not None else []:
