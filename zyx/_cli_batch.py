@@ -7,6 +7,8 @@ Results: `{"id", "status", "summary", "output", "termination", "usage", "error",
 flushed) when it ends, so memory stays flat. Run again with the same --out, it skips the tasks already in
 it and resumes those that were in flight. A malformed line stops the batch before anything runs (every bad
 line is reported with its number); `--skip-bad-lines` reports and skips them instead.
+
+zyx.cli registers the command; this module imports zyx.cli's helpers only when the command runs.
 """
 
 from __future__ import annotations
@@ -23,18 +25,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
-
-from zyx.cli import (
-    EXIT_INTERRUPTED,
-    EXIT_NOT_SUCCESS,
-    EXIT_SUCCESS,
-    EXIT_USAGE,
-    UsageError,
-    error_json,
-    parse_target,
-    parse_tools,
-    result_json,
-)
 
 BATCH_HELP = """\
 Run every task of TASKS (a JSONL file: one JSON string or {"task": ..., "id": ...} per line) and write one JSON line per task to --out as it ends: id, status, summary, output, termination, usage, error.
@@ -128,6 +118,7 @@ def recorded_ids(out: Path) -> set[str]:
 
 def outcome_line(task_id: str, outcome: Any, seconds: float) -> dict[str, Any]:
     """A result line for an in-process run's outcome (`RunResult` or exception)."""
+    from zyx.cli import error_json, result_json
     from zyx.result import RunResult
 
     if isinstance(outcome, RunResult):
@@ -243,6 +234,8 @@ def _write(f: Any, line: dict[str, Any]) -> None:
 
 async def drive(source: AsyncIterator[dict[str, Any]], out: Path, display: Display) -> int:
     """Write each ended task's line; the exit status (0: every task succeeded)."""
+    from zyx.cli import EXIT_NOT_SUCCESS, EXIT_SUCCESS
+
     code = EXIT_SUCCESS
     with out.open("a", encoding="utf-8") as f, display:
         display.update()
@@ -292,6 +285,8 @@ def batch_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress on stderr.")] = False,
 ) -> None:
     """Run every task of TASKS.jsonl (see BATCH_HELP)."""
+    from zyx.cli import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         code = _batch(tasks_file, out, concurrency=concurrency, tool=tool, target=target, model=model,
@@ -309,6 +304,7 @@ def batch_command(
 def _batch(tasks_file: Path, out: Path, *, concurrency: int, tool: list[str] | None, target: str | None,
            model: str | None, max_steps: int | None, timeout: float | None, idempotent: list[str] | None,
            skip_bad_lines: bool, durable: bool, server: str | None, graph: str, err: Console, quiet: bool) -> int:
+    from zyx.cli import EXIT_NOT_SUCCESS, EXIT_SUCCESS, UsageError, parse_target, parse_tools
     from zyx.errors import ConfigurationError
 
     if not tasks_file.is_file():
@@ -352,6 +348,8 @@ def _batch(tasks_file: Path, out: Path, *, concurrency: int, tool: list[str] | N
 def _server_settings(*, tool: list[str] | None, target: str | None, model: str | None, max_steps: int | None,
                      timeout: float | None) -> dict[str, Any]:
     """The run `context` the server graph reads its settings from (graphs/_studio.py)."""
+    from zyx.cli import parse_target
+
     settings: dict[str, Any] = {}
     if tool:
         settings["tools"] = [name for spec in tool for name in spec.split(",")]

@@ -182,7 +182,21 @@ async def abatch(tasks: Iterable[Any], target: Any = None, *, concurrency: int =
 
 def batch(tasks: Iterable[Any], target: Any = None, *, concurrency: int = 8,
           **options: Unpack[RunOptions]) -> list[Outcome]:
-    """Blocking `abatch()`: same arguments, same result. Inside a running event loop, `await abatch(...)`."""
+    """Blocking `abatch()`: same arguments, same result. Inside a running event loop, `await abatch(...)`.
+
+    Args:
+        tasks: Strings, or dicts of per-task arguments (see `abatch`).
+        target: The type of every task's result.
+        concurrency: How many runs at once.
+        **options: The options of `run()` for every task (see `abatch`).
+
+    Returns:
+        Per task, in order: its `RunResult`, or the exception that ended it.
+
+    Raises:
+        RuntimeError: Called inside a running event loop.
+        ConfigurationError: a bad `tasks` item, `concurrency` or batch option, before any run starts.
+    """
     if in_running_loop():
         raise RuntimeError("zyx.batch() cannot be called inside a running event loop; use `await zyx.abatch(...)`")
     return run_sync(abatch(tasks, target, concurrency=concurrency, **options))
