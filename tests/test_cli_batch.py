@@ -199,3 +199,13 @@ def test_batch_on_an_agent_server_langgraph_dev(tmp_path: Path, studio_url: str,
     assert again.returncode == 0, again.stderr
     assert sorted(r["id"] for r in _results(tmp_path / "results.jsonl")) == ["2", "q1", "q3"]
     assert len(model_server.requests) == model_calls  # no task ran again
+
+
+def test_on_a_terminal_progress_is_a_bar_with_done_failed_running_rate_and_eta(tmp_path: Path, srv: OpenAIServer) -> None:
+    _setup(tmp_path, ["Charge order 1", "Charge broken order 2", "Charge order 3"])
+    done = zyx_batch(tmp_path, *ARGS, "--no-durable", srv=srv, env={"TTY_COMPATIBLE": "1", "COLUMNS": "160"})
+    assert done.returncode == 1, done.stderr
+    assert "3/3" in done.stderr and "1 failed" in done.stderr and "0 running" in done.stderr
+    assert "/s" in done.stderr and "ETA" in done.stderr
+    assert "[3/3]" not in done.stderr  # no plain lines on a terminal
+    assert not (tmp_path / "results.jsonl.checkpoints.sqlite").exists()  # --no-durable
