@@ -35,8 +35,17 @@ from zyx.testing import ScriptedChatModel
 BOUND = 8
 
 
-def _model() -> ScriptedChatModel:
-    return ScriptedChatModel(policy=zyx_policy(1))
+def _model(remember: bool = True) -> ScriptedChatModel:
+    """The scripted model; `remember=False` forgets each call it records (it keeps them all for tests), so the
+    memory measured is zyx's, not the test model's."""
+    policy = zyx_policy(1)
+
+    def forgetful(messages: list[Any], tools: list[dict[str, Any]]) -> Any:
+        model._calls.clear()
+        return policy(messages, tools)
+
+    model = ScriptedChatModel(policy=policy if remember else forgetful)
+    return model
 
 
 async def _gather(n: int, model: ScriptedChatModel, bound: int | None) -> list[Any]:
@@ -88,7 +97,7 @@ async def _cli_peak(n: int, folder: Path) -> float:
     tasks.write_text("".join(json.dumps({"id": f"t{i}", "task": TASK}) + "\n" for i in range(n)))
     tally = Tally(total=n)
     lines = (e for e in read_lines(tasks, server=False) if isinstance(e, Line))
-    source = in_process(lines, tally, {"tools": TOOLS, "model": _model()}, Report, BOUND, None)
+    source = in_process(lines, tally, {"tools": TOOLS, "model": _model(remember=False)}, Report, BOUND, None)
     tracemalloc.start()
     with open(os.devnull, "w") as devnull:
         await drive(source, out, Display(Console(file=devnull), tally, quiet=True))
@@ -100,6 +109,7 @@ async def _cli_peak(n: int, folder: Path) -> float:
 
 async def memory(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        await _cli_peak(10, Path(tmp))  # warm up: the graph compiled, the tools converted
         small, large = await _cli_peak(max(n // 4, 1), Path(tmp)), await _cli_peak(n, Path(tmp))
     print(f"\n`zyx batch` path, peak traced memory: {n // 4} tasks {small:.1f} MB, {n} tasks {large:.1f} MB "
           f"(x{large / small:.2f} for x4 tasks)")
