@@ -145,3 +145,39 @@ def test_idempotent_names_the_run_tools() -> None:
         zyx.run("x", model=ScriptedChatModel(responses=[complete()]), tools=[lookup], idempotent=["nope"])
     with pytest.raises(zyx.ConfigurationError, match="idempotent"):
         zyx.run("x", model=ScriptedChatModel(responses=[complete()]), tools=[lookup], idempotent="lookup")
+
+
+async def test_a_tool_that_asked_a_human_runs_again_to_get_the_answer_but_not_after_a_crash() -> None:
+    from langgraph.types import Command, interrupt
+
+    from zyx.graph import build_run_graph
+
+    sent: list[str] = []
+    started, gate = asyncio.Event(), asyncio.Event()
+
+    async def send(text: str) -> str:
+        """Send a text once a human confirmed it."""
+        confirmed = interrupt({"confirm": text})  # LangGraph re-runs the tool to hand it the answer
+        sent.append(f"{text}:{confirmed}")
+        started.set()
+        await gate.wait()
+        return "sent"
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        return complete() if any(isinstance(m, ToolMessage) for m in messages) else call("send", text="hi")
+
+    graph = build_run_graph(tools=[send], checkpointer=InMemorySaver(), model=ScriptedChatModel(policy=policy))
+    config: Any = {"configurable": {"thread_id": "t"}}
+    paused = await graph.ainvoke({"messages": [("user", "Send hi.")]}, config)
+    assert paused["__interrupt__"] and sent == []
+    acting = asyncio.create_task(graph.ainvoke(Command(resume="yes"), config))
+    await started.wait()
+    acting.cancel()  # the confirmed send was under way
+    with pytest.raises(asyncio.CancelledError):
+        await acting
+    gate.set()
+
+    done = await graph.ainvoke(None, config)
+
+    assert sent == ["hi:yes"]  # it ran once after the answer, and not again after the cancel
+    assert done["tool_calls"][0]["may_have_run"] is True

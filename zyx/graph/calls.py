@@ -70,7 +70,7 @@ async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: Runnab
         if (saved := journal.saved(str(i))) is not None:
             outcomes[i] = saved
         else:
-            todo[i] = (call, 0)
+            todo[i] = (call, journal.past_pauses(str(i)))
     outcomes.update(settle_uncertain(journal, todo, spec))
 
     async def one(i: int, call: ToolCall, attempt: int) -> ToolOutcome:
@@ -92,7 +92,7 @@ def settle_uncertain(journal: Journal, todo: dict[int, tuple[ToolCall, int]], sp
         for i in uncertain:
             call, attempt = todo[i]
             if is_idempotent(spec.tools_by_name[call["name"]], spec.idempotent):
-                todo[i] = (call, attempt + 1)
+                todo[i] = (call, journal.past_pauses(str(i), attempt + 1))
             elif spec.approval is None:
                 del todo[i]
                 answered[i] = ToolOutcome(error=_prompts.TOOL_MAY_HAVE_RUN, may_have_run=True)
@@ -103,7 +103,7 @@ def settle_uncertain(journal: Journal, todo: dict[int, tuple[ToolCall, int]], sp
             call, attempt = todo[i]
             call, refusal = decided(call, decisions[call["id"] or ""], _prompts.HUMAN_DECLINED_RERUN)
             if refusal is None:
-                todo[i] = (call, attempt + 1)
+                todo[i] = (call, journal.past_pauses(str(i), attempt + 1))
             else:
                 del todo[i]
                 answered[i] = ToolOutcome(error=refusal, may_have_run=True)
@@ -118,9 +118,9 @@ async def run_journaled(journal: Journal | None, key: str, call: ToolCall, spec:
         return await execute()
     if (saved := journal.saved(key)) is not None:
         return saved
-    attempt = 0
+    attempt = journal.past_pauses(key)
     while journal.uncertain(key, attempt):
         if not is_idempotent(spec.tools_by_name[call["name"]], spec.idempotent):
             return ToolOutcome(error=_prompts.TOOL_MAY_HAVE_RUN, may_have_run=True)
-        attempt += 1
+        attempt = journal.past_pauses(key, attempt + 1)
     return await journal.run(key, attempt, call, execute)

@@ -19,17 +19,16 @@ a re-run is seen as well.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from langchain_core.messages import ToolCall
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.errors import GraphBubbleUp
 
 from zyx._tools import ToolOutcome
-
-T = TypeVar("T")
 
 CHECKPOINTER_KEY = "__pregel_checkpointer"
 """Where LangGraph puts a run's checkpointer in a node's config (`langgraph._internal._constants`)."""
@@ -72,6 +71,8 @@ class Journal:
     checkpoint: RunnableConfig
     prefix: str
     started: set[tuple[str, int]] = field(default_factory=set)
+    paused: set[tuple[str, int]] = field(default_factory=set)
+    """Attempts that stopped at a LangGraph `interrupt()` inside the tool: run again on resume, as LangGraph does."""
     finished: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -96,39 +97,45 @@ class Journal:
 
     def _load(self, record: Mapping[str, Any]) -> None:
         key = str(record.get("key"))
+        attempt = int(record.get("attempt") or 0)
         if "outcome" in record:
             self.finished[key] = dict(record["outcome"])
+        elif record.get("paused"):
+            self.paused.add((key, attempt))
         else:
-            self.started.add((key, int(record.get("attempt") or 0)))
+            self.started.add((key, attempt))
 
     def saved(self, key: str) -> ToolOutcome | None:
         """The outcome recorded for a finished call, or None."""
         data = self.finished.get(key)
         return ToolOutcome.from_json(data) if data is not None else None
 
+    def past_pauses(self, key: str, attempt: int = 0) -> int:
+        """The attempt to look at: `attempt`, or the one after the attempts that paused at an `interrupt()`
+        (resumed, such a call runs again as a new attempt, so a crash during it is seen too)."""
+        while (key, attempt) in self.paused:
+            attempt += 1
+        return attempt
+
     def uncertain(self, key: str, attempt: int) -> bool:
         """Whether the call's `attempt` started in an earlier execution and never finished."""
-        return (key, attempt) in self.started and key not in self.finished
+        return (key, attempt) in self.started and (key, attempt) not in self.paused and key not in self.finished
 
     async def _write(self, task_id: str, record: dict[str, Any]) -> None:
         await _saver_call(self.saver, "put_writes", self.checkpoint, [(CHANNEL, record)], self.prefix + task_id)
 
-    async def run(self, key: str, attempt: int, call: ToolCall, execute: Callable[[], Any]) -> ToolOutcome:
+    async def run(self, key: str, attempt: int, call: ToolCall, execute: Callable[[], Awaitable[ToolOutcome]]) -> ToolOutcome:
         """Record the call as started (awaited: durable before the tool runs), run it, record its outcome."""
         await self._write(f"{key}:started:{attempt}", {"key": key, "attempt": attempt, "id": call.get("id"),
                                                        "name": call["name"], "args": call["args"]})
-        outcome: ToolOutcome = await execute()
+        try:
+            outcome = await execute()
+        except GraphBubbleUp:  # the tool asked a human (`interrupt()`): on resume it runs again, to get the answer
+            await self._write(f"{key}:paused:{attempt}", {"key": key, "attempt": attempt, "paused": True})
+            raise
         self.finished[key] = outcome.to_json()
         await self._write(f"{key}:finished", {"key": key, "outcome": self.finished[key]})
         return outcome
-
-
-def attempt_of(journal: Journal | None, key: str) -> int:
-    """The first attempt of a call that has not started yet (0 on a fresh run)."""
-    attempt = 0
-    while journal is not None and (key, attempt) in journal.started:
-        attempt += 1
-    return attempt
 
 
 def is_idempotent(tool: Any, names: frozenset[str] | bool) -> bool:
@@ -142,10 +149,3 @@ def is_idempotent(tool: Any, names: frozenset[str] | bool) -> bool:
         hints = hints.model_dump()
     return bool(metadata.get("idempotent") or metadata.get("idempotentHint") or metadata.get("readOnlyHint")
                 or (isinstance(hints, Mapping) and (hints.get("idempotentHint") or hints.get("readOnlyHint"))))
-
-
-def uncertain_keys(journal: Journal | None, keys: Sequence[str], attempts: Mapping[str, int]) -> list[str]:
-    """The calls among `keys` whose current attempt started earlier and never finished."""
-    if journal is None:
-        return []
-    return [k for k in keys if journal.uncertain(k, attempts[k])]
