@@ -91,7 +91,8 @@ async def _cli_peak(n: int, folder: Path) -> float:
     """Peak traced MB of the command's path for `n` tasks (model and tools as in the throughput runs)."""
     from rich.console import Console
 
-    from zyx._cli_batch import Display, Line, Tally, drive, in_process, read_lines
+    from zyx._batch_io import Line, read_lines
+    from zyx._cli_batch import Display, Tally, drive, in_process
 
     tasks, out = folder / f"tasks{n}.jsonl", folder / f"results{n}.jsonl"
     tasks.write_text("".join(json.dumps({"id": f"t{i}", "task": TASK}) + "\n" for i in range(n)))

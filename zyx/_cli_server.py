@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from zyx._cli_batch import Line, Tally, state_line
+from zyx._batch_io import Line, state_line
+from zyx._cli_batch import Tally
 from zyx.cli import UsageError
 
 CONNECT_TIMEOUT = 5.0
