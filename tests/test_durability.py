@@ -508,3 +508,39 @@ async def test_decisions_once_given_are_kept_and_cannot_be_changed() -> None:
     result = await zyx.arun(None, decisions={"call_1": "approve"}, **options)
     assert result.completion is not None and result.completion.summary == "paid" and not result.interrupted
     assert runs == [25, 25]  # run again because a human approved it, knowing it may have run
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("ZYX_TEST_POSTGRES_URL"), reason="set ZYX_TEST_POSTGRES_URL to run")
+async def test_postgres_a_call_in_flight_is_not_run_again_by_another_connection() -> None:
+    import asyncio
+    import uuid
+
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    url, thread = os.environ["ZYX_TEST_POSTGRES_URL"], f"zyx-test-{uuid.uuid4()}"
+    charges, started, gate = [], asyncio.Event(), asyncio.Event()
+
+    async def charge(amount: int) -> str:
+        """Charge the card."""
+        charges.append(amount)
+        started.set()
+        await gate.wait()
+        return "charged"
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        return complete(summary="done") if any(isinstance(m, ToolMessage) for m in messages) else call("charge", amount=9)
+
+    options: dict[str, Any] = {"tools": [charge], "model": ScriptedChatModel(policy=policy), "thread_id": thread}
+    async with AsyncPostgresSaver.from_conn_string(url) as saver:
+        await saver.setup()
+        acting = asyncio.create_task(zyx.arun("Pay.", checkpointer=saver, **options))
+        await started.wait()
+        acting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await acting
+    gate.set()
+    async with AsyncPostgresSaver.from_conn_string(url) as saver:  # a new connection, as another worker would
+        result = await zyx.arun(None, checkpointer=saver, **options)
+        await saver.adelete_thread(thread)
+    assert charges == [9] and result.tool_calls[0].may_have_run
