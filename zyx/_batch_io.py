@@ -57,6 +57,8 @@ def read_lines(path: Path, *, server: bool) -> Iterator[Line | BadLine]:
                 arguments = task_arguments(item, number)
                 if isinstance(item, dict) and "thread_id" in item:
                     raise ConfigurationError("thread_id", "is set by zyx batch (one thread per task id)")
+                if isinstance(item, dict) and "target" in item:
+                    raise ConfigurationError("target", "is the same for every task: give it with --target")
                 if server and set(arguments) - {"task", "context", "source"}:
                     raise ConfigurationError(sorted(set(arguments) - {"task", "context", "source"})[0],
                                              "with --server a line may only give task, context and source")
