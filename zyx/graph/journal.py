@@ -28,7 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphBubbleUp
 
-from zyx._tools import ToolOutcome
+from zyx._tools import ToolOutcome, to_state_value
 
 CHECKPOINTER_KEY = "__pregel_checkpointer"
 """Where LangGraph puts a run's checkpointer in a node's config (`langgraph._internal._constants`)."""
@@ -127,7 +127,7 @@ class Journal:
     async def run(self, key: str, attempt: int, call: ToolCall, execute: Callable[[], Awaitable[ToolOutcome]]) -> ToolOutcome:
         """Record the call as started (awaited: durable before the tool runs), run it, record its outcome."""
         await self._write(f"{key}:started:{attempt}", {"key": key, "attempt": attempt, "id": call.get("id"),
-                                                       "name": call["name"], "args": call["args"]})
+                                                       "name": call["name"], "args": to_state_value(call["args"])})
         try:
             outcome = await execute()
         except GraphBubbleUp:  # the tool asked a human (`interrupt()`): on resume it runs again, to get the answer
