@@ -94,6 +94,7 @@ def studio_graph(settings: Mapping[str, Any], *, plan: bool, execute: bool = Tru
         tools=[TOOLS[n] for n in dict.fromkeys(names)],
         target=schema_type(settings.get("target_schema")),
         plan=plan,
+        idempotent=True,  # the example tools only read (calculator, clock, sandboxed files): safe to run again
     )
     _, graph = cached_run_graph(options)
     return _with_context_schema(graph, "zyx_run_plan" if plan else "zyx_run")

@@ -239,6 +239,7 @@ WORKER = textwrap.dedent('''
     from zyx.testing import ScriptedChatModel, call, complete
 
     db, marker, mode = sys.argv[1:4]
+    options = {"idempotent": ["step_two"]} if sys.argv[4:] == ["idempotent"] else {}
 
     def mark(name):
         with open(marker, "a") as f:
@@ -269,16 +270,19 @@ WORKER = textwrap.dedent('''
     model = ScriptedChatModel(policy=policy)
     with SqliteSaver.from_conn_string(db) as saver:
         task = "Do both steps." if mode == "crash" else None
-        result = zyx.run(task, int, model=model, tools=[step_one, step_two], checkpointer=saver, thread_id="job-1")
+        result = zyx.run(task, int, model=model, tools=[step_one, step_two], checkpointer=saver, thread_id="job-1",
+                         **options)
     print(json.dumps({"output": result.output, "tools": [c.name for c in result.tool_calls],
-                      "model_calls": len(model.calls), "executed": executed()}))
+                      "model_calls": len(model.calls), "executed": executed(),
+                      "may_have_run": [c.may_have_run for c in result.tool_calls],
+                      "told": [m.content for m in result.messages if isinstance(m, ToolMessage)][1]}))
 ''')
 
 
-def _worker(script: Path, db: Path, marker: Path, mode: str) -> subprocess.CompletedProcess[str]:
+def _worker(script: Path, db: Path, marker: Path, mode: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "ZYX_"))}
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, str(script), str(db), str(marker), mode], capture_output=True,
+    return subprocess.run([sys.executable, str(script), str(db), str(marker), mode, *extra], capture_output=True,
                           text=True, timeout=60, env=env, cwd=ROOT)
 
 
@@ -295,9 +299,23 @@ def test_a_second_process_resumes_a_killed_run_from_sqlite(tmp_path: Path) -> No
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert report["output"] == 3
-    assert report["executed"] == ["one", "two", "two"]  # step_one ran once, in the first process
+    assert report["executed"] == ["one", "two"]  # each ran once: step_two had started, so it is not re-run...
     assert report["tools"] == ["step_one", "step_two"]
+    assert report["may_have_run"] == [False, True]
+    assert "may or may not have taken effect" in report["told"]  # ...and the model is told so
     assert report["model_calls"] == 1  # the second process only asked for the completion
+
+
+def test_an_idempotent_tool_killed_mid_call_simply_runs_again(tmp_path: Path) -> None:
+    pytest.importorskip("langgraph.checkpoint.sqlite", reason='needs the studio extra: pip install -e ".[studio]"')
+    script, db, marker = tmp_path / "worker.py", tmp_path / "runs.sqlite", tmp_path / "executed.txt"
+    script.write_text(WORKER)
+    assert _worker(script, db, marker, "crash", "idempotent").returncode == 17
+
+    report = _report(_worker(script, db, marker, "resume", "idempotent"))
+
+    assert report["executed"] == ["one", "two", "two"]  # declared idempotent: re-run, not reported
+    assert report["may_have_run"] == [False, False] and report["told"] == "2"
 
 
 @contextlib.contextmanager
@@ -341,6 +359,7 @@ KILLED_TURN_WORKER = textwrap.dedent('''
 
     db, marker, mode, scenario = sys.argv[1:5]
     charges = [1, 2] if scenario == "parallel" else [25]
+    dies = scenario == "charge_dies"  # the approved charge itself is killed mid-call
 
     def mark(name):
         with open(marker, "a") as f:
@@ -353,11 +372,15 @@ KILLED_TURN_WORKER = textwrap.dedent('''
 
     def saved_results():
         with sqlite3.connect(db) as conn:
-            return conn.execute("select count(*) from writes where channel = '__return__'").fetchone()[0]
+            return conn.execute("select count(*) from writes where channel = 'zyx:tool_call' "
+                                "and task_id like '%:finished'").fetchone()[0]
 
     def charge(amount: int) -> str:
         """Charge the card."""
+        first_time = f"charge{amount}" not in executed()
         mark(f"charge{amount}")
+        if dies and first_time:
+            os.kill(os.getpid(), signal.SIGKILL)
         return "charged"
 
     def kill_once() -> str:
@@ -373,17 +396,24 @@ KILLED_TURN_WORKER = textwrap.dedent('''
 
     def policy(messages, tools):
         if not any(isinstance(m, ToolMessage) for m in messages):
+            if dies:
+                return call("charge", amount=25)
             return calls(*(call("charge", amount=a) for a in charges), call("kill_once"))
         return complete(summary="done")
 
-    options = {"approve": ["charge"]} if scenario == "approved" else {}
-    decisions = {"call_1": "approve"} if mode == "decide" else None
+    options = {"approve": ["charge"], "idempotent": ["kill_once"]} if scenario == "approved" else {}
+    if dies:
+        options = {"approve": True}
+    decisions = {"decide": {"call_1": "approve"}, "refuse": {"call_1": {"reject": "already paid"}}}.get(mode)
     with SqliteSaver.from_conn_string(db) as saver:
         result = zyx.run("Pay." if mode == "start" else None, model=ScriptedChatModel(policy=policy),
                          tools=[charge, kill_once], checkpointer=saver, thread_id="job", decisions=decisions,
                          **options)
     print(json.dumps({"interrupted": result.interrupted, "tools": [c.name for c in result.tool_calls],
-                      "outputs": [c.output for c in result.tool_calls], "executed": executed()}))
+                      "outputs": [c.output for c in result.tool_calls], "executed": executed(),
+                      "errors": [c.error for c in result.tool_calls],
+                      "may_have_run": [c.may_have_run for c in result.tool_calls],
+                      "pending": [[p.id, p.name, p.may_have_run] for p in result.pending]}))
 ''')
 
 
@@ -409,9 +439,11 @@ def test_finished_parallel_calls_do_not_run_again_after_a_sigkill(tmp_path: Path
 
     report = _report(_turn_worker(tmp_path, "resume", "parallel"))
 
-    assert report["executed"] == ["charge1", "charge2", "killed", "kill_once"]  # each charge ran once
+    assert report["executed"] == ["charge1", "charge2", "killed"]  # each call ran once
     assert report["tools"] == ["charge", "charge", "kill_once"]
-    assert report["outputs"] == ["charged", "charged", "ok"]
+    assert report["outputs"] == ["charged", "charged", None]  # the finished charges' saved results
+    assert report["may_have_run"] == [False, False, True]  # the call killed mid-way is reported, not re-run
+    assert "may or may not have taken effect" in report["errors"][2]
 
 
 def test_approval_decisions_are_kept_after_a_sigkill(tmp_path: Path) -> None:
@@ -424,7 +456,21 @@ def test_approval_decisions_are_kept_after_a_sigkill(tmp_path: Path) -> None:
     report = _report(_turn_worker(tmp_path, "resume", "approved"))  # no decisions given again
 
     assert report["executed"] == ["charge25", "killed", "kill_once"]  # the approved charge ran once
-    assert not report["interrupted"] and report["tools"] == ["charge", "kill_once"]
+    assert not report["interrupted"] and report["tools"] == ["charge", "kill_once"]  # kill_once: idempotent
+
+
+def test_an_approved_call_killed_mid_way_goes_back_to_the_human_flagged(tmp_path: Path) -> None:
+    pytest.importorskip("langgraph.checkpoint.sqlite", reason='needs the studio extra: pip install -e ".[studio]"')
+    assert _report(_turn_worker(tmp_path, "start", "charge_dies"))["interrupted"]
+    assert _turn_worker(tmp_path, "decide", "charge_dies").returncode == -9  # killed inside the approved charge
+
+    asked = _report(_turn_worker(tmp_path, "resume", "charge_dies"))
+
+    assert asked["interrupted"] and asked["pending"] == [["call_1", "charge", True]]  # may have run: a human decides
+    assert asked["executed"] == ["charge25"]
+    report = _report(_turn_worker(tmp_path, "refuse", "charge_dies"))
+    assert not report["interrupted"] and report["executed"] == ["charge25"]  # never run twice
+    assert report["may_have_run"] == [True] and "already paid" in report["errors"][0]
 
 
 async def test_decisions_once_given_are_kept_and_cannot_be_changed() -> None:
@@ -455,6 +501,46 @@ async def test_decisions_once_given_are_kept_and_cannot_be_changed() -> None:
     with pytest.raises(zyx.ConfigurationError, match="already given decisions"):
         await zyx.arun(None, decisions={"call_1": {"reject": "changed my mind"}}, **options)
     gate.set()
-    result = await zyx.arun(None, **options)  # no decisions needed again
+    asked = await zyx.arun(None, **options)  # no decisions needed again for the first question...
+    # ...but the cancelled charge had started: it may have taken effect, so a human decides about running it again
+    assert asked.interrupted and [(p.id, p.may_have_run) for p in asked.pending] == [("call_1", True)]
+    assert runs == [25]
+    result = await zyx.arun(None, decisions={"call_1": "approve"}, **options)
     assert result.completion is not None and result.completion.summary == "paid" and not result.interrupted
-    assert runs == [25, 25]  # the cancelled call had not finished, so it ran again (as approved)
+    assert runs == [25, 25]  # run again because a human approved it, knowing it may have run
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("ZYX_TEST_POSTGRES_URL"), reason="set ZYX_TEST_POSTGRES_URL to run")
+async def test_postgres_a_call_in_flight_is_not_run_again_by_another_connection() -> None:
+    import asyncio
+    import uuid
+
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    url, thread = os.environ["ZYX_TEST_POSTGRES_URL"], f"zyx-test-{uuid.uuid4()}"
+    charges, started, gate = [], asyncio.Event(), asyncio.Event()
+
+    async def charge(amount: int) -> str:
+        """Charge the card."""
+        charges.append(amount)
+        started.set()
+        await gate.wait()
+        return "charged"
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        return complete(summary="done") if any(isinstance(m, ToolMessage) for m in messages) else call("charge", amount=9)
+
+    options: dict[str, Any] = {"tools": [charge], "model": ScriptedChatModel(policy=policy), "thread_id": thread}
+    async with AsyncPostgresSaver.from_conn_string(url) as saver:
+        await saver.setup()
+        acting = asyncio.create_task(zyx.arun("Pay.", checkpointer=saver, **options))
+        await started.wait()
+        acting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await acting
+    gate.set()
+    async with AsyncPostgresSaver.from_conn_string(url) as saver:  # a new connection, as another worker would
+        result = await zyx.arun(None, checkpointer=saver, **options)
+        await saver.adelete_thread(thread)
+    assert charges == [9] and result.tool_calls[0].may_have_run

@@ -4,6 +4,7 @@ from zyx import graph
 from zyx._options import GraphOptions, MakeOptions, RunOptions
 from zyx._process_tool import process_tool
 from zyx._version import __version__
+from zyx.batch import abatch, batch
 from zyx.embed import as_tool
 from zyx.errors import (
     ConfigurationError,
@@ -59,9 +60,11 @@ __all__ = [
     "VerificationError",
     "ZyxError",
     "__version__",
+    "abatch",
     "amake",
     "as_tool",
     "arun",
+    "batch",
     "graph",
     "make",
     "process_tool",

@@ -38,7 +38,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from zyx.errors import ConfigurationError, describe
-from zyx.graph.approval import ASKED, PAUSED, check_decisions, is_approval, pending_calls
+from zyx.graph.approval import ASKED, PAUSED, TAGGED, check_decisions, is_approval, pending_calls, tagged
 
 T = TypeVar("T")
 
@@ -169,14 +169,23 @@ STORED_DECISIONS = "__resume__"
 (`langgraph._internal._constants.RESUME`)."""
 
 
-async def _given_decisions(graph: CompiledStateGraph[Any, Any, Any, Any], config: RunnableConfig) -> Any:
-    """The decisions already given for the thread's pending calls (kept by LangGraph), or None."""
+NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
+"""The task id LangGraph files a `Command`'s writes under (`langgraph._internal._constants.NULL_TASK_ID`)."""
+
+
+async def _given_decisions(graph: CompiledStateGraph[Any, Any, Any, Any], config: RunnableConfig,
+                           asking: Sequence[str]) -> Any:
+    """The decisions given for the thread's pending question (ids `asking`) and not yet acted on (kept by
+    LangGraph), or None. Decisions `run()` gave name the question they answered: an earlier question's
+    answer (a node may ask again, e.g. about a call that may have run) is not taken for this one's."""
     saver = graph.checkpointer
     if not isinstance(saver, BaseCheckpointSaver):
         return None
     latest = await saver.aget_tuple(config)
-    for _, channel, value in (latest.pending_writes or []) if latest is not None else []:
-        if channel == STORED_DECISIONS:
+    for task_id, channel, value in (latest.pending_writes or []) if latest is not None else []:
+        if channel == STORED_DECISIONS and task_id == NULL_TASK_ID:
+            if isinstance(value, Mapping) and TAGGED in value:
+                return value[TAGGED] if value.get("interrupt_id") in asking else None
             return value
     return None
 
@@ -204,7 +213,8 @@ async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: Ru
                                      "again with that task, or task=None, to resume it, or use another thread_id")
         if pending or questions:
             _record_pause(config, snapshot, pending)
-        if pending and (given := await _given_decisions(graph, config)) is not None:
+        asking = [i.id for i in snapshot.interrupts if is_approval(i)]
+        if pending and (given := await _given_decisions(graph, config, asking)) is not None:
             if decisions is not None and dict(decisions) != given:
                 raise ConfigurationError("decisions", f"thread {thread_id!r} was already given decisions on "
                                          f"{[p['id'] for p in pending]}; they are kept (resume with decisions=None)")
@@ -214,7 +224,9 @@ async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: Ru
         if pending and decisions is None:
             raise ConfigurationError("decisions", f"thread {thread_id!r} is waiting for decisions on "
                                      f"{[p['id'] for p in pending]}: pass decisions={{id: decision}}")
-        return Command(resume=check_decisions(decisions, [p["id"] for p in pending])) if pending else None
+        if not pending:
+            return None
+        return Command(resume=tagged(check_decisions(decisions, [p["id"] for p in pending]), asking[0]))
     if new_input is None:
         raise ConfigurationError("task", f"thread {thread_id!r} has no unfinished run to resume: give a task")
     return new_input()
@@ -227,7 +239,8 @@ def _record_pause(config: RunnableConfig, snapshot: Any, pending: Sequence[Mappi
     turn = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
     if turn is None or turn.id is None:
         return
-    if pending:
+    if pending and not any(p.get("may_have_run") for p in pending):  # a second question (a call that may have
+        # run) is asked after the turn's first one, whose answer is kept: that one's keys stay as they were
         config["configurable"][ASKED] = {"message": turn.id, "keys": [p["id"] for p in pending]}
     if snapshot.created_at:
         waited = time.time() - datetime.fromisoformat(snapshot.created_at).timestamp()

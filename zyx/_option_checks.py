@@ -177,6 +177,16 @@ def approve(name: str, value: Any) -> Any:
     return tuple(value)
 
 
+def idempotent(name: str, value: Any) -> frozenset[str] | bool:
+    if value is None or value is False:
+        return frozenset()
+    if value is True:
+        return True
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError(name, f"expected True or a list of tool names, got {describe(value)}")
+    return frozenset(value)
+
+
 def config(name: str, value: Any) -> RunnableConfig | None:
     """A LangChain RunnableConfig whose keys zyx or LangGraph read have the types they need."""
     if value is None:

@@ -133,6 +133,11 @@ class GraphOptions(ModelOptions, total=False):
         "over the pending call; needs checkpointer and thread_id.", checks.approve, studio=bool | list[str])]
     approve_plan: Annotated[bool, Option(
         False, "Plan mode: pause for a human decision on each submitted plan.", checks.flag, studio=True)]
+    idempotent: Annotated[bool | Sequence[str] | None, Option(
+        None, "Tools that may simply run again when a run resumes after a crash or cancel interrupted their "
+        "call: True (all) or tool names; a tool can also declare it (`metadata={\"idempotent\": True}`, MCP "
+        "`idempotentHint`). Other interrupted calls are not re-run: the model (under approve=, a human) is told "
+        "they may or may not have taken effect.", checks.idempotent)]
 
 
 class RunOptions(GraphOptions, CallOptions, total=False):

@@ -54,7 +54,8 @@ def _raw_completion(data: dict[str, Any]) -> RunCompletion[Any]:
 def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()) -> RunResult[Any]:
     """The `RunResult` of a run that ended with a completion (accepted, or skipped where allowed), or
     that is paused: for a human decision on `interrupts`' pending tool calls, or by a tool's own `interrupt()`."""
-    pending = [PendingToolCall(id=p["id"], name=p["name"], args=p["args"]) for p in pending_calls(interrupts)]
+    pending = [PendingToolCall(id=p["id"], name=p["name"], args=p["args"],
+                                  may_have_run=bool(p.get("may_have_run"))) for p in pending_calls(interrupts)]
     questions = [i for i in interrupts if not is_approval(i)]
     if pending or questions:
         state = {**state, "completion": None, "termination": "interrupted"}

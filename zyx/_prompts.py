@@ -199,9 +199,19 @@ UNSUPPORTED_OUTPUT = (
     "Error: the tool returned a {kind}, which zyx does not apply (it does not let tools change the run's state)."
 )
 APPROVAL_RULE_FAILED = "Not run: the approval rule (approve=) raised {kind} for this call, so it cannot be approved."
+CHECK_EFFECT = "Do not assume it failed; check its effect before calling it again."
+"""What the model is told to do about a call that may or may not have taken effect."""
 TOOL_STILL_RUNNING = (
     "Error: {cut}, but this tool runs in a thread that cannot be stopped: it may still be running and may "
-    "still take effect. Do not assume it failed; check its effect before calling it again."
+    "still take effect. " + CHECK_EFFECT
+)
+TOOL_MAY_HAVE_RUN = (
+    "Error: this call had started when the run was interrupted (its process stopped or the run was cancelled) "
+    "and its result was lost. It was not run again: it may or may not have taken effect. " + CHECK_EFFECT
+)
+HUMAN_DECLINED_RERUN = (
+    "Not run again: this call had started when the run was interrupted and may or may not have taken effect; "
+    "a human reviewer decided not to run it again: {reason}. " + CHECK_EFFECT
 )
 
 # -- the context window (zyx.graph.context) ------------------------------------------------------------------

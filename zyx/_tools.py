@@ -165,20 +165,22 @@ class ToolOutcome:
     """A sync tool cut by a timeout: its thread could not be stopped, so it may still take effect."""
     run_timed_out: bool = False
     """The call was cut by the run's `timeout` (not by `tool_timeout`)."""
+    may_have_run: bool = False
+    """The call had started before the run was interrupted and its result was lost; it was not run again."""
 
     def to_json(self) -> dict[str, Any]:
         """The outcome in JSON form, as a checkpointer saves it (Python values become their JSON form)."""
         return {"output": to_state_value(self.output) if self.error is None else None, "error": self.error,
                 "duration": self.duration, "content": to_state_value(self.content),
                 "artifact": to_state_value(self.artifact), "still_running": self.still_running,
-                "run_timed_out": self.run_timed_out}
+                "run_timed_out": self.run_timed_out, "may_have_run": self.may_have_run}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ToolOutcome:
         """An outcome back from its JSON form (a finished call's saved result, on resume)."""
         return cls(**{k: data.get(k) for k in ("output", "error", "content", "artifact")},
                    duration=float(data.get("duration") or 0.0), still_running=bool(data.get("still_running")),
-                   run_timed_out=bool(data.get("run_timed_out")))
+                   run_timed_out=bool(data.get("run_timed_out")), may_have_run=bool(data.get("may_have_run")))
 
     def message(self, call: Mapping[str, Any]) -> ToolMessage:
         """The ToolMessage answering `call`, as LangGraph's ToolNode would send it."""

@@ -591,6 +591,11 @@ def _report_failure(exc: BaseException, err: Console, out: Console, json_output:
     return code
 
 
+from zyx._cli_batch import BATCH_HELP, batch_command  # noqa: E402 (it uses the helpers above)
+
+app.command("batch", help=BATCH_HELP, no_args_is_help=True)(batch_command)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point for the `zyx` script and `python -m zyx`; returns the exit status."""
     command = typer.main.get_command(app)

@@ -119,6 +119,9 @@ class ToolCallRecord:
         still_running: True for a sync tool cut by `tool_timeout` or the run's `timeout`: Python
             cannot stop its thread, so it may have finished (and taken effect) after the model was
             told it did not finish. Tools made with `zyx.process_tool` are killed instead.
+        may_have_run: True for a call that had started when its run was interrupted (the process was
+            killed, the run cancelled) and whose result was lost: it was not run again, and the model
+            (or a human, under `approve=`) was told it may or may not have taken effect.
     """
 
     id: str
@@ -129,6 +132,7 @@ class ToolCallRecord:
     duration: float = 0.0
     artifact: Any = None
     still_running: bool = False
+    may_have_run: bool = False
 
     @property
     def ok(self) -> bool:
@@ -144,11 +148,15 @@ class PendingToolCall:
         id: The tool call's id: the key of its entry in `decisions=` when the run is resumed.
         name: The tool's name.
         args: The arguments the model wants to call it with.
+        may_have_run: True when this call had already started before the run was interrupted (process
+            killed, run cancelled) and its result was lost: it may or may not have taken effect, and
+            approving it runs it again.
     """
 
     id: str
     name: str
     args: dict[str, Any]
+    may_have_run: bool = False
 
 
 @dataclass(frozen=True)

@@ -110,14 +110,32 @@ def asked_keys(config: RunnableConfig | None, message_id: str | None) -> frozens
     return None
 
 
-def ask(calls: Sequence[ToolCall], keys: Sequence[str] | None = None) -> dict[str, Any]:
+TAGGED = "zyx_decisions"
+"""How `run()` hands decisions to the graph: `{TAGGED: decisions, "interrupt_id": id}`, naming the question
+they answer (so a thread can tell decisions waiting to be acted on from an earlier question's answer)."""
+
+
+def tagged(decisions: dict[str, Any], interrupt_id: str | None) -> dict[str, Any]:
+    """Decisions as `run()` resumes a thread with them."""
+    return {TAGGED: decisions, "interrupt_id": interrupt_id}
+
+
+def untagged(value: Any) -> Any:
+    """The decisions in a resume value: tagged by `run()`, or plain (Studio, an Agent Server client)."""
+    return value[TAGGED] if isinstance(value, Mapping) and TAGGED in value else value
+
+
+def ask(calls: Sequence[ToolCall], keys: Sequence[str] | None = None, *, may_have_run: bool = False) -> dict[str, Any]:
     """Pause the run for a decision on each call (a no-op for none), keyed by `keys` (default: the
-    calls' ids); returns the checked decisions."""
+    calls' ids); returns the checked decisions. `may_have_run` flags calls that had started before the run
+    was interrupted (approving one runs it again)."""
     if not calls:
         return {}
     keys = list(keys) if keys is not None else [c["id"] or "" for c in calls]
-    pending: list[dict[str, Any]] = [{"id": k, "name": c["name"], "args": c["args"]} for k, c in zip(keys, calls)]
-    return check_decisions(interrupt({"pending": pending}), keys)
+    flag = {"may_have_run": True} if may_have_run else {}
+    pending: list[dict[str, Any]] = [{"id": k, "name": c["name"], "args": c["args"], **flag}
+                                     for k, c in zip(keys, calls)]
+    return check_decisions(untagged(interrupt({"pending": pending})), keys)
 
 
 def _selected(rule: Callable[[PendingToolCall], bool], call: ToolCall) -> bool | str:
@@ -147,12 +165,14 @@ def review(calls: list[ToolCall], keys: Sequence[str], rule: Callable[[PendingTo
     reviewed: list[tuple[ToolCall, str | None]] = []
     for call, key, chosen in zip(calls, keys, selected):
         decision: Any = decisions.get(key, "approve") if chosen is True else "approve"
-        if isinstance(chosen, str):
-            reviewed.append((call, chosen))
-        elif decision == "approve":
-            reviewed.append((call, None))
-        elif "reject" in decision:
-            reviewed.append((call, _prompts.HUMAN_REJECTED.format(reason=decision["reject"])))
-        else:
-            reviewed.append((ToolCall(name=call["name"], args=dict(decision["edit"]), id=call["id"]), None))
+        reviewed.append((call, chosen) if isinstance(chosen, str) else decided(call, decision))
     return reviewed
+
+
+def decided(call: ToolCall, decision: Any, rejected: str = _prompts.HUMAN_REJECTED) -> tuple[ToolCall, str | None]:
+    """A checked decision applied: the call to run (args edited) and None, or the call and the refusal text."""
+    if decision == "approve":
+        return call, None
+    if "reject" in decision:
+        return call, rejected.format(reason=decision["reject"])
+    return ToolCall(name=call["name"], args=dict(decision["edit"]), id=call["id"]), None

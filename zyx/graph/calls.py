@@ -1,21 +1,21 @@
 """Running a turn's tool calls: each within `tool_timeout` and the run's deadline (`run_call`), all of
-them at once (`run_calls`), and, when the run has a checkpointer, each as a LangGraph task whose result
-is saved the moment it finishes, so a resumed turn does not run a finished call again."""
+them at once (`run_calls`), and, when the run has a checkpointer, each journaled (`zyx.graph.journal`): a
+resumed turn does not run a finished call again, nor, silently, one that had started."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from langchain_core.messages import ToolCall
 from langchain_core.runnables import RunnableConfig
-from langgraph.config import get_config
-from langgraph.func import task
 from langgraph.prebuilt import ToolRuntime
 
 from zyx import _prompts
 from zyx._tools import ToolOutcome, execute_tool, runs_in_thread
+from zyx.graph.approval import ask, decided
+from zyx.graph.journal import Journal, is_idempotent
 from zyx.graph.records import langgraph_runtime
 from zyx.graph.spec import RunSpec
 
@@ -55,33 +55,72 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
         return ToolOutcome(error=_prompts.TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
 
 
-CHECKPOINTER_KEY = "__pregel_checkpointer"
-"""Where LangGraph puts a run's checkpointer in a node's config (`langgraph._internal._constants`)."""
-
-
 async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: RunnableConfig,
                     run_left: float | None, state: Any = None) -> dict[int, ToolOutcome]:
-    """Run calls concurrently; outcomes by position. With a checkpointer, each call is a durable task
-    (started in position order: LangGraph matches a saved result to its task by that order)."""
-    kept: dict[int, ToolOutcome] = {}
-
-    async def zyx_tool_call(call: ToolCall, position: int) -> dict[str, Any]:
-        """One call as a LangGraph task: its result is saved (a pending write) as soon as it finishes.
-        The task's inputs and result are plain data (LangGraph may serialise them: the result is the
-        outcome's JSON form); this process keeps the Python outcome in `kept`."""
-        outcome = await run_call(call, spec, get_config(), run_left, state)
-        kept[position] = outcome
-        return outcome.to_json()
-
-    plain = (config.get("configurable") or {}).get(CHECKPOINTER_KEY) is None
-    try:
-        started = [] if plain else [task(zyx_tool_call)(c, i) for i, c in calls.items()]
-    except RuntimeError as exc:  # a graph driven by the sync `invoke()`: LangGraph runs no async task there
-        if "sync context" not in str(exc):
-            raise
-        plain = True
-    if plain:  # nothing to save results to (or no tasks): run the calls right here
+    """Run calls concurrently; outcomes by position. With a checkpointer, each call is journaled (started
+    before it runs, finished after: `zyx.graph.journal`), so a resumed turn answers finished calls from their
+    records and does not silently repeat a call that had started (`settle_uncertain`)."""
+    journal = await Journal.open(config)
+    if journal is None:  # nothing to save records to: run the calls right here
         done = await asyncio.gather(*(run_call(c, spec, config, run_left, state) for c in calls.values()))
         return dict(zip(calls, done))
-    saved = await asyncio.gather(*started)
-    return {i: kept.get(i) or ToolOutcome.from_json(data) for i, data in zip(calls, saved)}
+    outcomes: dict[int, ToolOutcome] = {}
+    todo: dict[int, tuple[ToolCall, int]] = {}
+    for i, call in calls.items():
+        if (saved := journal.saved(str(i))) is not None:
+            outcomes[i] = saved
+        else:
+            todo[i] = (call, journal.past_pauses(str(i)))
+    outcomes.update(settle_uncertain(journal, todo, spec))
+
+    async def one(i: int, call: ToolCall, attempt: int) -> ToolOutcome:
+        return await journal.run(str(i), attempt, call, lambda: run_call(call, spec, config, run_left, state))
+
+    done = await asyncio.gather(*(one(i, c, a) for i, (c, a) in todo.items()))
+    outcomes.update(zip(todo, done))
+    return {i: outcomes[i] for i in calls}
+
+
+def settle_uncertain(journal: Journal, todo: dict[int, tuple[ToolCall, int]], spec: RunSpec) -> dict[int, ToolOutcome]:
+    """Decide about calls that had started in an earlier execution and never finished: an idempotent tool
+    runs again (next attempt); under `approve=` a human decides (the pending call flagged `may_have_run`);
+    else the model is told the call may or may not have taken effect. `todo` keeps the calls to run, each
+    with its attempt; returns the outcomes of those that will not run."""
+    answered: dict[int, ToolOutcome] = {}
+    while uncertain := [i for i, (_, attempt) in todo.items() if journal.uncertain(str(i), attempt)]:
+        ask_about = []
+        for i in uncertain:
+            call, attempt = todo[i]
+            if is_idempotent(spec.tools_by_name[call["name"]], spec.idempotent):
+                todo[i] = (call, journal.past_pauses(str(i), attempt + 1))
+            elif spec.approval is None:
+                del todo[i]
+                answered[i] = ToolOutcome(error=_prompts.TOOL_MAY_HAVE_RUN, may_have_run=True)
+            else:
+                ask_about.append(i)
+        decisions = ask([todo[i][0] for i in ask_about], may_have_run=True)
+        for i in ask_about:
+            call, attempt = todo[i]
+            call, refusal = decided(call, decisions[call["id"] or ""], _prompts.HUMAN_DECLINED_RERUN)
+            if refusal is None:
+                todo[i] = (call, journal.past_pauses(str(i), attempt + 1))
+            else:
+                del todo[i]
+                answered[i] = ToolOutcome(error=refusal, may_have_run=True)
+    return answered
+
+
+async def run_journaled(journal: Journal | None, key: str, call: ToolCall, spec: RunSpec,
+                        execute: Callable[[], Awaitable[ToolOutcome]]) -> ToolOutcome:
+    """One call with no human to ask (a plan's step: the plan was approved as a whole): its saved outcome,
+    the may-have-run outcome for a non-idempotent call that had started, or a journaled run."""
+    if journal is None:
+        return await execute()
+    if (saved := journal.saved(key)) is not None:
+        return saved
+    attempt = journal.past_pauses(key)
+    while journal.uncertain(key, attempt):
+        if not is_idempotent(spec.tools_by_name[call["name"]], spec.idempotent):
+            return ToolOutcome(error=_prompts.TOOL_MAY_HAVE_RUN, may_have_run=True)
+        attempt = journal.past_pauses(key, attempt + 1)
+    return await journal.run(key, attempt, call, execute)

@@ -18,7 +18,8 @@ from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK, READ_TOOL_OUTPUT, SUBMIT_PLAN
 from zyx._tools import ToolOutcome, to_state_value, tool_values
 from zyx.graph.approval import ask, asked_keys, resumed_deadline
-from zyx.graph.calls import run_call, run_calls
+from zyx.graph.calls import run_call, run_calls, run_journaled
+from zyx.graph.journal import Journal
 from zyx.graph.plan import Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, fail, last_ai_message, plan_record, split_calls, store_plan
@@ -74,12 +75,15 @@ async def _run_steps(plan: Plan, call_id: str, state: RunState, config: Runnable
                                               for s in tool_steps], state)
     refused = {step_call_id(call_id, tool_steps[i].id): text for i, text in refused_at.items()}
     ran: dict[str, tuple[ToolCall, ToolOutcome]] = {}
+    journal = await Journal.open(config)
 
     async def run_step(step: PlanStep, args: dict[str, Any]) -> Any:
         step_id = step_call_id(call_id, step.id)
         if step_id in refused:
             raise StepError(refused[step_id])
-        outcome = await run_call(ToolCall(name=step.tool, args=args, id=step_id), spec, config, spec.limits.time_left(state), state)
+        call = ToolCall(name=step.tool, args=args, id=step_id)
+        outcome = await run_journaled(journal, f"plan:{step.id}", call, spec, lambda: run_call(
+            call, spec, config, spec.limits.time_left(state), state))
         ran[step.id] = (ToolCall(name=step.tool, args=to_state_value(args), id=step_id), outcome)
         if outcome.error is not None:
             raise StepError(outcome.error.removeprefix("Error: "))

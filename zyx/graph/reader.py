@@ -91,7 +91,8 @@ def reader_tool(counter: TokenCounter) -> BaseTool:
         return _answer(shown + marker(tool_call_id, start, end, len(text)), call_id, artifact)
 
     return StructuredTool.from_function(coroutine=read_tool_output, name=_prompts.READ_TOOL_OUTPUT,
-                                        description=_prompts.READ_TOOL_OUTPUT_DESCRIPTION)
+                                        description=_prompts.READ_TOOL_OUTPUT_DESCRIPTION,
+                                        metadata={"idempotent": True})  # it only reads: safe to run again
 
 
 def _answer(text: str, call_id: str, artifact: dict[str, Any] | None) -> ToolMessage:

@@ -39,7 +39,8 @@ def tool_records(state: RunState) -> list[ToolCallRecord]:
         output, artifact = values.get(i, (e["output"], e.get("artifact")))
         records.append(ToolCallRecord(id=e["id"], name=e["name"], args=e["args"], output=output, error=e["error"],
                                       duration=e["duration"], artifact=artifact,
-                                      still_running=e.get("still_running", False)))
+                                      still_running=e.get("still_running", False),
+                                      may_have_run=e.get("may_have_run", False)))
     return records
 
 

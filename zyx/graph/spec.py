@@ -57,6 +57,8 @@ class RunSpec:
     approval: Callable[[PendingToolCall], bool] | None
     """Which tool calls pause for a human decision (from `approve`)."""
     approve_plan: bool
+    idempotent: frozenset[str] | bool = frozenset()
+    """The tools named idempotent (True: all), which simply run again after a crash (`zyx.graph.journal`)."""
     tools_by_name: Mapping[str, BaseTool] = field(init=False)
     """The tools calls may name: the user's, and the built-in `read_tool_output`."""
     fitter: Fitter = field(init=False)
@@ -145,6 +147,9 @@ def check_graph_options(options: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ConfigurationError("tool_limits", f"{describe(unknown[0])} is not one of the run's tools "
                                  f"({', '.join(sorted(tool_names))})")
+    if values["idempotent"] is not True and (unknown := sorted(set(values["idempotent"]) - set(tool_names))):
+        raise ConfigurationError("idempotent", f"{describe(unknown[0])} is not one of the run's tools "
+                                 f"({', '.join(sorted(tool_names))})")
     if values["approve"] not in (None, False) and values["plan"]:
         raise ConfigurationError("approve", "in plan mode, use approve_plan=True to review the whole plan")
     if values["approve_plan"] and not values["plan"]:
@@ -174,4 +179,5 @@ def spec_from(values: Mapping[str, Any], *, target: Target | None, model: BaseCh
         instructions=values["instructions"], model_settings=values["model_settings"],
         context_window=values["context_window"], checks=checks, require_completion=values["require_completion"],
         coach=values["coach"], plan=values["plan"], planning_interval=values["planning_interval"], max_retries=values["max_retries"],
-        limits=RunLimits.from_options(values), approval=values["approval"], approve_plan=values["approve_plan"])
+        limits=RunLimits.from_options(values), approval=values["approval"], approve_plan=values["approve_plan"],
+        idempotent=values["idempotent"])

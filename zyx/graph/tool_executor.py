@@ -28,7 +28,8 @@ def _log_entry(call: ToolCall, outcome: ToolOutcome) -> dict[str, Any]:
             "output": to_state_value(outcome.output) if outcome.error is None else None,
             "artifact": to_state_value(outcome.artifact) if outcome.artifact is not None else None,
             "error": outcome.error, "duration": round(outcome.duration, 6),
-            **({"still_running": True} if outcome.still_running else {})}
+            **({"still_running": True} if outcome.still_running else {}),
+            **({"may_have_run": True} if outcome.may_have_run else {})}
 
 
 def _answer(call: ToolCall, outcome: ToolOutcome, state: RunState) -> tuple[ToolMessage, bool]:
@@ -90,7 +91,9 @@ async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpe
         else:
             messages.append(error_message(call, reasons[i]))
     invalid, errors = bad_arguments(message)
-    plain = not invalid and not completions and len(outcomes) == len(calls)
+    # a call that may have run before a crash is not a failure to coach (no "call it again")
+    plain = not invalid and not completions and len(outcomes) == len(calls) and not any(
+        o.may_have_run for o in outcomes.values())
     messages, coached = coach_turn(state, spec, calls, messages, repeated, plain=plain)
     ran = [(to_run[i], outcomes[i]) for i in to_run]
     update = close_turn(state, spec, ran, [*messages, *errors], limit, completing=bool(completions),
