@@ -1,0 +1,71 @@
+"""`python -m benchmarks.bfcl`: BFCL entries through zyx and its peers on one model, scored by BFCL's checkers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.bfcl.data import CATEGORIES, INSTALL_HINT, MULTI_TURN, available, load
+from benchmarks.bfcl.report import MARKERS, errors, finishing, per_entry, table
+from benchmarks.bfcl.runners import LIBRARIES
+from benchmarks.bfcl.suite import score
+from benchmarks.tasks.report import write_section
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "RESULTS.md"
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bfcl", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="local", help='a zyx model spec ("local", "local:smollm2", "openai:...")')
+    parser.add_argument("--sample", type=int, default=25, help="entries per category (0: all)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    parser.add_argument("--categories", default=",".join(CATEGORIES), help=f"subset of {', '.join(CATEGORIES)}")
+    parser.add_argument("--libraries", default="zyx,create_agent", help=f"subset of {', '.join(LIBRARIES)}")
+    parser.add_argument("--max-calls", type=int, default=1,
+                        help="model calls per AST entry (BFCL scores the first turn; more only costs time)")
+    parser.add_argument("--multi-turn-calls", type=int, default=6, help="model calls per user turn of multi_turn_base")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file to update (its BFCL section)")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
+    if not available():
+        raise SystemExit(f"bfcl-eval is not installed: {INSTALL_HINT}")
+    categories = [c.strip() for c in args.categories.split(",") if c.strip()]
+    libraries = [lib.strip() for lib in args.libraries.split(",") if lib.strip()]
+    if unknown := (set(categories) - set(CATEGORIES)) | (set(libraries) - set(LIBRARIES)):
+        raise SystemExit(f"unknown categories or libraries: {', '.join(sorted(unknown))}")
+    entries = [e for c in categories for e in load(c, args.sample or None, args.seed)]
+    from zyx._models import resolve_model
+
+    started, load_start = time.perf_counter(), os.getloadavg()[0]
+    results = asyncio.run(score(entries, libraries, resolve_model(args.model), args.max_calls, args.multi_turn_calls))
+    summary = table(results, categories, libraries)
+    command = " ".join(["python -m benchmarks.bfcl", *(argv if argv is not None else sys.argv[1:])])
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body = (f"## BFCL on a real model ({stamp})\n\n`{command}`: model `{args.model}`, {args.sample or 'all'} entries "
+            f"per category drawn with seed {args.seed}; the AST categories score the first model turn with BFCL's AST "
+            f"checker (at most {args.max_calls} model call(s) per entry); {MULTI_TURN} runs every user turn on one "
+            f"thread with BFCL's API classes as tools (at most {args.multi_turn_calls} calls per turn) and BFCL's "
+            f"multi-turn checker. Every library drives the same chat model object. {time.perf_counter() - started:.0f} s, "
+            f"load average {load_start:.2f} at the start and {os.getloadavg()[0]:.2f} at the end.\n\n{summary}\n\n"
+            f"How the first turn finished:\n{finishing(results, libraries)}\n\nBFCL error types of the failures:\n"
+            f"{errors(results, libraries)}\n\n<details><summary>per entry</summary>\n\n{per_entry(results, libraries)}"
+            f"\n\n</details>\n")
+    print("\n" + body, flush=True)
+    if not args.no_write:
+        write_section(args.out, body, MARKERS)
+        print(f"wrote {args.out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

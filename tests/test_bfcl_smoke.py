@@ -1,0 +1,99 @@
+"""The BFCL benchmark (`python -m benchmarks.bfcl`) end to end on a scripted model: 3 entries, every library.
+
+The scripted model answers each entry with BFCL's own ground truth (simple, parallel) or declines
+(irrelevance), so BFCL's checkers must pass every run; a model that answers wrongly must fail them.
+What is tested is the harness: BFCL's data and checkers loaded without their dependencies, the
+tools made from BFCL's function docs, the first-turn capture, and the RESULTS.md section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+
+from zyx.testing import ScriptedChatModel, call, calls, complete
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bfcl import data  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not data.available(), reason=f"bfcl-eval is not installed: {data.INSTALL_HINT}")
+
+LIBRARIES = ["zyx", "create_agent", "pydantic_ai"]
+
+
+def entries() -> list[data.Entry]:
+    return [data.load(category, 1, 0)[0] for category in ("simple_python", "parallel", "irrelevance")]
+
+
+def first_values(answer: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """BFCL's ground truth as calls: each parameter's first accepted value ("" marks an optional one)."""
+    out = []
+    for item in answer:
+        (name, params), = item.items()
+        out.append(call(data.tool_name(name), **{k: v[0] for k, v in params.items() if v and v[0] != ""}))
+    return out
+
+
+def policy_for(answers: dict[str, list[dict[str, Any]]], *, wrong: bool = False) -> Any:
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        bound = [t["function"]["name"] for t in tools]
+        question = next(m.text for m in messages if isinstance(m, HumanMessage))
+        answer = answers[question]
+        if answer and not any(isinstance(m, ToolMessage) for m in messages):
+            made = first_values(answer)
+            if wrong:
+                made = made[:1]  # one call where BFCL wants all of them (or a wrong count)
+                made[0]["args"] = {k: "wrong" for k in made[0]["args"]}
+            return calls(*made)
+        if "complete_task" in bound:
+            return complete("No tool fits this request.", status="failed") if not answer else complete("Done.")
+        finisher = next(n for n in bound if n in ("FinalAnswer", "final_result"))
+        return call(finisher, answer="I cannot do this with these tools.")
+    return policy
+
+
+def test_three_entries_pass_on_every_library() -> None:
+    from benchmarks.bfcl.suite import score
+
+    picked = entries()
+    answers = {e.turns[0][-1]["content"]: e.answer for e in picked}
+    results = asyncio.run(score(picked, LIBRARIES, ScriptedChatModel(policy=policy_for(answers)), 2, 4, echo=False))
+    assert [(r.id, r.library) for r in results] == [(e.id, lib) for e in picked for lib in LIBRARIES]
+    assert all(r.valid for r in results), [r for r in results if not r.valid]
+    assert all(r.model_calls >= 1 for r in results)
+    zyx_irrelevance = next(r for r in results if r.library == "zyx" and r.category == "irrelevance")
+    assert zyx_irrelevance.first_finish == "failed" and zyx_irrelevance.first_calls == 0
+
+
+def test_wrong_calls_fail_bfcls_checker() -> None:
+    from benchmarks.bfcl.suite import score
+
+    picked = entries()[:2]
+    answers = {e.turns[0][-1]["content"]: e.answer for e in picked}
+    results = asyncio.run(score(picked, ["zyx"], ScriptedChatModel(policy=policy_for(answers, wrong=True)), 2, 4,
+                                echo=False))
+    assert [r.valid for r in results] == [False, False]
+    assert results[1].error_type.endswith("wrong_count")
+
+
+def test_section_is_written_and_other_sections_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.bfcl import __main__ as cli
+    from benchmarks.bfcl.report import MARKERS
+
+    picked = entries()
+    answers = {e.turns[0][-1]["content"]: e.answer for e in picked}
+    monkeypatch.setattr("zyx._models.resolve_model", lambda spec: ScriptedChatModel(policy=policy_for(answers)))
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# results\n\n<!-- tasks:start -->\nkept\n<!-- tasks:end -->\n", encoding="utf-8")
+    assert cli.main(["--model", "scripted", "--sample", "1", "--categories", "simple_python,parallel,irrelevance",
+                     "--libraries", "zyx,create_agent", "--max-calls", "2", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "kept" in text and MARKERS[0] in text and MARKERS[1] in text
+    assert "| simple_python | 1/1 (100%) | 1/1 (100%) |" in text
+    assert "| irrelevance | 1/1 (100%) | 1/1 (100%) |" in text
