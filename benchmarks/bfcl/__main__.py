@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -28,7 +29,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--categories", default=",".join(CATEGORIES), help=f"subset of {', '.join(CATEGORIES)}")
     parser.add_argument("--libraries", default="zyx,create_agent", help=f"subset of {', '.join(LIBRARIES)}")
     parser.add_argument("--max-calls", type=int, default=1,
-                        help="model calls per AST entry (BFCL scores the first turn; more only costs time)")
+                        help="model replies per AST entry before the run is stopped (BFCL scores the first; more only costs time)")
     parser.add_argument("--multi-turn-calls", type=int, default=6, help="model calls per user turn of multi_turn_base")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file to update (its BFCL section)")
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -37,6 +38,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
+    # the stop after the scored replies is an exception from our callback, which LangChain also logs
+    logging.getLogger("langchain_core.callbacks.manager").setLevel(logging.ERROR)
     if not available():
         raise SystemExit(f"bfcl-eval is not installed: {INSTALL_HINT}")
     categories = [c.strip() for c in args.categories.split(",") if c.strip()]

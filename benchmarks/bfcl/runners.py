@@ -26,12 +26,24 @@ FINISH_TOOLS = frozenset({"complete_task", "submit_plan", "FinalAnswer", "final_
 """The libraries' own finishing tools: not BFCL function calls."""
 
 
-class Turns(Usage):
-    """Counts calls and tokens like the task benchmark, and keeps every model reply in order."""
+class Enough(Exception):
+    """Raised from the callback once the replies to score are in: it ends the run right there."""
 
-    def __init__(self) -> None:
+
+class Turns(Usage):
+    """Counts calls and tokens like the task benchmark, and keeps every model reply in order.
+
+    With `stop_after`, the run is ended (by raising `Enough` from the callback, which every library
+    propagates) once that many replies are in: the AST categories need only the first, and a
+    library's own call limit would change that turn (zyx turns its last allowed call into a wrap-up).
+    """
+
+    raise_error = True  # LangChain re-raises a callback's exception only for handlers that ask for it
+
+    def __init__(self, stop_after: int | None = None) -> None:
         super().__init__()
         self.replies: list[AIMessage] = []
+        self.stop_after = stop_after
 
     async def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         await super().on_llm_end(response, **kwargs)
@@ -40,6 +52,8 @@ class Turns(Usage):
                 message = getattr(generation, "message", None)
                 if isinstance(message, AIMessage):
                     self.replies.append(message)
+        if self.stop_after is not None and len(self.replies) >= self.stop_after:
+            raise Enough
 
 
 def bfcl_calls(reply: AIMessage) -> list[dict[str, Any]]:
@@ -172,6 +186,18 @@ async def converse(conversation: Conversation, turn: list[dict[str, str]]) -> fl
     start = time.perf_counter()
     try:
         await conversation.turn(turn)
-    except Exception as exc:  # the turn's calls are already recorded; the error is kept for the report
+    except Exception as exc:
+        if _caused_by_enough(exc):
+            return time.perf_counter() - start  # the turn's calls are already recorded; the error is kept for the report
         conversation.errors.append(f"{type(exc).__name__}: {str(exc)[:120]}")
     return time.perf_counter() - start
+
+
+def _caused_by_enough(exc: BaseException | None) -> bool:
+    """Whether an exception is (or wraps, as a library's own error) the `Enough` stop."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, Enough):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False

@@ -40,10 +40,13 @@ class Scored:
 
 
 async def run_ast(entry: Entry, library: str, model: BaseChatModel, max_calls: int) -> Scored:
-    """The entry's one user turn; BFCL's AST checker scores the first model reply's calls."""
-    turns = Turns()
+    """The entry's one user turn; BFCL's AST checker scores the first model reply's calls.
+
+    The run is stopped after `max_calls` replies; the library's own limit is set above that, so no
+    library changes a scored turn because its budget is running out."""
+    turns = Turns(stop_after=max_calls)
     conversation = LIBRARIES[library](model, make_tools(entry, not_executed), pydantic_ai_tools(entry, not_executed),
-                                      max_calls, turns)
+                                      max_calls + 4, turns)
     seconds = await converse(conversation, entry.turns[0])
     first = turns.replies[0] if turns.replies else None
     calls = bfcl_calls(first) if first is not None else []
