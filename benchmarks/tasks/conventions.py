@@ -26,11 +26,11 @@ FLIGHTS = {("oslo", "cairo"): [], ("paris", "tokyo"): ["AF276 08:10", "JL46 19:5
 FILE_SIZES = {"report.pdf": "2.4 MB", "notes.txt": "12 KB"}
 
 
-def find_employee(name: str) -> str:
+def find_employee(full_name: str) -> str:
     """Find an employee's id by their full name."""
-    _record("find_employee", name=name)
-    hits = [eid for eid, e in EMPLOYEES.items() if e["name"].lower() == name.strip().lower()]
-    return hits[0] if hits else f"nobody called {name} works here"
+    _record("find_employee", full_name=full_name)
+    hits = [eid for eid, e in EMPLOYEES.items() if e["name"].lower() == full_name.strip().lower()]
+    return hits[0] if hits else f"nobody called {full_name} works here"
 
 
 def employee_record(employee_id: str) -> dict[str, Any] | str:
