@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import logging
 import os
 import sys
@@ -33,6 +35,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--multi-turn-calls", type=int, default=6, help="model calls per user turn of multi_turn_base")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file to update (its BFCL section)")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--log", type=Path, help="also write every scored entry (with its first reply) as JSON lines")
     return parser.parse_args(argv)
 
 
@@ -51,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started, load_start = time.perf_counter(), os.getloadavg()[0]
     results = asyncio.run(score(entries, libraries, resolve_model(args.model), args.max_calls, args.multi_turn_calls))
+    if args.log is not None:
+        args.log.write_text("".join(json.dumps(dataclasses.asdict(r), default=str) + "\n" for r in results),
+                            encoding="utf-8")
     summary = table(results, categories, libraries)
     command = " ".join(["python -m benchmarks.bfcl", *(argv if argv is not None else sys.argv[1:])])
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -37,6 +37,7 @@ class Scored:
     prompt_tokens: int
     seconds: float
     error: str | None = None
+    first_reply: list[dict[str, Any]] | None = None  # every call of the first reply, finishing tools too
 
 
 async def run_ast(entry: Entry, library: str, model: BaseChatModel, max_calls: int) -> Scored:
@@ -53,7 +54,8 @@ async def run_ast(entry: Entry, library: str, model: BaseChatModel, max_calls: i
     verdict = check_ast(entry, calls)
     return Scored(entry.id, entry.category, library, bool(verdict["valid"]), str(verdict.get("error_type", "")),
                   len(calls), finish_status(first) if first is not None else None, turns.calls, turns.prompt,
-                  seconds, conversation.errors[0] if conversation.errors else None)
+                  seconds, conversation.errors[0] if conversation.errors else None,
+                  [{c["name"]: c["args"]} for c in first.tool_calls] if first is not None else None)
 
 
 def live_executor(entry: Entry, library: str) -> tuple[Any, list[list[list[str]]]]:
