@@ -39,8 +39,9 @@ def test_a_run_over_a_scripted_server_sends_the_envelope_and_finishes(monkeypatc
     first = srv.requests[0]
     assert first["model"] == "qwen2.5:0.5b"  # a model name may hold ":" (Ollama's tags)
     assert "tools" not in first and first["response_format"]["type"] == "json_schema"
-    names = [b["properties"]["name"]["const"] for b in first["response_format"]["json_schema"]["schema"]["anyOf"][0]["anyOf"]]
-    assert names == ["get_weather", "complete_task"]
+    calls, finishing = first["response_format"]["json_schema"]["schema"]["anyOf"]
+    assert [b["properties"]["name"]["const"] for b in calls["items"]["anyOf"]] == ["get_weather"]
+    assert [b["properties"]["name"]["const"] for b in finishing["items"]["anyOf"]] == ["complete_task"]
     assert "- get_weather(city)" in first["messages"][0]["content"]
 
 

@@ -63,6 +63,13 @@ def assert_valid_call(message: AIMessage, *, several: bool = False) -> None:
         ARG_SCHEMAS[call["name"]].model_validate(call["args"])
 
 
+def branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every call branch of an envelope schema: the items of its array of calls, then of its finishing array."""
+    arrays = schema["anyOf"] if "anyOf" in schema else [schema]
+    assert all(a["type"] == "array" and a["minItems"] == 1 for a in arrays)
+    return [b for a in arrays for b in a["items"]["anyOf"]]
+
+
 def merge(chunks: list[AIMessageChunk]) -> AIMessageChunk:
     merged = chunks[0]
     for chunk in chunks[1:]:
@@ -93,14 +100,16 @@ def test_tools_are_sent_as_a_constrained_envelope() -> None:
     assert "tools" not in sent and "tool_choice" not in sent
     fmt = sent["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
-    one, _several = fmt["json_schema"]["schema"]["anyOf"]
-    branches = one["anyOf"]
-    assert [b["properties"]["name"] for b in branches] == [{"const": "get_weather"}, {"const": "complete_task"}]
-    assert branches[0]["properties"]["arguments"]["required"] == ["city"]
-    assert all(b["required"] == ["name", "arguments"] for b in branches)
+    calls, finishing = fmt["json_schema"]["schema"]["anyOf"]  # arrays: of calls, or of complete_task alone
+    assert "maxItems" not in calls and finishing["maxItems"] == 1
+    found = branches(fmt["json_schema"]["schema"])
+    assert [b["properties"]["name"] for b in found] == [{"const": "get_weather"}, {"const": "complete_task"}]
+    assert found[0]["properties"]["arguments"]["required"] == ["city"]
+    assert all(b["required"] == ["name", "arguments"] for b in found)
     system, user = sent["messages"]
     assert system["role"] == "system" and system["content"].startswith("Be brief.")
     assert "- get_weather(city): Get the current weather for a city." in system["content"]
+    assert "`complete_task` is always called alone" in system["content"]
     assert user == {"role": "user", "content": "Paris?"}
 
 
@@ -143,7 +152,7 @@ def test_tool_turns_are_rendered_in_the_answer_format() -> None:
     assert several["role"] == "assistant" and "tool_calls" not in several
     assert json.loads(several["content"]) == [{"name": "get_weather", "arguments": {"city": "Paris"}},
                                               {"name": "get_weather", "arguments": {"city": "Oslo"}}]
-    assert json.loads(one["content"]) == {"name": "get_weather", "arguments": {"city": "Rome"}}
+    assert json.loads(one["content"]) == [{"name": "get_weather", "arguments": {"city": "Rome"}}]
     assert results == {"role": "user", "content": 'Result of get_weather({"city": "Paris"}):\nsunny\n\n'
                                                   'Result of get_weather({"city": "Oslo"}):\nrain'}
     assert result == {"role": "user", "content": 'Result of get_weather({"city": "Rome"}):\nhot'}
@@ -166,8 +175,11 @@ def test_an_array_answer_is_several_tool_calls() -> None:
                                                                     ("get_weather", {"city": "Oslo"})]
     assert len({c["id"] for c in message.tool_calls}) == 2
     schema = srv.requests[0]["response_format"]["json_schema"]["schema"]
-    one, many = schema["anyOf"]
-    assert many == {"type": "array", "items": one, "minItems": 1}
+    calls, finishing = schema["anyOf"]
+    assert calls["type"] == "array" and [b["properties"]["name"]["const"] for b in calls["items"]["anyOf"]] == [
+        "get_weather"]
+    assert finishing["maxItems"] == 1 and [b["properties"]["name"]["const"] for b in finishing["items"]["anyOf"]] == [
+        "complete_task"]
 
 
 @pytest.mark.asyncio
@@ -221,9 +233,9 @@ def test_nested_and_recursive_schemas_keep_their_defs() -> None:
     resolve(schema)
     assert schema["$defs"]["Point"] == Point.model_json_schema()
     assert schema["$defs"]["locate_Point"] == other_point
-    branches = schema["anyOf"][0]["anyOf"]
-    assert branches[2]["properties"]["arguments"]["properties"]["p"] == {"$ref": "#/$defs/locate_Point"}
-    assert all("$defs" not in b["properties"]["arguments"] for b in branches)
+    found = branches(schema)
+    assert found[2]["properties"]["arguments"]["properties"]["p"] == {"$ref": "#/$defs/locate_Point"}
+    assert all("$defs" not in b["properties"]["arguments"] for b in found)
 
 
 @pytest.mark.asyncio
@@ -392,6 +404,6 @@ def test_plan_mode_and_nested_targets_send_resolvable_schemas() -> None:
         schema = request["response_format"]["json_schema"]["schema"]
         found = refs(schema)
         assert found and all(r.removeprefix("#/$defs/") in schema["$defs"] for r in found)
-    names = {b["properties"]["name"]["const"] for b in srv.requests[0]["response_format"]["json_schema"]["schema"]
-             ["anyOf"][0]["anyOf"]}
+    names = {b["properties"]["name"]["const"] for b in branches(srv.requests[0]["response_format"]["json_schema"]
+                                                                 ["schema"])}
     assert names == {"submit_plan", "complete_task"}

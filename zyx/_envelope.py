@@ -1,7 +1,8 @@
 """Tool calls as constrained JSON "envelopes", for models without reliable native tool calling.
 
-The model answers with one `{"name": <tool>, "arguments": {...}}` object, or a JSON array of
-them for several calls in one turn, under JSON-schema constrained decoding. Its earlier calls
+The model answers with a JSON array of `{"name": <tool>, "arguments": {...}}` objects (one call,
+or several in one turn; a finishing tool such as `complete_task` alone) under JSON-schema
+constrained decoding. Its earlier calls
 are shown to it in that same form (a model imitates its history), and tool results come back
 as user turns naming the call they answer.
 """
@@ -22,9 +23,8 @@ from zyx import _prompts
 
 
 def envelope_text(calls: Sequence[ToolCall]) -> str:
-    """Calls written as the model is asked to write them: one envelope, or an array of several."""
-    envelopes = [{"name": c["name"], "arguments": c["args"]} for c in calls]
-    return json.dumps(envelopes[0] if len(envelopes) == 1 else envelopes)
+    """Calls written as the model is asked to write them: an array of envelopes (of one, or several)."""
+    return json.dumps([{"name": c["name"], "arguments": c["args"]} for c in calls])
 
 
 def _result_text(message: ToolMessage, call: ToolCall | None) -> str:
@@ -68,11 +68,17 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def envelope_format(tools: list[dict[str, Any]], *, several: bool = True) -> dict[str, Any]:
-    """OpenAI `response_format` accepting one call envelope of a bound tool (or an array of them).
+SOLO_TOOLS = frozenset({_prompts.COMPLETE_TASK, _prompts.SUBMIT_PLAN, _prompts.FINAL_RESULT})
+"""Tools that finish a turn's work (zyx's completion, plan and answer tools): called alone, never next to
+calls whose results the model has not read yet."""
 
-    Each tool's `$defs` move to the root, where its `#/$defs/...` references resolve; a name two
-    tools define differently is renamed for the second tool.
+
+def envelope_format(tools: list[dict[str, Any]], *, several: bool = True,
+                    solo: frozenset[str] = SOLO_TOOLS) -> dict[str, Any]:
+    """OpenAI `response_format` for a JSON array of call envelopes of bound tools (one envelope, for `several=False`).
+
+    A `solo` tool (a finishing tool) is a one-item array of its own. Each tool's `$defs` move to the root, where
+    its `#/$defs/...` references resolve; a name two tools define differently is renamed for the second tool.
     """
     defs: dict[str, Any] = {}
     branches = []
@@ -95,17 +101,36 @@ def envelope_format(tools: list[dict[str, Any]], *, several: bool = True) -> dic
             "required": ["name", "arguments"],
             "additionalProperties": False,
         })
-    one: dict[str, Any] = {"anyOf": branches}
-    schema: dict[str, Any] = {"anyOf": [one, {"type": "array", "items": one, "minItems": 1}]} if several else one
+    schema: dict[str, Any] = {"anyOf": branches} if not several else _arrays(
+        [b for b, t in zip(branches, tools) if t["name"] not in solo],
+        [b for b, t in zip(branches, tools) if t["name"] in solo])
     if defs:
         schema["$defs"] = defs
     return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema, "strict": True}}
+
+
+def _arrays(calls: list[dict[str, Any]], finishing: list[dict[str, Any]]) -> dict[str, Any]:
+    """An array of calls, or a one-item array of a finishing call.
+
+    An array always: offered one object or an array, a small model opened "{" and made one call where a
+    task asked for several (BFCL parallel, 0 of 10). A finishing call alone: in an array, it wrote one call
+    and then `complete_task` claiming success, before any result existed.
+    """
+    options = []
+    if calls:
+        options.append({"type": "array", "items": {"anyOf": calls}, "minItems": 1})
+    if finishing:
+        options.append({"type": "array", "items": {"anyOf": finishing}, "minItems": 1, "maxItems": 1})
+    return options[0] if len(options) == 1 else {"anyOf": options}
 
 
 def with_instruction(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> list[BaseMessage]:
     """Prepend (or append to the leading system message) a listing of the tools and the answer format."""
     listing = "\n".join(_tool_line(t) for t in tools)
     text = _prompts.LOCAL_TOOLS.format(listing=listing)
+    finishing = [t["name"] for t in tools if t["name"] in SOLO_TOOLS]
+    if finishing and len(finishing) < len(tools):
+        text += _prompts.LOCAL_SOLO.format(names=" or ".join(f"`{n}`" for n in finishing))
     if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
         return [SystemMessage(content=f"{messages[0].content}\n\n{text}"), *messages[1:]]
     return [SystemMessage(content=text), *messages]

@@ -52,7 +52,9 @@ COMPLETE_TASK_DESCRIPTION = (
 LOCAL_TOOLS = """\
 You can use these tools:
 {listing}
-Answer with one JSON object {{"name": <tool name>, "arguments": {{...}}}} calling one tool, or a JSON array of such objects to call several tools at once."""
+Answer with a JSON array of tool calls, each {{"name": <tool name>, "arguments": {{...}}}}: one call, or every call \
+the task needs that does not depend on another call's result."""
+LOCAL_SOLO = "\n{names} is always called alone, in a turn of its own."
 LOCAL_TOOL_RESULT = "Result of {name}({arguments}):\n{result}"
 
 NUDGE = (
