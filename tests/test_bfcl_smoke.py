@@ -97,3 +97,39 @@ def test_section_is_written_and_other_sections_kept(tmp_path: Path, monkeypatch:
     assert "kept" in text and MARKERS[0] in text and MARKERS[1] in text
     assert "| simple_python | 1/1 (100%) | 1/1 (100%) |" in text
     assert "| irrelevance | 1/1 (100%) | 1/1 (100%) |" in text
+
+
+def parse_call(text: str) -> tuple[str, dict[str, Any]]:
+    """A BFCL ground-truth call string (keyword arguments only) as (name, args)."""
+    import ast
+
+    node = ast.parse(text, mode="eval").body
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args
+    return node.func.id, {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+
+
+def test_multi_turn_replays_ground_truth_through_bfcl_state_checker() -> None:
+    """Each user turn on one thread, the calls executed on BFCL's API classes: the ground truth must pass."""
+    from benchmarks.bfcl.suite import score
+
+    entry = next(e for e in data.load(data.MULTI_TURN, None, 0)
+                 if all("(" in c and not c.split("(", 1)[1].startswith("'") and "=" in c or c.endswith("()")
+                        for turn in e.answer for c in turn) and len(e.turns) <= 3)
+    by_question = {turn[-1]["content"]: [parse_call(c) for c in truth] for turn, truth in zip(entry.turns, entry.answer)}
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        bound = [t["function"]["name"] for t in tools]
+        question = next(m.text for m in reversed(messages) if isinstance(m, HumanMessage) and m.text in by_question)
+        since = messages[max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage) and m.text == question):]
+        done = sum(1 for m in since if isinstance(m, ToolMessage))
+        todo = by_question[question][done:]
+        if todo:
+            name, args = todo[0]
+            return call(name, **args)
+        if "complete_task" in bound:
+            return complete("Done.")
+        return call(next(n for n in bound if n in ("FinalAnswer", "final_result")), answer="Done.")
+
+    results = asyncio.run(score([entry], ["zyx", "create_agent"], ScriptedChatModel(policy=policy), 2, 12, echo=False))
+    assert all(r.valid for r in results), results
+    assert all(r.model_calls == sum(len(t) for t in entry.answer) + len(entry.turns) for r in results)
