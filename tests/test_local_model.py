@@ -407,3 +407,16 @@ def test_plan_mode_and_nested_targets_send_resolvable_schemas() -> None:
     names = {b["properties"]["name"]["const"] for b in branches(srv.requests[0]["response_format"]["json_schema"]
                                                                  ["schema"])}
     assert names == {"submit_plan", "complete_task"}
+
+
+def test_optional_arguments_are_marked_in_the_listing() -> None:
+    def search(query: str, limit: int = 5) -> str:
+        """Search the catalogue."""
+        return query
+
+    with OpenAIServer([reply(envelope("search", {"query": "lamp"}))]) as srv:
+        scripted_local(srv).bind_tools([search, complete_task_schema]).invoke("Find a lamp.")
+    system = srv.requests[0]["messages"][0]["content"]
+    assert "- search(query, limit?): Search the catalogue." in system
+    assert "An argument marked ? is optional" in system
+    assert "- complete_task(answer)" in system  # a finishing tool's arguments are not marked
