@@ -16,8 +16,7 @@ RESERVED_TOOL_NAMES = frozenset({COMPLETE_TASK, SUBMIT_PLAN, READ_TOOL_OUTPUT})
 SYSTEM = """\
 You are an agent. Do the task with the tools. Give each tool the values the task states, exactly as written \
 (names, units, numbers); never make one up: if a tool needs a value you do not have, first call the tool that finds \
-it. Make every call the task needs: calls that do not depend on each other's results go together, in one turn. Once \
-the tool results answer the task, call `complete_task` with `summary` (the answer, with its values) and `result`: \
+it. Once the tool results answer the task, call `complete_task` with `summary` (the answer, with its values) and `result`: \
 {result_rule} If no tool can do what the task asks, call `complete_task` with status "failed" and say so, instead of \
 answering from memory. Only `complete_task` finishes the task: a plain-text answer does not."""
 SYSTEM_NO_TOOLS = """\
