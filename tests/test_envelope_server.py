@@ -39,9 +39,9 @@ def test_a_run_over_a_scripted_server_sends_the_envelope_and_finishes(monkeypatc
     first = srv.requests[0]
     assert first["model"] == "qwen2.5:0.5b"  # a model name may hold ":" (Ollama's tags)
     assert "tools" not in first and first["response_format"]["type"] == "json_schema"
-    calls, finishing = first["response_format"]["json_schema"]["schema"]["anyOf"]
-    assert [b["properties"]["name"]["const"] for b in calls["items"]["anyOf"]] == ["get_weather"]
-    assert [b["properties"]["name"]["const"] for b in finishing["items"]["anyOf"]] == ["complete_task"]
+    schema = first["response_format"]["json_schema"]["schema"]
+    assert schema["type"] == "array"
+    assert [b["properties"]["name"]["const"] for b in schema["items"]["anyOf"]] == ["get_weather", "complete_task"]
     assert "- get_weather(city)" in first["messages"][0]["content"]
 
 

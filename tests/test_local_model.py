@@ -100,16 +100,13 @@ def test_tools_are_sent_as_a_constrained_envelope() -> None:
     assert "tools" not in sent and "tool_choice" not in sent
     fmt = sent["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
-    calls, finishing = fmt["json_schema"]["schema"]["anyOf"]  # arrays: of calls, or of complete_task alone
-    assert "maxItems" not in calls and finishing["maxItems"] == 1
-    found = branches(fmt["json_schema"]["schema"])
+    found = branches(fmt["json_schema"]["schema"])  # an array of calls, always
     assert [b["properties"]["name"] for b in found] == [{"const": "get_weather"}, {"const": "complete_task"}]
     assert found[0]["properties"]["arguments"]["required"] == ["city"]
     assert all(b["required"] == ["name", "arguments"] for b in found)
     system, user = sent["messages"]
     assert system["role"] == "system" and system["content"].startswith("Be brief.")
     assert "- get_weather(city): Get the current weather for a city." in system["content"]
-    assert "`complete_task` is always called alone" in system["content"]
     assert user == {"role": "user", "content": "Paris?"}
 
 
@@ -175,16 +172,30 @@ def test_an_array_answer_is_several_tool_calls() -> None:
                                                                     ("get_weather", {"city": "Oslo"})]
     assert len({c["id"] for c in message.tool_calls}) == 2
     schema = srv.requests[0]["response_format"]["json_schema"]["schema"]
-    calls, finishing = schema["anyOf"]
-    assert calls["type"] == "array" and [b["properties"]["name"]["const"] for b in calls["items"]["anyOf"]] == [
-        "get_weather"]
-    assert finishing["maxItems"] == 1 and [b["properties"]["name"]["const"] for b in finishing["items"]["anyOf"]] == [
-        "complete_task"]
+    assert schema["type"] == "array" and schema["minItems"] == 1 and "maxItems" not in schema
+    assert [b["properties"]["name"]["const"] for b in schema["items"]["anyOf"]] == ["get_weather", "complete_task"]
+
+
+def test_a_finishing_call_after_other_calls_is_dropped() -> None:
+    """Written next to calls whose results do not exist yet, `complete_task` is no finish: only the calls remain."""
+    answer = json.dumps([{"name": "get_weather", "arguments": {"city": "Paris"}},
+                         {"name": "complete_task", "arguments": {"answer": "sunny, surely"}}])
+    first = json.dumps([{"name": "complete_task", "arguments": {"answer": "done"}},
+                        {"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    with OpenAIServer([reply(answer), reply(answer, fragment=3), reply(first)]) as srv:
+        model = scripted_local(srv).bind_tools(TOOLS)
+        message = model.invoke("Paris?")
+        streamed = merge(list(model.stream("Paris?")))
+        kept = model.invoke("Oslo?")
+    assert [c["name"] for c in message.tool_calls] == ["get_weather"]
+    assert message.response_metadata["envelope_dropped"] == ["complete_task"]
+    assert [(c["name"], c["args"]) for c in streamed.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert [c["name"] for c in kept.tool_calls] == ["complete_task", "get_weather"]  # a finish first is kept
 
 
 @pytest.mark.asyncio
 async def test_a_streamed_array_becomes_indexed_call_chunks() -> None:
-    calls = [("get_weather", {"city": "Pa]ris}"}), ("complete_task", {"answer": "x", "n": [1, {"k": 2}]})]
+    calls = [("get_weather", {"city": "Pa]ris}"}), ("get_weather", {"city": "x", "n": [1, {"k": 2}]})]
     text = json.dumps([{"name": n, "arguments": a} for n, a in calls], indent=2)
     with OpenAIServer([reply(text, fragment=3)]) as srv:
         chunks = [c async for c in scripted_local(srv).bind_tools(TOOLS).astream("Go.")]

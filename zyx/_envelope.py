@@ -1,8 +1,8 @@
 """Tool calls as constrained JSON "envelopes", for models without reliable native tool calling.
 
 The model answers with a JSON array of `{"name": <tool>, "arguments": {...}}` objects (one call,
-or several in one turn; a finishing tool such as `complete_task` alone) under JSON-schema
-constrained decoding. Its earlier calls
+or several in one turn) under JSON-schema constrained decoding; a finishing call (`complete_task`)
+written after another call, before any result existed, is dropped. Its earlier calls
 are shown to it in that same form (a model imitates its history), and tool results come back
 as user turns naming the call they answer.
 """
@@ -68,17 +68,17 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-SOLO_TOOLS = frozenset({_prompts.COMPLETE_TASK, _prompts.SUBMIT_PLAN, _prompts.FINAL_RESULT})
-"""Tools that finish a turn's work (zyx's completion, plan and answer tools): called alone, never next to
-calls whose results the model has not read yet."""
+FINISHING_TOOLS = frozenset({_prompts.COMPLETE_TASK, _prompts.SUBMIT_PLAN, _prompts.FINAL_RESULT})
+"""zyx's tools that finish a turn's work: written after another call in the same array, before any of its
+results existed, such a call is not a finish and is dropped (`tool_message`, `EnvelopeStream`)."""
 
 
-def envelope_format(tools: list[dict[str, Any]], *, several: bool = True,
-                    solo: frozenset[str] = SOLO_TOOLS) -> dict[str, Any]:
+def envelope_format(tools: list[dict[str, Any]], *, several: bool = True) -> dict[str, Any]:
     """OpenAI `response_format` for a JSON array of call envelopes of bound tools (one envelope, for `several=False`).
 
-    A `solo` tool (a finishing tool) is a one-item array of its own. Each tool's `$defs` move to the root, where
-    its `#/$defs/...` references resolve; a name two tools define differently is renamed for the second tool.
+    An array always: offered one object or an array, a small model opened "{" and made one call where a task
+    asked for several (BFCL parallel, 0 of 10). Each tool's `$defs` move to the root, where its `#/$defs/...`
+    references resolve; a name two tools define differently is renamed for the second tool.
     """
     defs: dict[str, Any] = {}
     branches = []
@@ -101,27 +101,11 @@ def envelope_format(tools: list[dict[str, Any]], *, several: bool = True,
             "required": ["name", "arguments"],
             "additionalProperties": False,
         })
-    schema: dict[str, Any] = {"anyOf": branches} if not several else _arrays(
-        [b for b, t in zip(branches, tools) if t["name"] not in solo],
-        [b for b, t in zip(branches, tools) if t["name"] in solo])
+    one: dict[str, Any] = {"anyOf": branches}
+    schema: dict[str, Any] = {"type": "array", "items": one, "minItems": 1} if several else one
     if defs:
         schema["$defs"] = defs
     return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema, "strict": True}}
-
-
-def _arrays(calls: list[dict[str, Any]], finishing: list[dict[str, Any]]) -> dict[str, Any]:
-    """An array of calls, or a one-item array of a finishing call.
-
-    An array always: offered one object or an array, a small model opened "{" and made one call where a
-    task asked for several (BFCL parallel, 0 of 10). A finishing call alone: in an array, it wrote one call
-    and then `complete_task` claiming success, before any result existed.
-    """
-    options = []
-    if calls:
-        options.append({"type": "array", "items": {"anyOf": calls}, "minItems": 1})
-    if finishing:
-        options.append({"type": "array", "items": {"anyOf": finishing}, "minItems": 1, "maxItems": 1})
-    return options[0] if len(options) == 1 else {"anyOf": options}
 
 
 def with_instruction(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> list[BaseMessage]:
@@ -130,9 +114,6 @@ def with_instruction(messages: list[BaseMessage], tools: list[dict[str, Any]]) -
     text = _prompts.LOCAL_TOOLS.format(listing=listing)
     if "?," in listing or "?)" in listing:
         text += _prompts.LOCAL_OPTIONAL
-    finishing = [t["name"] for t in tools if t["name"] in SOLO_TOOLS]
-    if finishing and len(finishing) < len(tools):
-        text += _prompts.LOCAL_SOLO.format(names=" or ".join(f"`{n}`" for n in finishing))
     if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
         return [SystemMessage(content=f"{messages[0].content}\n\n{text}"), *messages[1:]]
     return [SystemMessage(content=text), *messages]
@@ -145,7 +126,7 @@ def _tool_line(tool: dict[str, Any]) -> str:
     its own (BFCL simple: `unit="kg"` for a density, `climate="sunny"`, `year=2023`: 4 of its 5 misses).
     """
     params = tool.get("parameters") or {}
-    required = set(params.get("required") or []) if tool["name"] not in SOLO_TOOLS else set(params.get("properties") or {})
+    required = set(params.get("required") or []) if tool["name"] not in FINISHING_TOOLS else set(params.get("properties") or {})
     names = [p if p in required else f"{p}?" for p in params.get("properties") or {}]
     return f"- {tool['name']}({', '.join(names)}): {tool.get('description', '')}".rstrip(": ")
 
@@ -158,13 +139,14 @@ class EnvelopeStream:
     """Turns streamed envelope text (one envelope or an array) into `tool_call_chunks`.
 
     Per envelope: its name and id first, then its argument text as it arrives; the envelope's
-    own punctuation is dropped.
+    own punctuation is dropped, and so is a finishing call after another call (as `tool_message` does).
     """
 
     def __init__(self) -> None:
         self.array: bool | None = None  # unknown until the first non-space character
         self.index, self.head, self.in_args = 0, "", False
         self.depth, self.in_string, self.escaped = 0, False, False
+        self.dropping = False  # inside a finishing call that follows another call
 
     def feed(self, text: str) -> list[ToolCallChunk]:
         out: list[ToolCallChunk] = []
@@ -185,8 +167,11 @@ class EnvelopeStream:
                 continue
             self.head += char
             if (match := _HEAD.fullmatch(self.head)) is not None:
-                out.append(tool_call_chunk(name=json.loads(match.group(1)), args="",
-                                           id=f"call_{uuid.uuid4().hex[:24]}", index=self.index))
+                name = json.loads(match.group(1))
+                self.dropping = self.index > 0 and name in FINISHING_TOOLS
+                if not self.dropping:
+                    out.append(tool_call_chunk(name=name, args="", id=f"call_{uuid.uuid4().hex[:24]}",
+                                               index=self.index))
                 self.head, self.in_args, self.depth, args_from = "", True, 0, i + 1
         if self.in_args and args_from is not None:
             out += self._args(text[args_from:])
@@ -216,7 +201,7 @@ class EnvelopeStream:
         return False
 
     def _args(self, text: str) -> list[ToolCallChunk]:
-        return [tool_call_chunk(args=text, index=self.index)] if text.strip() else []
+        return [tool_call_chunk(args=text, index=self.index)] if text.strip() and not self.dropping else []
 
 
 def tool_message(message: AIMessage) -> AIMessage:
@@ -226,9 +211,11 @@ def tool_message(message: AIMessage) -> AIMessage:
         parsed = json.loads(message.text)
         envelopes = parsed if isinstance(parsed, list) else [parsed]
         calls = [tool_call(name=e["name"], args=e["arguments"], id=f"call_{uuid.uuid4().hex[:24]}")
-                 for e in envelopes]
+                 for i, e in enumerate(envelopes) if i == 0 or e["name"] not in FINISHING_TOOLS]
         if not calls:
             raise ValueError("no call in the array")
+        if dropped := [e["name"] for e in envelopes[1:] if e["name"] in FINISHING_TOOLS]:
+            keep["response_metadata"] = {**keep["response_metadata"], "envelope_dropped": dropped}
         return AIMessage("", tool_calls=calls, **keep)
     except (ValueError, KeyError, TypeError) as exc:
         bad = invalid_tool_call(args=message.text, id=f"call_{uuid.uuid4().hex[:24]}",

@@ -54,7 +54,6 @@ You can use these tools:
 Answer with a JSON array of tool calls, each {{"name": <tool name>, "arguments": {{...}}}}: one call, or every call \
 the task needs that does not depend on another call's result."""
 LOCAL_OPTIONAL = "\nAn argument marked ? is optional: leave it out unless the task or a tool result gives its value."
-LOCAL_SOLO = "\n{names} is always called alone, in a turn of its own."
 LOCAL_TOOL_RESULT = "Result of {name}({arguments}):\n{result}"
 
 NUDGE = (
