@@ -64,10 +64,9 @@ def assert_valid_call(message: AIMessage, *, several: bool = False) -> None:
 
 
 def branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every call branch of an envelope schema: the items of its array of calls, then of its finishing array."""
-    arrays = schema["anyOf"] if "anyOf" in schema else [schema]
-    assert all(a["type"] == "array" and a["minItems"] == 1 for a in arrays)
-    return [b for a in arrays for b in a["items"]["anyOf"]]
+    """Every call branch of an envelope schema: the items of its array of calls."""
+    assert schema["type"] == "array" and schema["minItems"] == 1
+    return list(schema["items"]["anyOf"])
 
 
 def merge(chunks: list[AIMessageChunk]) -> AIMessageChunk:
