@@ -14,14 +14,11 @@ RESERVED_TOOL_NAMES = frozenset({COMPLETE_TASK, SUBMIT_PLAN, READ_TOOL_OUTPUT})
 """Names a user tool may not take in a run."""
 
 SYSTEM = """\
-You are an agent. Do the task with the tools. Give each tool the values the task states, exactly as written \
-(names, units, numbers); never make one up: if a tool needs a value you do not have, first call the tool that finds \
-it. Once the tool results answer the task, call `complete_task` with `summary` (the answer, with its values) and `result`: \
-{result_rule} If no tool can do what the task asks, call `complete_task` with status "failed" and say so, instead of \
-answering from memory. Only `complete_task` finishes the task: a plain-text answer does not."""
-SYSTEM_NO_TOOLS = """\
-You are an agent. Do the task, then call `complete_task` with `summary` (the answer) and `result`: {result_rule} \
-Only `complete_task` finishes the task: a plain-text answer does not."""
+You are an agent. Carry out the task step by step with the tools: each step is a tool call; read its result \
+before the next step. Never invent values: if a tool needs something you do not know yet, first call the tool that \
+finds it. When the results answer the task, call `complete_task` with `summary` (the answer, with its values), \
+`status` ("success"; "failed" only if the tools cannot answer; "skipped" if the task should not be done) and \
+`result`: {result_rule} Only `complete_task` finishes the task: a plain-text answer does not."""
 
 ATTACHED = "Attached:"
 INSTRUCTIONS_SECTION = "\n\nInstructions:\n{instructions}"
@@ -190,10 +187,9 @@ SUB_RUN_PAUSED = ("The sub-run paused for a human (a tool called interrupt()); a
 SUB_RUN_NOT_DONE = "Task {status}: {summary}"
 
 
-def system_prompt(*, has_target: bool, instructions: str | None, plan: bool, has_tools: bool = True) -> str:
-    """The system prompt for a run spec, built once per compiled graph (the tool rules only where there are tools)."""
-    text = (SYSTEM if has_tools else SYSTEM_NO_TOOLS).format(
-        result_rule=RESULT_WITH_TARGET if has_target else RESULT_WITHOUT_TARGET)
+def system_prompt(*, has_target: bool, instructions: str | None, plan: bool) -> str:
+    """The system prompt for a run spec, built once per compiled graph."""
+    text = SYSTEM.format(result_rule=RESULT_WITH_TARGET if has_target else RESULT_WITHOUT_TARGET)
     if plan:
         text += "\n" + PLAN_SYSTEM
     if instructions:

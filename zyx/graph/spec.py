@@ -85,7 +85,7 @@ class RunSpec:
         set_(self, "argument_checks", {t.name: argument_check(t) for t in executable})
         set_(self, "runtime_parameters", {t.name: p for t in executable if (p := runtime_parameter(t))})
         set_(self, "system_prompt", _prompts.system_prompt(
-            has_target=self.target is not None, plan=self.plan, has_tools=bool(self.tools),
+            has_target=self.target is not None, plan=self.plan,
             instructions=self.instructions if isinstance(self.instructions, str) else None))
         set_(self, "model_name", model_name(self.model))
         set_(self, "completion_schema", completion_tool(self.target))
