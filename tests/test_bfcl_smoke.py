@@ -133,3 +133,23 @@ def test_multi_turn_replays_ground_truth_through_bfcl_state_checker() -> None:
     results = asyncio.run(score([entry], ["zyx", "create_agent"], ScriptedChatModel(policy=policy), 2, 12, echo=False))
     assert all(r.valid for r in results), results
     assert all(r.model_calls == sum(len(t) for t in entry.answer) + len(entry.turns) for r in results)
+
+
+def test_a_report_joins_logs_of_separate_runs(tmp_path: Path) -> None:
+    import dataclasses
+    import json
+
+    from benchmarks.bfcl import __main__ as cli
+    from benchmarks.bfcl.suite import Scored
+
+    def scored(library: str, valid: bool) -> Scored:
+        return Scored("simple_python_1", "simple_python", library, valid, "", 1, None, 1, 100, 1.0)
+
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    old.write_text(json.dumps(dataclasses.asdict(scored("zyx", False))) + "\n"
+                   + json.dumps(dataclasses.asdict(scored("create_agent", True))) + "\n", encoding="utf-8")
+    new.write_text(json.dumps(dataclasses.asdict(scored("zyx", True))) + "\n", encoding="utf-8")
+    out = tmp_path / "RESULTS.md"
+    assert cli.main(["--categories", "simple_python", "--from-log", str(old), "--from-log", str(new),
+                     "--out", str(out)]) == 0
+    assert "| simple_python | 1/1 (100%) | 1/1 (100%) |" in out.read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ from pathlib import Path
 from benchmarks.bfcl.data import CATEGORIES, INSTALL_HINT, MULTI_TURN, available, load
 from benchmarks.bfcl.report import MARKERS, errors, finishing, per_entry, table
 from benchmarks.bfcl.runners import LIBRARIES
-from benchmarks.bfcl.suite import score
+from benchmarks.bfcl.suite import Scored, score
 from benchmarks.tasks.report import write_section
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "RESULTS.md"
@@ -36,7 +36,22 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file to update (its BFCL section)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--log", type=Path, help="also write every scored entry (with its first reply) as JSON lines")
+    parser.add_argument("--from-log", type=Path, action="append", default=[],
+                        help="run nothing: report the entries of these --log files (a later file wins per entry and "
+                        "library), e.g. to join runs made at different times")
+    parser.add_argument("--note", default="", help="a line to add under the command in RESULTS.md (say how logs were made)")
     return parser.parse_args(argv)
+
+
+def from_logs(paths: list[Path], categories: list[str], libraries: list[str]) -> list[Scored]:
+    """The scored entries of `--log` files, of the categories and libraries asked for (a later file wins)."""
+    kept: dict[tuple[str, str], Scored] = {}
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = Scored(**json.loads(line))
+            if record.category in categories and record.library in libraries:
+                kept[(record.id, record.library)] = record
+    return list(kept.values())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,11 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     libraries = [lib.strip() for lib in args.libraries.split(",") if lib.strip()]
     if unknown := (set(categories) - set(CATEGORIES)) | (set(libraries) - set(LIBRARIES)):
         raise SystemExit(f"unknown categories or libraries: {', '.join(sorted(unknown))}")
-    entries = [e for c in categories for e in load(c, args.sample or None, args.seed)]
-    from zyx._models import resolve_model
-
     started, load_start = time.perf_counter(), os.getloadavg()[0]
-    results = asyncio.run(score(entries, libraries, resolve_model(args.model), args.max_calls, args.multi_turn_calls))
+    if args.from_log:
+        results = from_logs(args.from_log, categories, libraries)
+    else:
+        from zyx._models import resolve_model
+
+        entries = [e for c in categories for e in load(c, args.sample or None, args.seed)]
+        results = asyncio.run(score(entries, libraries, resolve_model(args.model), args.max_calls,
+                                    args.multi_turn_calls))
     if args.log is not None:
         args.log.write_text("".join(json.dumps(dataclasses.asdict(r), default=str) + "\n" for r in results),
                             encoding="utf-8")
@@ -65,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"checker (at most {args.max_calls} model call(s) per entry); {MULTI_TURN} runs every user turn on one "
             f"thread with BFCL's API classes as tools (at most {args.multi_turn_calls} calls per turn) and BFCL's "
             f"multi-turn checker. Every library drives the same chat model object. {time.perf_counter() - started:.0f} s, "
-            f"load average {load_start:.2f} at the start and {os.getloadavg()[0]:.2f} at the end.\n\n{summary}\n\n"
+            f"load average {load_start:.2f} at the start and {os.getloadavg()[0]:.2f} at the end."
+            f"{' ' + args.note if args.note else ''}\n\n{summary}\n\n"
             f"How the first turn finished:\n{finishing(results, libraries)}\n\nBFCL error types of the failures:\n"
             f"{errors(results, libraries)}\n\n<details><summary>per entry</summary>\n\n{per_entry(results, libraries)}"
             f"\n\n</details>\n")
