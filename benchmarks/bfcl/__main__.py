@@ -39,6 +39,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--from-log", type=Path, action="append", default=[],
                         help="run nothing: report the entries of these --log files (a later file wins per entry and "
                         "library), e.g. to join runs made at different times")
+    parser.add_argument("--ids", default="", help="only these entry ids of the sample (comma-separated)")
     parser.add_argument("--note", default="", help="a line to add under the command in RESULTS.md (say how logs were made)")
     return parser.parse_args(argv)
 
@@ -71,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from zyx._models import resolve_model
 
         entries = [e for c in categories for e in load(c, args.sample or None, args.seed)]
+        if wanted := {i.strip() for i in args.ids.split(",") if i.strip()}:
+            entries = [e for e in entries if e.id in wanted]
         results = asyncio.run(score(entries, libraries, resolve_model(args.model), args.max_calls,
                                     args.multi_turn_calls))
     if args.log is not None:
