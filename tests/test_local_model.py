@@ -175,6 +175,13 @@ def test_an_array_answer_is_several_tool_calls() -> None:
     assert [b["properties"]["name"]["const"] for b in schema["items"]["anyOf"]] == ["get_weather", "complete_task"]
 
 
+def test_a_turn_of_finishing_tools_only_holds_one_call() -> None:
+    schema = _envelope.envelope_format([complete_task_schema["function"]])["json_schema"]["schema"]
+    assert schema["type"] == "array" and schema["maxItems"] == 1
+    mixed = _envelope.envelope_format([{"name": "get_weather"}, complete_task_schema["function"]])
+    assert "maxItems" not in mixed["json_schema"]["schema"]
+
+
 def test_a_finishing_call_after_other_calls_is_dropped() -> None:
     """Written next to calls whose results do not exist yet, `complete_task` is no finish: only the calls remain."""
     answer = json.dumps([{"name": "get_weather", "arguments": {"city": "Paris"}},

@@ -103,6 +103,10 @@ def envelope_format(tools: list[dict[str, Any]], *, several: bool = True) -> dic
         })
     one: dict[str, Any] = {"anyOf": branches}
     schema: dict[str, Any] = {"type": "array", "items": one, "minItems": 1} if several else one
+    if several and all(t["name"] in FINISHING_TOOLS for t in tools):
+        # only finishing tools (plan mode's turns, the wrap-up): a second call would be dropped, and an open
+        # array let the model write plan after plan until its token limit, cut mid-JSON
+        schema["maxItems"] = 1
     if defs:
         schema["$defs"] = defs
     return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema, "strict": True}}
