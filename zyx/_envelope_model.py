@@ -64,7 +64,13 @@ class ChatEnvelope(ChatOpenAI):
         *,
         allow_fetching_images: bool = True,
     ) -> int:
-        """`BaseChatModel`'s tokenizer-agnostic count (OpenAI's needs tiktoken); no images are fetched."""
+        """`BaseChatModel`'s tokenizer-agnostic count (OpenAI's needs tiktoken); no images are fetched.
+
+        Args:
+            messages: The messages to count.
+            tools: Tool schemas bound to the call, counted too.
+            allow_fetching_images: Ignored: images are never fetched.
+        """
         return BaseChatModel.get_num_tokens_from_messages(self, list(messages), tools)
 
     def _prepare(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> tuple[list[BaseMessage], bool]:
