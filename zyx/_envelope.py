@@ -219,7 +219,7 @@ def tool_message(message: AIMessage) -> AIMessage:
         if not calls:
             raise ValueError("no call in the array")
         if dropped := [e["name"] for e in envelopes[1:] if e["name"] in FINISHING_TOOLS]:
-            keep["response_metadata"] = {**keep["response_metadata"], "envelope_dropped": dropped}
+            keep["response_metadata"] = {**message.response_metadata, "envelope_dropped": dropped}
         return AIMessage("", tool_calls=calls, **keep)
     except (ValueError, KeyError, TypeError) as exc:
         bad = invalid_tool_call(args=message.text, id=f"call_{uuid.uuid4().hex[:24]}",
