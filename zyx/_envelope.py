@@ -1,8 +1,7 @@
 """Tool calls as constrained JSON "envelopes", for models without reliable native tool calling.
 
-The model answers with a JSON array of `{"name": <tool>, "arguments": {...}}` objects (one call,
-or several in one turn) under JSON-schema constrained decoding; a finishing call (`complete_task`)
-written after another call, before any result existed, is dropped. Its earlier calls
+The model answers with one `{"name": <tool>, "arguments": {...}}` object, or a JSON array of
+them for several calls in one turn, under JSON-schema constrained decoding. Its earlier calls
 are shown to it in that same form (a model imitates its history), and tool results come back
 as user turns naming the call they answer.
 """
@@ -23,8 +22,9 @@ from zyx import _prompts
 
 
 def envelope_text(calls: Sequence[ToolCall]) -> str:
-    """Calls written as the model is asked to write them: an array of envelopes (of one, or several)."""
-    return json.dumps([{"name": c["name"], "arguments": c["args"]} for c in calls])
+    """Calls written as the model is asked to write them: one envelope, or an array of several."""
+    envelopes = [{"name": c["name"], "arguments": c["args"]} for c in calls]
+    return json.dumps(envelopes[0] if len(envelopes) == 1 else envelopes)
 
 
 def _result_text(message: ToolMessage, call: ToolCall | None) -> str:
@@ -68,17 +68,11 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-FINISHING_TOOLS = frozenset({_prompts.COMPLETE_TASK, _prompts.SUBMIT_PLAN, _prompts.FINAL_RESULT})
-"""zyx's tools that finish a turn's work: written after another call in the same array, before any of its
-results existed, such a call is not a finish and is dropped (`tool_message`, `EnvelopeStream`)."""
-
-
 def envelope_format(tools: list[dict[str, Any]], *, several: bool = True) -> dict[str, Any]:
-    """OpenAI `response_format` for a JSON array of call envelopes of bound tools (one envelope, for `several=False`).
+    """OpenAI `response_format` accepting one call envelope of a bound tool (or an array of them).
 
-    An array always: offered one object or an array, a small model opened "{" and made one call where a task
-    asked for several (BFCL parallel, 0 of 10). Each tool's `$defs` move to the root, where its `#/$defs/...`
-    references resolve; a name two tools define differently is renamed for the second tool.
+    Each tool's `$defs` move to the root, where its `#/$defs/...` references resolve; a name two
+    tools define differently is renamed for the second tool.
     """
     defs: dict[str, Any] = {}
     branches = []
@@ -102,11 +96,7 @@ def envelope_format(tools: list[dict[str, Any]], *, several: bool = True) -> dic
             "additionalProperties": False,
         })
     one: dict[str, Any] = {"anyOf": branches}
-    schema: dict[str, Any] = {"type": "array", "items": one, "minItems": 1} if several else one
-    if several and all(t["name"] in FINISHING_TOOLS for t in tools):
-        # only finishing tools (plan mode's turns, the wrap-up): a second call would be dropped, and an open
-        # array let the model write plan after plan until its token limit, cut mid-JSON
-        schema["maxItems"] = 1
+    schema: dict[str, Any] = {"anyOf": [one, {"type": "array", "items": one, "minItems": 1}]} if several else one
     if defs:
         schema["$defs"] = defs
     return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema, "strict": True}}
@@ -116,23 +106,15 @@ def with_instruction(messages: list[BaseMessage], tools: list[dict[str, Any]]) -
     """Prepend (or append to the leading system message) a listing of the tools and the answer format."""
     listing = "\n".join(_tool_line(t) for t in tools)
     text = _prompts.LOCAL_TOOLS.format(listing=listing)
-    if "?," in listing or "?)" in listing:
-        text += _prompts.LOCAL_OPTIONAL
     if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
         return [SystemMessage(content=f"{messages[0].content}\n\n{text}"), *messages[1:]]
     return [SystemMessage(content=text), *messages]
 
 
 def _tool_line(tool: dict[str, Any]) -> str:
-    """`- name(arg, arg, optional?): description` — argument names help a small model fill `arguments`.
-
-    Optional arguments of a user tool are marked: unmarked, a small model filled every one with a value of
-    its own (BFCL simple: `unit="kg"` for a density, `climate="sunny"`, `year=2023`: 4 of its 5 misses).
-    """
-    params = tool.get("parameters") or {}
-    required = set(params.get("required") or []) if tool["name"] not in FINISHING_TOOLS else set(params.get("properties") or {})
-    names = [p if p in required else f"{p}?" for p in params.get("properties") or {}]
-    return f"- {tool['name']}({', '.join(names)}): {tool.get('description', '')}".rstrip(": ")
+    """`- name(arg, arg): description` — argument names help a small model fill `arguments`."""
+    props = (tool.get("parameters") or {}).get("properties") or {}
+    return f"- {tool['name']}({', '.join(props)}): {tool.get('description', '')}".rstrip(": ")
 
 
 # An envelope's head; constrained decoding emits the "name" property before "arguments".
@@ -143,14 +125,13 @@ class EnvelopeStream:
     """Turns streamed envelope text (one envelope or an array) into `tool_call_chunks`.
 
     Per envelope: its name and id first, then its argument text as it arrives; the envelope's
-    own punctuation is dropped, and so is a finishing call after another call (as `tool_message` does).
+    own punctuation is dropped.
     """
 
     def __init__(self) -> None:
         self.array: bool | None = None  # unknown until the first non-space character
         self.index, self.head, self.in_args = 0, "", False
         self.depth, self.in_string, self.escaped = 0, False, False
-        self.dropping = False  # inside a finishing call that follows another call
 
     def feed(self, text: str) -> list[ToolCallChunk]:
         out: list[ToolCallChunk] = []
@@ -171,11 +152,8 @@ class EnvelopeStream:
                 continue
             self.head += char
             if (match := _HEAD.fullmatch(self.head)) is not None:
-                name = json.loads(match.group(1))
-                self.dropping = self.index > 0 and name in FINISHING_TOOLS
-                if not self.dropping:
-                    out.append(tool_call_chunk(name=name, args="", id=f"call_{uuid.uuid4().hex[:24]}",
-                                               index=self.index))
+                out.append(tool_call_chunk(name=json.loads(match.group(1)), args="",
+                                           id=f"call_{uuid.uuid4().hex[:24]}", index=self.index))
                 self.head, self.in_args, self.depth, args_from = "", True, 0, i + 1
         if self.in_args and args_from is not None:
             out += self._args(text[args_from:])
@@ -205,7 +183,7 @@ class EnvelopeStream:
         return False
 
     def _args(self, text: str) -> list[ToolCallChunk]:
-        return [tool_call_chunk(args=text, index=self.index)] if text.strip() and not self.dropping else []
+        return [tool_call_chunk(args=text, index=self.index)] if text.strip() else []
 
 
 def tool_message(message: AIMessage) -> AIMessage:
@@ -215,11 +193,9 @@ def tool_message(message: AIMessage) -> AIMessage:
         parsed = json.loads(message.text)
         envelopes = parsed if isinstance(parsed, list) else [parsed]
         calls = [tool_call(name=e["name"], args=e["arguments"], id=f"call_{uuid.uuid4().hex[:24]}")
-                 for i, e in enumerate(envelopes) if i == 0 or e["name"] not in FINISHING_TOOLS]
+                 for e in envelopes]
         if not calls:
             raise ValueError("no call in the array")
-        if dropped := [e["name"] for e in envelopes[1:] if e["name"] in FINISHING_TOOLS]:
-            keep["response_metadata"] = {**message.response_metadata, "envelope_dropped": dropped}
         return AIMessage("", tool_calls=calls, **keep)
     except (ValueError, KeyError, TypeError) as exc:
         bad = invalid_tool_call(args=message.text, id=f"call_{uuid.uuid4().hex[:24]}",

@@ -1,1 +1,0 @@
-"""BFCL (the Berkeley Function Calling Leaderboard) as an outside yardstick: its data, its checkers."""
