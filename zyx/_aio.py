@@ -24,11 +24,12 @@ import os
 import signal
 import threading
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from types import FrameType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 IDLE_LOOPS = min(32, (os.cpu_count() or 1) + 4)  # like ThreadPoolExecutor's default size
 EXIT_GRACE = 2.0  # seconds a run still lent at exit (a stream never closed) gets to finish cancelling
@@ -252,3 +253,36 @@ def _in_helper_thread(coro: Coroutine[Any, Any, T]) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]
+
+
+_DONE: Any = object()
+
+
+async def bounded(items: Iterator[T], work: Callable[[T], Awaitable[R]], concurrency: int) -> AsyncGenerator[R, None]:
+    """`work` on each item, `concurrency` at a time, items read lazily; each result yielded as it ends (flat memory:
+    only the calls in flight are held). A worker's own failure (reading `items`) is raised once the others end;
+    leaving early cancels the calls in flight."""
+    done: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def worker() -> None:
+        try:
+            for item in items:  # shared: each worker takes the next item
+                await done.put(await work(item))
+        finally:
+            await done.put(_DONE)
+
+    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+    running = len(workers)
+    try:
+        while running:
+            entry = await done.get()
+            if entry is _DONE:
+                running -= 1
+            else:
+                yield entry
+        for w in workers:
+            w.result()
+    finally:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)

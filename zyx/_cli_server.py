@@ -14,9 +14,11 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
+from zyx._aio import bounded
 from zyx._batch_io import Line, state_line
 from zyx._cli_batch import Tally
 from zyx.cli import UsageError
@@ -89,41 +91,24 @@ async def server_source(url: str, graph: str, lines: Iterator[Line], tally: Tall
     import httpx
 
     client = await _client(url, graph)
-    done: asyncio.Queue[dict[str, Any] | Exception | None] = asyncio.Queue()
 
-    async def worker() -> None:
+    async def one(line: Line) -> dict[str, Any] | Exception:
+        tally.running += 1
+        t0 = time.perf_counter()
         try:
-            for line in lines:
-                tally.running += 1
-                t0 = time.perf_counter()
-                entry: dict[str, Any] | Exception
-                try:
-                    values = await _run_one(client, graph, line, out, settings)
-                    entry = state_line(line.id, values, time.perf_counter() - t0)
-                except httpx.TransportError as exc:  # the server is gone: stop, record nothing (a re-run resumes)
-                    entry = exc
-                except Exception as exc:  # one task's failure is its line, never the batch's end
-                    entry = {"id": line.id, "status": "error", "summary": None, "output": None, "termination": None,
-                             "usage": {}, "seconds": round(time.perf_counter() - t0, 3),
-                             "error": {"type": type(exc).__name__, "message": str(exc), "errors": []}}
-                tally.running -= 1
-                await done.put(entry)
+            return state_line(line.id, await _run_one(client, graph, line, out, settings), time.perf_counter() - t0)
+        except httpx.TransportError as exc:  # the server is gone: stop, record nothing (a re-run resumes)
+            return exc
+        except Exception as exc:  # one task's failure is its line, never the batch's end
+            return {"id": line.id, "status": "error", "summary": None, "output": None, "termination": None,
+                    "usage": {}, "seconds": round(time.perf_counter() - t0, 3),
+                    "error": {"type": type(exc).__name__, "message": str(exc), "errors": []}}
         finally:
-            await done.put(None)
+            tally.running -= 1
 
-    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-    running = len(workers)
-    try:
-        while running:
-            entry = await done.get()
-            if entry is None:
-                running -= 1
-            elif isinstance(entry, Exception):
+    async with aclosing(bounded(lines, one, concurrency)) as results:  # leaving early stops the runs
+        async for entry in results:
+            if isinstance(entry, Exception):
                 raise UsageError("--server", f"lost the Agent Server at {url}: {type(entry).__name__}: {entry} "
                                  "(run the same command again to resume)")
-            else:
-                yield entry
-    finally:
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+            yield entry

@@ -11,13 +11,13 @@ no-silent-re-run rule (docs/durability.md).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import aclosing
 from typing import Any
 
 from typing_extensions import Unpack
 
-from zyx._aio import in_running_loop, run_sync
+from zyx._aio import bounded, in_running_loop, run_sync
 from zyx._options import GRAPH_OPTIONS, RUN_OPTIONS, RunOptions
 from zyx.errors import ConfigurationError, describe
 from zyx.result import RunResult
@@ -115,36 +115,18 @@ async def iter_batch(tasks: Iterable[Any], target: Any = None, *, concurrency: i
     """
     check_concurrency(concurrency)
     check_batch_options(options)
-    items = enumerate(tasks)
-    done: asyncio.Queue[tuple[int, Outcome] | None] = asyncio.Queue()
 
-    async def worker() -> None:
+    async def one(pair: tuple[int, Any]) -> tuple[int, Outcome]:
+        index, item = pair
         try:
-            for index, item in items:  # shared: each worker takes the next task
-                try:
-                    arguments = task_arguments(item, index)
-                except ConfigurationError as exc:
-                    await done.put((index, exc))
-                    continue
-                await done.put((index, await run_task(arguments, index, target, options)))
-        finally:
-            await done.put(None)
+            arguments = task_arguments(item, index)
+        except ConfigurationError as exc:
+            return index, exc
+        return index, await run_task(arguments, index, target, options)
 
-    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-    running = len(workers)
-    try:
-        while running:
-            entry = await done.get()
-            if entry is None:
-                running -= 1
-            else:
-                yield entry
-        for w in workers:
-            w.result()  # a worker's own failure (reading `tasks` raised) is the caller's
-    finally:
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+    async with aclosing(bounded(enumerate(tasks), one, concurrency)) as results:  # leaving early stops the runs
+        async for entry in results:
+            yield entry
 
 
 async def abatch(tasks: Iterable[Any], target: Any = None, *, concurrency: int = 8,
