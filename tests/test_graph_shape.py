@@ -168,3 +168,17 @@ def test_cached_graph_does_not_skip_option_checks() -> None:
         zyx.run("a", model=model, max_steps=True)
     with pytest.raises(zyx.ConfigurationError):
         zyx.run("a", model=model, max_steps=1.0)
+
+
+def test_node_modules_are_not_shadowed_by_their_functions() -> None:
+    """`import zyx.graph.tool_executor` gives the module (monkeypatching a module attribute works)."""
+    import importlib
+    import types
+
+    import zyx.graph
+
+    for name in ("model_call", "tool_executor", "plan_executor", "completion", "verifier"):
+        module = importlib.import_module(f"zyx.graph.{name}")
+        assert isinstance(getattr(zyx.graph, name), types.ModuleType) and getattr(zyx.graph, name) is module
+    compiled = build_run_graph()
+    assert {"planner", "tool_executor", "completion", "verifier"} <= set(compiled.get_graph().nodes)

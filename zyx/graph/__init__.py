@@ -8,6 +8,15 @@
 
 In plan mode the tool calls are one `submit_plan`, and `tool_executor` runs the whole plan; a plan
 ending in `complete_task` goes on to `completion` like a direct call.
+
+The node names are stable (Studio, traces and parent graphs see them); each node's function lives in
+its own module, under a name that says what it does (the `planner` node is the model call, in every
+mode; plan mode is `plan_executor`):
+
+    planner        zyx.graph.model_call.call_model
+    tool_executor  zyx.graph.tool_executor.execute_tools   (plan mode: zyx.graph.plan_executor.run_plan_round)
+    completion     zyx.graph.completion.judge_completion
+    verifier       zyx.graph.verifier.verify
 """
 
 from __future__ import annotations
@@ -23,14 +32,14 @@ from typing_extensions import Unpack
 from zyx._options import GRAPH_OPTIONS, GraphOptions, check_keywords
 from zyx.errors import ConfigurationError, describe
 from zyx.graph._node import AsyncNode
-from zyx.graph.completion import completion
-from zyx.graph.plan_executor import plan_executor
-from zyx.graph.planner import planner
+from zyx.graph.completion import judge_completion
+from zyx.graph.model_call import call_model
+from zyx.graph.plan_executor import run_plan_round
 from zyx.graph.routing import after_completion, after_planner, after_tools, after_verifier
 from zyx.graph.spec import RunSpec, build_spec
 from zyx.graph.state import RunInput, RunState
-from zyx.graph.tool_executor import tool_executor
-from zyx.graph.verifier import verifier
+from zyx.graph.tool_executor import execute_tools
+from zyx.graph.verifier import verify
 
 __all__ = ["RunSpec", "RunState", "build_run_graph", "compile_run_graph", "recursion_limit"]
 
@@ -57,11 +66,11 @@ def compile_run_graph(spec: RunSpec, *, checkpointer: BaseCheckpointSaver[Any] |
                       name: str = "zyx_run") -> CompiledStateGraph[Any, Any, Any, Any]:
     """Compile the run graph for a spec; nodes get the spec by closure, state stays serialisable."""
     graph = StateGraph(RunState, input_schema=RunInput)
-    executor = plan_executor if spec.plan else tool_executor
-    nodes = (("planner", planner, after_planner, ("tool_executor", "completion", "planner", END)),
+    executor = run_plan_round if spec.plan else execute_tools
+    nodes = (("planner", call_model, after_planner, ("tool_executor", "completion", "planner", END)),
              ("tool_executor", executor, after_tools, ("completion", "planner", END)),
-             ("completion", completion, after_completion, ("verifier", "planner", END)),
-             ("verifier", verifier, after_verifier, ("planner", END)))
+             ("completion", judge_completion, after_completion, ("verifier", "planner", END)),
+             ("verifier", verify, after_verifier, ("planner", END)))
     for node_name, node, route, destinations in nodes:
         graph.add_node(node_name, AsyncNode(node_name, partial(node, spec=spec), route), destinations=destinations)
     graph.add_edge(START, "planner")

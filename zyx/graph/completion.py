@@ -62,7 +62,7 @@ def accept(state: RunState, pending: Pending) -> dict[str, Any]:
             **pending.settle(state, "accepted")}
 
 
-async def completion(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
+async def judge_completion(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Validate the completion; an invalid one goes back to the model as that call's result."""
     call, extra = pending_completion(state)
     ignored = [ToolMessage(_prompts.DUPLICATE_COMPLETION, tool_call_id=c["id"] or "", name=c["name"], status="error")

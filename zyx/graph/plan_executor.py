@@ -165,7 +165,7 @@ def _keep_step_values(round_: PlanRound, index: int) -> None:
                       for call, outcome in round_.ran if outcome.error is None)
 
 
-async def plan_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
+async def run_plan_round(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Check and run this turn's `submit_plan` (the first one; more are refused); answer every other call."""
     message = last_ai_message(state["messages"])
     if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:

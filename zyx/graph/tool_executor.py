@@ -58,7 +58,7 @@ def bad_arguments(message: AIMessage | None) -> tuple[list[Any], list[ToolMessag
                      for c in invalid]
 
 
-async def tool_executor(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
+async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Run this turn's tool calls (not `complete_task`) at once; refuse those past a limit."""
     message = last_ai_message(state["messages"])
     if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:

@@ -18,7 +18,7 @@ from zyx.graph.state import RunState, budget_spent, bump, fail
 from zyx.result import RunVerificationContext
 
 
-async def verifier(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
+async def verify(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Accept the completion, or send every failure back to the model as its call's result."""
     pending, _ = pending_completion(state)
     completion = to_run_completion(state["completion"] or {}, spec.target)

@@ -1,4 +1,4 @@
-"""The `planner` node: the only place the model is called."""
+"""The `planner` node (its name kept for Studio and traces): the model call, the only place the model is called."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str 
     return {"rejections": rejections, "messages": [HumanMessage(nudge, name="zyx")]}
 
 
-async def _call_model(state: RunState, spec: RunSpec, config: RunnableConfig, messages: list[BaseMessage],
+async def _invoke_model(state: RunState, spec: RunSpec, config: RunnableConfig, messages: list[BaseMessage],
                       limit: str | None, *, complete_only: bool = False) -> tuple[AIMessage, Fitted]:
     """One model call on the prompt fitted to the window (see zyx.graph.context); the fitted prompt with it."""
     # the system prompt runs user code (instructions=f): bounded by the run's time, as the model call is
@@ -117,7 +117,7 @@ async def _system_text(state: RunState, spec: RunSpec, config: RunnableConfig) -
     return text
 
 
-async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
+async def call_model(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Ask the model for its next move: tool calls, `complete_task`, or (to be nudged) plain text."""
     update = fresh_run(state, spec.limits)
     if not state.get("model_calls") and not isinstance(state.get("source"), (str, int, float, bool, type(None))):
@@ -135,7 +135,7 @@ async def planner(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> 
         update["repeats"] = 0
         before.append(HumanMessage(_prompts.LOOP_BREAK, name="zyx"))
     try:
-        reply, fitted = await _call_model(state, spec, config, [*state["messages"], *before], limit, complete_only=stuck)
+        reply, fitted = await _invoke_model(state, spec, config, [*state["messages"], *before], limit, complete_only=stuck)
     except TimeoutError:
         if limit is not None:
             return {**update, **limit_failure("timeout"), "messages": before}
