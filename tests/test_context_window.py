@@ -247,6 +247,27 @@ def test_a_provider_that_still_refuses_the_prompt_gets_a_smaller_one_boundedly()
     assert len(small.calls) == 1
 
 
+def test_a_refused_window_is_remembered_for_the_runs_later_turns() -> None:
+    """After a provider refused a prompt as too long, later turns start on the smaller window (no refusal each turn)."""
+    refused: list[int] = []
+    answered: list[int] = []
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        size = sum(len(m.text) for m in messages)
+        if size > 4500:  # this "provider" counts fewer characters a token than zyx assumes
+            refused.append(size)
+            return ValueError("This model's maximum context length is 2000 tokens (context_length_exceeded)")
+        answered.append(size)
+        if len(answered) <= 4:
+            return call("fetch", url=f"u{len(answered)}")
+        return complete()
+
+    result = run("t", tools=[fetch], model=ScriptedChatModel(policy=policy), context_window=4000, max_steps=10)
+    assert result.completion is not None and len(result.tool_calls) == 4
+    assert 1 <= len(refused) <= 2  # the first oversized turn only; the turns after it fit at once
+    assert result.context is not None and result.context.window is not None and result.context.window < 4000
+
+
 # -- everywhere ----------------------------------------------------------------------------------------------
 
 async def test_streaming_tells_when_a_prompt_was_fitted() -> None:

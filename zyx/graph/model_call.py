@@ -21,6 +21,7 @@ from zyx.graph.prompt import (
     CONTEXT_RETRIES,
     context_record,
     is_context_overflow,
+    run_window,
     smaller_window,
     tell_fitted,
 )
@@ -59,7 +60,7 @@ async def _invoke_model(state: RunState, spec: RunSpec, config: RunnableConfig, 
     system = await asyncio.wait_for(_system_text(state, spec, config),
                                     spec.limits.time_left(state, wrap_up=limit is not None))
     source = state.get("source")
-    window = spec.fitter.window
+    window = run_window(state, spec.fitter.window)
     refused: ModelError | None = None
     for attempt in range(CONTEXT_RETRIES + 1):
         try:
@@ -141,7 +142,7 @@ async def call_model(state: RunState, config: RunnableConfig, *, spec: RunSpec) 
             return {**update, **limit_failure("timeout"), "messages": before}
         return {**update, "limit": "timeout", "messages": [*before, wrap_up_message("timeout")]}
     update.update(messages=[*before, reply], model_calls=state.get("model_calls", 0) + 1,
-                  usage=add_usage(state.get("usage"), reply), context=context_record(state, fitted))
+                  usage=add_usage(state.get("usage"), reply), context=context_record(state, fitted, spec.fitter.window))
     others, completions = split_calls(reply)
     if not others and state.get("repeats"):  # "turns in a row" of repeats: this turn broke the row
         update["repeats"] = 0

@@ -62,10 +62,24 @@ def smaller_window(window: Window, tokens: int) -> Window:
     return Window(max(1, int(room * 0.75)) + window.reserve, window.reserve)
 
 
-def context_record(state: RunState, fitted: Fitted) -> dict[str, Any]:
-    """The `context` state field after a model call: what its prompt held and how it was fitted."""
+def run_window(state: RunState, window: Window) -> Window:
+    """The window of this run's next call: smaller than the run's own once a provider refused a prompt as too
+    long (remembered in the `context` state field, so later turns do not meet the same refusal first)."""
+    shrunk = (state.get("context") or {}).get("shrunk_window")
+    if isinstance(shrunk, int) and (window.size is None or shrunk < window.size):
+        return Window(shrunk, window.reserve)
+    return window
+
+
+def context_record(state: RunState, fitted: Fitted, window: Window | None = None) -> dict[str, Any]:
+    """The `context` state field after a model call: what its prompt held and how it was fitted (and the window
+    the provider's refusal shrank the run to, when `fitted` was fitted to less than the run's `window`)."""
     before = state.get("context") or {}
-    return {"window": fitted.window.size, "prompt_tokens": fitted.tokens,
+    shrunk = before.get("shrunk_window")
+    if window is not None and fitted.window.size is not None and (window.size is None
+                                                                  or fitted.window.size < window.size):
+        shrunk = fitted.window.size
+    return {"window": fitted.window.size, "shrunk_window": shrunk, "prompt_tokens": fitted.tokens,
             "max_prompt_tokens": max(int(before.get("max_prompt_tokens") or 0), fitted.tokens),
             "fitted_calls": int(before.get("fitted_calls") or 0) + fitted.changed, "share": fitted.share,
             "cut": dict(fitted.cut), "stubbed": list(fitted.stubbed), "dropped": fitted.dropped,
