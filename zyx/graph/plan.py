@@ -13,7 +13,7 @@ import re
 import textwrap
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, ValidationError
@@ -21,6 +21,7 @@ from pydantic_core import to_json
 
 from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK, SUBMIT_PLAN
+from zyx.graph.state import StepStatus
 
 _TEMPLATE = re.compile(r"\$\$|\$\{([^{}]*)\}")
 
@@ -271,7 +272,7 @@ class StepResult:
     id: str
     tool: str
     args: dict[str, Any]
-    status: Literal["ok", "error", "skipped"]
+    status: StepStatus
     output: Any = None
     error: str | None = None
     duration: float = 0.0
