@@ -98,7 +98,7 @@ async def _run_steps(plan: Plan, call_id: str, state: RunState, config: Runnable
             call, spec, config, spec.limits.time_left(state), state))
         ran[step.id] = (ToolCall(name=step.tool, args=to_state_value(args), id=step_id), outcome)
         if outcome.error is not None:
-            raise StepError(outcome.error.removeprefix("Error: "))
+            raise StepError(outcome.error.removeprefix(_prompts.ERROR_PREFIX + " "))
         return outcome.output
 
     results, completion = await execute_plan(plan, run_step, completion_tool=COMPLETE_TASK, tools=spec.tools_by_name)

@@ -87,7 +87,7 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
             reasons[known[i]] = rejection
     outcomes = await run_calls(to_run, spec, config, spec.limits.time_left(state), state)
 
-    available = ", ".join(spec.tools_by_name) or "(none)"
+    available = ", ".join(spec.tools_by_name) or _prompts.NO_TOOLS
     messages: list[Any] = []
     repeated: list[bool] = []
     for i, call in enumerate(calls):
