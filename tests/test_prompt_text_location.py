@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "zyx"
 MODULES = ["graph/plan.py", "graph/plan_executor.py", "graph/tool_executor.py", "graph/calls.py", "graph/context.py",
            "graph/reader.py", "graph/completion.py", "graph/verifier.py", "graph/coaching.py", "_tool_args.py",
-           "_checks.py", "_completion.py", "_envelope.py", "embed.py"]
+           "_checks.py", "_completion.py", "_envelope.py", "embed.py", "_target.py", "_tool_output.py"]
 NOT_FOR_THE_MODEL = {"fail", "rejection_end", "ConfigurationError", "ValueError", "TypeError", "RuntimeError",
                      "LookupError", "ToolException", "RunError", "cast"}
 """Calls whose text is for the user (a run's error, a configuration error) or for the type checker (`cast`)."""

@@ -330,3 +330,9 @@ ENVELOPE_MALFORMED = "malformed tool-call envelope: {error}"
 ATTACHMENT_NAME = "[{name}]\n"
 """The line above a text attachment's content, naming its file."""
 SUB_RUN_TASK_ARG = "The task to carry out, stated in full: the sub-agent sees nothing but this text."
+
+# -- values the model reads: validation errors (zyx._target) and an output whose str() failed (zyx._tool_output) ----
+VALIDATION_LINE = "- {where}: {error}"
+VALIDATION_ROOT = "(root)"
+"""The path of a validation error about the value as a whole."""
+UNPRINTABLE = "<{type} whose str() failed>"
