@@ -98,7 +98,7 @@ def recorded_ids(out: Path) -> set[str]:
 
 def outcome_line(task_id: str, outcome: Any, seconds: float) -> dict[str, Any]:
     """A result line for an in-process run's outcome (`RunResult` or exception)."""
-    from zyx.cli import error_json, result_json
+    from zyx._cli_output import error_json, result_json
     from zyx.result import RunResult
 
     if isinstance(outcome, RunResult):

@@ -47,13 +47,13 @@ def prepare_check(fn: Callable[..., Any], argument: str) -> CheckFn:
         try:
             outcome = await call_user(fn, *args, is_async=is_async)
         except Exception as exc:  # a raising check is a failed check, reported to the model
-            return str(exc) or f"{name} raised {type(exc).__name__}"
+            return str(exc) or _prompts.CHECK_RAISED.format(name=name, kind=type(exc).__name__)
         if outcome is None or outcome is True:
             return None
         if outcome is False:
             return _prompts.CHECK_FALSE.format(name=name)
         if isinstance(outcome, str):
             return outcome or _prompts.CHECK_FALSE.format(name=name)
-        return f"{name} returned {outcome!r} (expected True, None, False or a message)"
+        return _prompts.CHECK_BAD_RETURN.format(name=name, outcome=outcome)
 
     return check

@@ -8,7 +8,7 @@ flushed) when it ends, so memory stays flat. Run again with the same --out, it s
 it and resumes those that were in flight. A malformed line stops the batch before anything runs (every bad
 line is reported with its number); `--skip-bad-lines` reports and skips them instead.
 
-zyx.cli registers the command; this module imports zyx.cli's helpers only when the command runs.
+zyx.cli registers the command; this module imports zyx.cli's exit statuses only when the command runs.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from zyx._batch_io import BadLine, Line, outcome_line, read_lines, recorded_ids
+from zyx._cli_import import parse_target, parse_tools
+from zyx._cli_types import UsageError
 
 BATCH_HELP = """\
 Run every task of TASKS (a JSONL file: one JSON string or {"task": ..., "id": ...} per line) and write one JSON line per task to --out as it ends: id, status, summary, output, termination, usage, error.
@@ -176,7 +178,7 @@ def batch_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress on stderr.")] = False,
 ) -> None:
     """Run every task of TASKS.jsonl (see BATCH_HELP)."""
-    from zyx.cli import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+    from zyx.cli import EXIT_INTERRUPTED, EXIT_USAGE
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
@@ -195,7 +197,7 @@ def batch_command(
 def _batch(tasks_file: Path, out: Path, *, concurrency: int, tool: list[str] | None, target: str | None,
            model: str | None, max_steps: int | None, timeout: float | None, idempotent: list[str] | None,
            skip_bad_lines: bool, durable: bool, server: str | None, graph: str, err: Console, quiet: bool) -> int:
-    from zyx.cli import EXIT_NOT_SUCCESS, EXIT_SUCCESS, UsageError, parse_target, parse_tools
+    from zyx.cli import EXIT_NOT_SUCCESS, EXIT_SUCCESS
     from zyx.errors import ConfigurationError
 
     if not tasks_file.is_file():
@@ -239,8 +241,6 @@ def _batch(tasks_file: Path, out: Path, *, concurrency: int, tool: list[str] | N
 def _server_settings(*, tool: list[str] | None, target: str | None, model: str | None, max_steps: int | None,
                      timeout: float | None) -> dict[str, Any]:
     """The run `context` the server graph reads its settings from (graphs/_studio.py)."""
-    from zyx.cli import parse_target
-
     settings: dict[str, Any] = {}
     if tool:
         settings["tools"] = [name for spec in tool for name in spec.split(",")]

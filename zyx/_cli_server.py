@@ -21,7 +21,7 @@ from typing import Any
 from zyx._aio import bounded
 from zyx._batch_io import Line, state_line
 from zyx._cli_batch import Tally
-from zyx.cli import UsageError
+from zyx._cli_types import UsageError
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to reach the server before `zyx batch` says it cannot (a run itself may take any time)."""

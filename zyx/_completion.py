@@ -67,13 +67,13 @@ class CompletionCheck:
 
 def _envelope_errors(args: Any) -> list[str]:
     if not isinstance(args, dict):
-        return [f"- (root): expected an object of arguments, got {type(args).__name__}"]
+        return [_prompts.COMPLETION_NOT_OBJECT.format(type=type(args).__name__)]
     errors = []
     if not isinstance(args.get("summary"), str):
-        errors.append("- summary: a string is required")
+        errors.append(_prompts.COMPLETION_NO_SUMMARY)
     status = args.get("status", "success")
     if status not in STATUSES:
-        errors.append(f"- status: must be one of {', '.join(STATUSES)}, got {status!r}")
+        errors.append(_prompts.COMPLETION_BAD_STATUS.format(statuses=", ".join(STATUSES), status=status))
     return errors
 
 

@@ -28,7 +28,7 @@ def envelope_text(calls: Sequence[ToolCall]) -> str:
 
 
 def _result_text(message: ToolMessage, call: ToolCall | None) -> str:
-    name = message.name or (call["name"] if call else "tool")
+    name = message.name or (call["name"] if call else _prompts.LOCAL_TOOL)
     args = json.dumps(call["args"]) if call else ""
     return _prompts.LOCAL_TOOL_RESULT.format(name=name, arguments=args, result=message.text).strip()
 
@@ -114,7 +114,8 @@ def with_instruction(messages: list[BaseMessage], tools: list[dict[str, Any]]) -
 def _tool_line(tool: dict[str, Any]) -> str:
     """`- name(arg, arg): description` — argument names help a small model fill `arguments`."""
     props = (tool.get("parameters") or {}).get("properties") or {}
-    return f"- {tool['name']}({', '.join(props)}): {tool.get('description', '')}".rstrip(": ")
+    return _prompts.LOCAL_TOOL_LINE.format(name=tool["name"], args=", ".join(props),
+                                           description=tool.get("description", "")).rstrip(": ")
 
 
 # An envelope's head; constrained decoding emits the "name" property before "arguments".
@@ -199,5 +200,5 @@ def tool_message(message: AIMessage) -> AIMessage:
         return AIMessage("", tool_calls=calls, **keep)
     except (ValueError, KeyError, TypeError) as exc:
         bad = invalid_tool_call(args=message.text, id=f"call_{uuid.uuid4().hex[:24]}",
-                                error=f"malformed tool-call envelope: {exc}")
+                                error=_prompts.ENVELOPE_MALFORMED.format(error=exc))
         return AIMessage("", invalid_tool_calls=[bad], **keep)

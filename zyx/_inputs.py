@@ -139,7 +139,7 @@ def _from_bytes(data: bytes, name: str | None = None, mime: str | None = None) -
         except UnicodeDecodeError:
             kind = "file"
         else:
-            header = f"[{name}]\n" if name else ""
+            header = _prompts.ATTACHMENT_NAME.format(name=name) if name else ""
             return {"type": "text", "text": header + text}
     block: dict[str, Any] = {"type": kind, "base64": base64.b64encode(data).decode("ascii"), "mime_type": mime}
     if name:

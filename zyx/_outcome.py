@@ -9,30 +9,12 @@ from langchain_core.messages import BaseMessage
 
 from zyx._completion import to_run_completion
 from zyx._target import Target
-from zyx.errors import (
-    ConfigurationError,
-    LimitExceededError,
-    MaxStepsExceededError,
-    PlanError,
-    RunError,
-    RunTimeoutError,
-    TaskNotCompletedError,
-    VerificationError,
-)
+from zyx.errors import ConfigurationError, RunError
 from zyx.graph.approval import is_approval, pending_calls
 from zyx.graph.records import goal_text, plan_records, run_usage, tool_records
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState
+from zyx.graph.state import FailureKind, RunState
 from zyx.result import ContextUse, PendingToolCall, RunCompletion, RunResult, RunTask, Termination
-
-ERRORS: dict[str, type[RunError]] = {
-    "not_completed": TaskNotCompletedError,
-    "verification": VerificationError,
-    "max_steps": MaxStepsExceededError,
-    "limit": LimitExceededError,
-    "timeout": RunTimeoutError,
-    "plan": PlanError,
-}
 
 
 def _termination(state: RunState, default: Termination) -> Termination:
@@ -96,7 +78,7 @@ def run_error(state: RunState, target: Target | None) -> RunError | None:
         completion = to_run_completion(rejected, target) if rejected else None
     except (ValueError, KeyError):  # an invalid completion cannot be typed: keep it as the model sent it
         completion = _raw_completion(rejected or {})
-    return ERRORS[error["kind"]](
+    return FailureKind(error["kind"]).error(
         error["message"] + "".join(f"\n{e}" for e in error.get("errors", [])),
         termination=state.get("termination") or "no_completion",
         messages=state.get("messages", []),

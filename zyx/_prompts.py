@@ -248,3 +248,91 @@ PLAN_STEP_CUT = (
 EARLIER_CALLS = "{count} calls not listed, then "
 SOURCE_ID = "source"
 """The id `read_tool_output` reads the run's `source` by, when it was cut."""
+
+# -- words shared by the lists above ---------------------------------------------------------------------------
+NONE = "none"
+"""What an empty list in a model-facing message says (known arguments, readable outputs, left-out calls)."""
+NO_TOOLS = "(none)"
+"""The available tools an `UNKNOWN_TOOL` error lists when there are none."""
+ERROR_PREFIX = "Error:"
+"""How zyx's error texts for the model begin (and what marks a tool result as failed for coaching)."""
+A_TOOL = "a tool"
+"""The name `OUTPUT_STUB` gives an output whose tool is not named."""
+
+# -- tool arguments checked before a tool runs (zyx._tool_args), listed under INVALID_ARGUMENTS -----------------
+ARGS_NOT_OBJECT = "(arguments): expected an object, got {type}"
+ARG_UNDECLARED = "{key!r}: not an argument of this tool (it takes: {declared})"
+ARGS_ROOT = "(arguments)"
+"""The path of a JSON-schema error about the arguments as a whole."""
+ARG_RULE = "{path}: must satisfy {rule}={value} (got {type})"
+
+# -- complete_task's own arguments (zyx._completion), listed under ARGS_INVALID --------------------------------
+COMPLETION_NOT_OBJECT = "- (root): expected an object of arguments, got {type}"
+COMPLETION_NO_SUMMARY = "- summary: a string is required"
+COMPLETION_BAD_STATUS = "- status: must be one of {statuses}, got {status!r}"
+
+# -- verifier and final-answer checks (zyx._checks), listed under CHECK_FAILED ----------------------------------
+CHECK_RAISED = "{name} raised {kind}"
+CHECK_BAD_RETURN = "{name} returned {outcome!r} (expected True, None, False or a message)"
+
+# -- tool timeouts: what cut a thread that cannot be stopped (TOOL_STILL_RUNNING's {cut}) ----------------------
+CUT_BY_RUN_TIMEOUT = "the run's timeout was reached"
+CUT_BY_TOOL_TIMEOUT = "the tool did not finish within {seconds:g} s"
+
+# -- the context window: calls listed in TURNS_DROPPED, read_tool_output's arguments -------------------------------
+DROPPED_CALL = '{name} (tool_call_id "{id}")'
+READ_ID_ARG = "The id the note names (a tool call's id, or \"source\")."
+READ_OFFSET_ARG = "The character to start at, as the note says; omit to go on after the last part."
+
+# -- plan mode: the plan's schema, the tools listed in submit_plan's description, the checks and step errors ------
+PLAN_STEP_ID = 'Unique step id, e.g. "s1"; other steps use its output as "$s1" or "${s1}".'
+PLAN_STEP_TOOL = "Name of the tool to call, or complete_task for the final step."
+PLAN_STEP_ARGS = (
+    'Arguments for the tool. A value that is exactly "$s1" is replaced by step s1\'s output '
+    '(objects/lists stay structured); "${s1}" inside a longer string is replaced by its text. '
+    'Write "$$" for a literal "$" (e.g. "$$HOME" passes "$HOME").'
+)
+PLAN_STEPS = "The steps. References, not list order, decide what waits for what; complete_task goes last."
+PLAN_TOOL_LINE = "- {name}: {description}\n  args: {args}"
+NO_DESCRIPTION = "(no description)"
+PLAN_MISSING_ARG = "missing required argument {name!r}"
+PLAN_UNKNOWN_ARG = "unknown argument {name!r} (known: {known})"
+PLAN_STEP_NAMED = "step {id!r}"
+PLAN_STEP_NUMBERED = "step #{number}"
+PLAN_STEP_NO_ID = "{label} (tool {tool!r}) has a missing or empty id"
+PLAN_STEP_INVALID = "{label}: {where}: {error}"
+PLAN_STEP_ROOT = "step"
+"""The path of a step's validation error about the step as a whole."""
+PLAN_NOT_OBJECT = 'the plan must be an object with a "steps" list'
+PLAN_EMPTY = "the plan has zero steps; add at least one step"
+PLAN_DUPLICATE_ID = "{label}: duplicate id"
+PLAN_ONE_COMPLETION = "{label}: only one {completion_tool} step is allowed"
+PLAN_COMPLETION_LAST = "{label}: the {completion_tool} step must be the last step"
+PLAN_UNKNOWN_REF = "{label}: references unknown step {ref!r} (write '$$' for a literal '$')"
+PLAN_SELF_REF = "{label}: references itself"
+PLAN_COMPLETION_REF = "{label}: references the {completion_tool} step {ref!r}, which has no output"
+PLAN_UNKNOWN_TOOL = "{label}: unknown tool {tool!r} (available: {available})"
+PLAN_BAD_ARGS = "{label}: invalid arguments for {tool!r}: {problems}"
+PLAN_CYCLE = "steps {steps}: cyclic reference {path}"
+PLAN_TOO_LONG = "{first} and later: the plan has {count} tool steps, more than the {what} ({limit})"
+PLAN_INTERVAL = "planning_interval"
+PLAN_STEP_BUDGET = "remaining step budget"
+STEP_DEPENDENCY_FAILED = "dependency {dep!r} failed"
+STEP_DEPENDENCY_SKIPPED = "dependency {dep!r} was skipped (step {root!r} failed)"
+STEP_BAD_ARGS = "invalid arguments after substitution: {problems}"
+PLAN_STEP_HEAD = "[{id}] {tool} {status}"
+
+# -- models without native tool calling (zyx._envelope), attachments (zyx._inputs), sub-runs (zyx.embed) -----------
+LOCAL_TOOL_LINE = "- {name}({args}): {description}"
+LOCAL_TOOL = "tool"
+"""The name a tool result is shown under when neither it nor its call names the tool."""
+ENVELOPE_MALFORMED = "malformed tool-call envelope: {error}"
+ATTACHMENT_NAME = "[{name}]\n"
+"""The line above a text attachment's content, naming its file."""
+SUB_RUN_TASK_ARG = "The task to carry out, stated in full: the sub-agent sees nothing but this text."
+
+# -- values the model reads: validation errors (zyx._target) and an output whose str() failed (zyx._tool_output) ----
+VALIDATION_LINE = "- {where}: {error}"
+VALIDATION_ROOT = "(root)"
+"""The path of a validation error about the value as a whole."""
+UNPRINTABLE = "<{type} whose str() failed>"

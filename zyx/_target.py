@@ -9,6 +9,7 @@ from typing import Any, get_origin
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
+from zyx import _prompts
 from zyx.errors import ConfigurationError, describe
 
 
@@ -89,6 +90,6 @@ def format_validation_error(exc: ValidationError) -> str:
     """A compact, model-readable list of what failed, one line per error."""
     lines = []
     for err in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in err["loc"]) or "(root)"
-        lines.append(f"- {where}: {err['msg']}")
+        where = ".".join(str(part) for part in err["loc"]) or _prompts.VALIDATION_ROOT
+        lines.append(_prompts.VALIDATION_LINE.format(where=where, error=err["msg"]))
     return "\n".join(lines)

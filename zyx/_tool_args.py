@@ -21,6 +21,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.prebuilt import ToolRuntime
 
+from zyx import _prompts
 from zyx.errors import ConfigurationError, describe
 
 MAX_PROBLEMS = 10
@@ -41,9 +42,9 @@ class ArgumentCheck:
     def problems(self, args: Any) -> list[str]:
         """Why `args` does not fit the schema, one line each (values described by type, never shown)."""
         if not isinstance(args, Mapping):
-            return [f"(arguments): expected an object, got {type(args).__name__}"]
+            return [_prompts.ARGS_NOT_OBJECT.format(type=type(args).__name__)]
         found = [] if self.open else [
-            f"{_short(str(key))!r}: not an argument of this tool (it takes: {', '.join(sorted(self.declared)) or 'none'})"
+            _prompts.ARG_UNDECLARED.format(key=_short(str(key)), declared=", ".join(sorted(self.declared)) or _prompts.NONE)
             for key in args if key not in self.declared]
         if self.validator is not None:
             for error in sorted(self.validator.iter_errors(dict(args)), key=lambda e: list(e.absolute_path)):
@@ -54,11 +55,11 @@ class ArgumentCheck:
 
 
 def _describe(error: Any) -> str:
-    path = ".".join(str(p) for p in error.absolute_path) or "(arguments)"
+    path = ".".join(str(p) for p in error.absolute_path) or _prompts.ARGS_ROOT
     if error.validator == "required":
         return f"{path}: {error.message}"
     rule = json.dumps(error.validator_value, default=str)
-    return f"{path}: must satisfy {error.validator}={_short(rule)} (got {type(error.instance).__name__})"
+    return _prompts.ARG_RULE.format(path=path, rule=error.validator, value=_short(rule), type=type(error.instance).__name__)
 
 
 def argument_check(tool: BaseTool) -> ArgumentCheck:

@@ -19,6 +19,8 @@ from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.tools.base import TOOL_MESSAGE_BLOCK_TYPES
 from pydantic_core import to_json, to_jsonable_python
 
+from zyx import _prompts
+
 reported: ContextVar[list[Any] | None] = ContextVar("zyx_reported_output", default=None)
 """Per tool call: where a reporting tool puts the Python value its function returned."""
 
@@ -69,7 +71,7 @@ def safe_text(value: Any) -> str:
     try:
         return str(value)
     except Exception:  # a user object's broken __str__ must not break the run
-        return f"<{type(value).__name__} whose str() failed>"
+        return _prompts.UNPRINTABLE.format(type=type(value).__name__)
 
 
 def _report(value: Any, response_format: str) -> Any:

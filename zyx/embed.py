@@ -96,7 +96,7 @@ class SubRunTool(StructuredTool):
 class DelegatedTask(BaseModel):
     """The tool's one argument."""
 
-    task: str = Field(description="The task to carry out, stated in full: the sub-agent sees nothing but this text.")
+    task: str = Field(description=_prompts.SUB_RUN_TASK_ARG)
 
 
 def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, target: Any = None,

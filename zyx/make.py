@@ -93,7 +93,7 @@ def _bound(model: BaseChatModel, schemas: list[dict[str, Any]], settings: Mappin
 
 
 async def _unknown(name: str, by_name: dict[str, BaseTool]) -> ToolOutcome:
-    return ToolOutcome(error=UNKNOWN_TOOL.format(name=name, available=", ".join(by_name) or "(none)"))
+    return ToolOutcome(error=UNKNOWN_TOOL.format(name=name, available=", ".join(by_name) or _prompts.NO_TOOLS))
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
     except TimeoutError:
         run_cut = run_left is not None and timeout == run_left
         if runs_in_thread(tool):  # Python cannot stop a thread: say so, never "cancelled"
-            text = _prompts.TOOL_STILL_RUNNING.format(cut="the run's timeout was reached" if run_cut else
-                                                      f"the tool did not finish within {timeout:g} s")
+            cut = _prompts.CUT_BY_RUN_TIMEOUT if run_cut else _prompts.CUT_BY_TOOL_TIMEOUT.format(seconds=timeout)
+            text = _prompts.TOOL_STILL_RUNNING.format(cut=cut)
             return ToolOutcome(error=text, duration=timeout or 0.0, still_running=True, run_timed_out=run_cut)
         if run_cut:
             return ToolOutcome(error=_prompts.RUN_TIMED_OUT, duration=timeout or 0.0, run_timed_out=True)

@@ -42,7 +42,7 @@ def forced_turn(state: RunState, spec: RunSpec) -> bool:
 def looks_failed(message: ToolMessage) -> bool:
     """A tool result that reports a failure: an error status, or text that starts with "Error:"
     (LangChain's convention for tools that return their errors; "errors: 0" is data)."""
-    return message.status == "error" or message.text.lstrip().startswith("Error:")
+    return message.status == "error" or message.text.lstrip().startswith(_prompts.ERROR_PREFIX)
 
 
 def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answers: Sequence[ToolMessage],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
@@ -14,6 +14,11 @@ from zyx.graph.limits import rejection_end
 from zyx.graph.plan import SUBMIT_PLAN
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import (
+    CompletionStatus,
+    FailureKind,
+    PlanCompletionRecord,
+    PlanRecord,
+    Rejection,
     RunState,
     budget_spent,
     bump,
@@ -42,7 +47,7 @@ class Pending:
         content = text if self.report is None else _prompts.PLAN_VERDICT.format(report=self.report, verdict=text)
         return ToolMessage(content, tool_call_id=self.call_id, name=self.name, status="error" if error else "success")
 
-    def settle(self, state: RunState, status: str, error: str | None = None) -> dict[str, Any]:
+    def settle(self, state: RunState, status: CompletionStatus, error: str | None = None) -> dict[str, Any]:
         """The state update recording the verdict on a plan's completion step (nothing for a direct call)."""
         return settle_plan_completion(state, status, error) if self.report is not None else {}
 
@@ -52,8 +57,9 @@ def pending_completion(state: RunState) -> tuple[Pending, list[ToolCall]]:
     _, calls = split_calls(last_ai_message(state["messages"]))
     if calls:
         return Pending(calls[0]["id"] or "", calls[0]["name"], calls[0]["args"]), calls[1:]
-    plan = state.get("plan") or {}
-    return Pending(plan["call_id"], SUBMIT_PLAN, plan["completion"]["args"], plan.get("report") or ""), []
+    plan = cast(PlanRecord, state.get("plan") or {})
+    completion = cast(PlanCompletionRecord, plan["completion"])
+    return Pending(plan["call_id"], SUBMIT_PLAN, completion["args"], plan.get("report") or ""), []
 
 
 def accept(state: RunState, pending: Pending) -> dict[str, Any]:
@@ -69,7 +75,7 @@ async def judge_completion(state: RunState, config: RunnableConfig, *, spec: Run
                for c in extra]
     checked = check_completion(call.args, spec.target, limit_shown=bool(state.get("limit")))
     if checked.feedback is not None:
-        rejections = bump(state, "invalid")
+        rejections = bump(state, Rejection.INVALID)
         update: dict[str, Any] = {
             "completion": None, "rejections": rejections, "verification_error": checked.feedback,
             "rejected_completion": call.args if isinstance(call.args, dict) else None,
@@ -78,10 +84,10 @@ async def judge_completion(state: RunState, config: RunnableConfig, *, spec: Run
         }
         update.update(budget_spent(state, spec.limits.max_steps))
         if call.args == state.get("rejected_completion"):
-            update.update(fail("verification", _prompts.REPEATED_COMPLETION, [checked.feedback]))
+            update.update(fail(FailureKind.VERIFICATION, _prompts.REPEATED_COMPLETION, [checked.feedback]))
         else:
-            update.update(rejection_end(state, "verification", rejections["invalid"], spec.max_retries,
-                                        f"The completion was invalid {rejections['invalid']} times.",
+            update.update(rejection_end(state, FailureKind.VERIFICATION, rejections[Rejection.INVALID],
+                                        spec.max_retries, f"The completion was invalid {rejections[Rejection.INVALID]} times.",
                                         [checked.feedback]))
         return update
     keep_result(checked)

@@ -223,7 +223,7 @@ def _stub(message: ToolMessage, key: str) -> ToolMessage:
         stub = _prompts.PART_STUB.format(start=part["start"] + 1, end=part["end"], id=part["read"],
                                          offset=part["start"], tool=_prompts.READ_TOOL_OUTPUT)
     else:
-        stub = _prompts.OUTPUT_STUB.format(name=message.name or "a tool", chars=len(text), id=key,
+        stub = _prompts.OUTPUT_STUB.format(name=message.name or _prompts.A_TOOL, chars=len(text), id=key,
                                            tool=_prompts.READ_TOOL_OUTPUT)
     return message.model_copy(update={"content": stub})
 
@@ -234,9 +234,9 @@ NOTE_CALLS = 8
 
 def _dropped_note(units: Sequence[_Unit], keys: Mapping[int, str]) -> HumanMessage:
     """The note in place of left-out turns: their outputs, by the id `read_tool_output` reads them by."""
-    calls = [f"{m.name} (tool_call_id \"{keys[id(m)]}\")" for u in units for m in u.messages
+    calls = [_prompts.DROPPED_CALL.format(name=m.name, id=keys[id(m)]) for u in units for m in u.messages
              if isinstance(m, ToolMessage) and m.name != _prompts.READ_TOOL_OUTPUT]
-    listed = ", ".join(calls[-NOTE_CALLS:]) or "none"
+    listed = ", ".join(calls[-NOTE_CALLS:]) or _prompts.NONE
     if len(calls) > NOTE_CALLS:
         listed = _prompts.EARLIER_CALLS.format(count=len(calls) - NOTE_CALLS) + listed
     return HumanMessage(_prompts.TURNS_DROPPED.format(turns=len(units), calls=listed,

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolCall
 
 from zyx import _prompts
 from zyx._options import DEFAULT_MAX_STEPS
-from zyx.graph.state import RunState, fail
+from zyx.graph.state import FailureKind, RunState, fail
 
 WRAP_UP_GRACE_MAX = 30.0
 """Seconds past `timeout` a wrap-up turn may take (at most; a fifth of `timeout` when smaller)."""
@@ -124,17 +124,13 @@ def fresh_run(state: RunState, limits: RunLimits) -> dict[str, Any]:
     return update
 
 
-LIMIT_ERRORS = {"max_steps": "max_steps", "timeout": "timeout"}
-"""Error kind per limit; every other limit raises `LimitExceededError`."""
-
-
 def limit_failure(limit: str, errors: list[str] | None = None) -> dict[str, Any]:
     """The update that ends a run whose wrap-up turn did not produce an accepted completion."""
-    return fail(LIMIT_ERRORS.get(limit, "limit"), f"The {limit} limit was reached and the model did not "
+    return fail(FailureKind.of_limit(limit), f"The {limit} limit was reached and the model did not "
                 "complete the task in its wrap-up turn.", errors, termination=limit)
 
 
-def rejection_end(state: RunState, kind: str, count: int, max_retries: int, message: str,
+def rejection_end(state: RunState, kind: FailureKind, count: int, max_retries: int, message: str,
                   errors: list[str]) -> dict[str, Any]:
     """After a rejected completion: end the run if this was the wrap-up turn or retries are spent."""
     limit = state.get("limit")

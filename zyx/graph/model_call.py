@@ -27,7 +27,7 @@ from zyx.graph.prompt import (
 )
 from zyx.graph.records import run_context, with_history
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState, bump, fail, split_calls
+from zyx.graph.state import FailureKind, Rejection, RunState, bump, fail, split_calls
 
 
 def skipped_completion() -> dict[str, Any]:
@@ -44,10 +44,10 @@ def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str 
         return limit_failure(limit)
     if forced_turn(state, spec):  # complete_task was not offered: not the model's refusal to complete
         return {"messages": [HumanMessage(_prompts.NUDGE, name="zyx")]}
-    rejections = bump(state, "text")
-    if rejections["text"] > spec.max_retries:
+    rejections = bump(state, Rejection.TEXT)
+    if rejections[Rejection.TEXT] > spec.max_retries:
         return {"rejections": rejections, **fail(
-            "not_completed", f"The model answered without calling complete_task {rejections['text']} times.",
+            FailureKind.NOT_COMPLETED, f"The model answered without calling complete_task {rejections[Rejection.TEXT]} times.",
             [reply.text])}
     nudge = _prompts.PLAN_NUDGE if first_plan(state, spec) else _prompts.NUDGE  # that turn offered submit_plan only
     return {"rejections": rejections, "messages": [HumanMessage(nudge, name="zyx")]}

@@ -13,7 +13,7 @@ import re
 import textwrap
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, ValidationError
@@ -21,6 +21,7 @@ from pydantic_core import to_json
 
 from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK, SUBMIT_PLAN
+from zyx.graph.state import StepStatus
 
 _TEMPLATE = re.compile(r"\$\$|\$\{([^{}]*)\}")
 
@@ -28,22 +29,15 @@ _TEMPLATE = re.compile(r"\$\$|\$\{([^{}]*)\}")
 class PlanStep(BaseModel):
     """One tool call of a plan."""
 
-    id: str = Field(description='Unique step id, e.g. "s1"; other steps use its output as "$s1" or "${s1}".')
-    tool: str = Field(description="Name of the tool to call, or complete_task for the final step.")
-    args: dict[str, Any] = Field(
-        default_factory=dict,
-        description='Arguments for the tool. A value that is exactly "$s1" is replaced by step s1\'s output '
-        '(objects/lists stay structured); "${s1}" inside a longer string is replaced by its text. '
-        'Write "$$" for a literal "$" (e.g. "$$HOME" passes "$HOME").',
-    )
+    id: str = Field(description=_prompts.PLAN_STEP_ID)
+    tool: str = Field(description=_prompts.PLAN_STEP_TOOL)
+    args: dict[str, Any] = Field(default_factory=dict, description=_prompts.PLAN_STEP_ARGS)
 
 
 class Plan(BaseModel):
     """A plan of tool calls that runs without further input from the model."""
 
-    steps: list[PlanStep] = Field(
-        description="The steps. References, not list order, decide what waits for what; complete_task goes last.",
-    )
+    steps: list[PlanStep] = Field(description=_prompts.PLAN_STEPS)
 
 
 class StepError(Exception):
@@ -60,9 +54,9 @@ def describe_tools(tool_schemas: Sequence[Mapping[str, Any]]) -> str:
     lines = [_prompts.PLAN_TOOLS_HEADER]
     for schema in tool_schemas:
         function = schema.get("function", schema)
-        description = " ".join(str(function.get("description") or "").split()) or "(no description)"
+        description = " ".join(str(function.get("description") or "").split()) or _prompts.NO_DESCRIPTION
         args = json.dumps(function.get("parameters") or {}, separators=(",", ":"), ensure_ascii=False)
-        lines.append(f"- {function.get('name')}: {description}\n  args: {args}")
+        lines.append(_prompts.PLAN_TOOL_LINE.format(name=function.get("name"), description=description, args=args))
     return "\n".join(lines)
 
 
@@ -150,9 +144,10 @@ def _key_problems(tool: BaseTool, args: Mapping[str, Any], *, check_required: bo
         required = [f.alias or n for n, f in schema.model_fields.items() if f.is_required()]
         full = tool.args_schema if isinstance(tool.args_schema, type) else schema
         extra = "allow" in (schema.model_config.get("extra"), getattr(full, "model_config", {}).get("extra"))
-    problems = [f"missing required argument {k!r}" for k in required if check_required and k not in args]
+    problems = [_prompts.PLAN_MISSING_ARG.format(name=k) for k in required if check_required and k not in args]
     if not extra:
-        problems += [f"unknown argument {k!r} (known: {', '.join(known) or 'none'})" for k in args if k not in known]
+        problems += [_prompts.PLAN_UNKNOWN_ARG.format(name=k, known=", ".join(known) or _prompts.NONE)
+                     for k in args if k not in known]
     return problems
 
 
@@ -199,14 +194,17 @@ def _parse_steps(raw_steps: list[Any]) -> tuple[list[tuple[str, PlanStep]], list
     problems: list[str] = []
     for i, raw in enumerate(raw_steps, 1):
         raw_id = raw.get("id") if isinstance(raw, Mapping) else None
-        label = f"step {raw_id!r}" if isinstance(raw_id, str) and raw_id.strip() else f"step #{i}"
+        label = (_prompts.PLAN_STEP_NAMED.format(id=raw_id) if isinstance(raw_id, str) and raw_id.strip()
+                 else _prompts.PLAN_STEP_NUMBERED.format(number=i))
         if isinstance(raw, Mapping) and not str(raw_id or "").strip():
-            problems.append(f"{label} (tool {raw.get('tool')!r}) has a missing or empty id")
+            problems.append(_prompts.PLAN_STEP_NO_ID.format(label=label, tool=raw.get("tool")))
             raw = {**raw, "id": ""}
         try:
             parsed.append((label, PlanStep.model_validate(raw)))
         except ValidationError as e:
-            problems += [f"{label}: {'.'.join(map(str, err['loc'])) or 'step'}: {err['msg']}" for err in e.errors()]
+            problems += [_prompts.PLAN_STEP_INVALID.format(label=label, where=".".join(map(str, err["loc"]))
+                                                           or _prompts.PLAN_STEP_ROOT, error=err["msg"])
+                         for err in e.errors()]
     return parsed, problems
 
 
@@ -217,50 +215,48 @@ def check_plan(
     """Parse and check a submitted plan before anything runs; the Plan, or every problem found."""
     raw_steps = raw_args.get("steps") if isinstance(raw_args, Mapping) else None
     if not isinstance(raw_steps, list):
-        return ['the plan must be an object with a "steps" list']
+        return [_prompts.PLAN_NOT_OBJECT]
     if not raw_steps:
-        return ["the plan has zero steps; add at least one step"]
+        return [_prompts.PLAN_EMPTY]
     parsed, problems = _parse_steps(raw_steps)
     by_id: dict[str, PlanStep] = {}
     for label, s in parsed:
         if s.id.strip() and s.id in by_id:
-            problems.append(f"{label}: duplicate id")
+            problems.append(_prompts.PLAN_DUPLICATE_ID.format(label=label))
         by_id.setdefault(s.id, s)
     by_id.pop("", None)
     completions = [i for i, (_, s) in enumerate(parsed) if s.tool == completion_tool]
     for n, i in enumerate(completions):
         if n > 0:
-            problems.append(f"{parsed[i][0]}: only one {completion_tool} step is allowed")
+            problems.append(_prompts.PLAN_ONE_COMPLETION.format(label=parsed[i][0], completion_tool=completion_tool))
         elif i != len(parsed) - 1:
-            problems.append(f"{parsed[i][0]}: the {completion_tool} step must be the last step")
+            problems.append(_prompts.PLAN_COMPLETION_LAST.format(label=parsed[i][0], completion_tool=completion_tool))
     completion_ids = {parsed[i][1].id for i in completions}
     graph: dict[str, set[str]] = {}
     for label, s in parsed:
         refs = references(s.args)
-        problems += [f"{label}: references unknown step {r!r} (write '$$' for a literal '$')"
-                     for r in sorted(refs - set(by_id))]
+        problems += [_prompts.PLAN_UNKNOWN_REF.format(label=label, ref=r) for r in sorted(refs - set(by_id))]
         if s.id in refs:
-            problems.append(f"{label}: references itself")
-        problems += [f"{label}: references the {completion_tool} step {r!r}, which has no output"
+            problems.append(_prompts.PLAN_SELF_REF.format(label=label))
+        problems += [_prompts.PLAN_COMPLETION_REF.format(label=label, completion_tool=completion_tool, ref=r)
                      for r in sorted((refs & completion_ids) - {s.id})]
         if by_id.get(s.id) is s:
             graph[s.id] = (refs & set(by_id)) - {s.id}
         if s.tool == SUBMIT_PLAN or (s.tool not in tools and s.tool != completion_tool):
             available = ", ".join(sorted({*tools, completion_tool} - {SUBMIT_PLAN}))
-            problems.append(f"{label}: unknown tool {s.tool!r} (available: {available})")
+            problems.append(_prompts.PLAN_UNKNOWN_TOOL.format(label=label, tool=s.tool, available=available))
         elif s.tool in tools:
             tool = tools[s.tool]
             bad = "; ".join(_key_problems(tool, s.args, check_required=True)) if refs else validate_args(tool, s.args)
             if bad:
-                problems.append(f"{label}: invalid arguments for {s.tool!r}: {bad}")
+                problems.append(_prompts.PLAN_BAD_ARGS.format(label=label, tool=s.tool, problems=bad))
     for cycle in _cycles(graph):
-        problems.append(f"steps {', '.join(map(repr, cycle[:-1]))}: cyclic reference {' -> '.join(cycle)}")
+        problems.append(_prompts.PLAN_CYCLE.format(steps=", ".join(map(repr, cycle[:-1])), path=" -> ".join(cycle)))
     tool_steps = [label for label, s in parsed if s.tool != completion_tool]
-    for limit, what in ((planning_interval, "planning_interval"), (steps_left, "remaining step budget")):
+    for limit, what in ((planning_interval, _prompts.PLAN_INTERVAL), (steps_left, _prompts.PLAN_STEP_BUDGET)):
         if limit is not None and len(tool_steps) > limit:
             first = tool_steps[limit] if limit >= 0 else tool_steps[0]
-            problems.append(f"{first} and later: the plan has {len(tool_steps)} tool steps, "
-                            f"more than the {what} ({limit})")
+            problems.append(_prompts.PLAN_TOO_LONG.format(first=first, count=len(tool_steps), what=what, limit=limit))
     return problems or Plan(steps=[s for _, s in parsed])
 
 
@@ -271,7 +267,7 @@ class StepResult:
     id: str
     tool: str
     args: dict[str, Any]
-    status: Literal["ok", "error", "skipped"]
+    status: StepStatus
     output: Any = None
     error: str | None = None
     duration: float = 0.0
@@ -302,12 +298,13 @@ async def execute_plan(
         for dep in sorted(deps[step.id]):
             if results[dep].status != "ok":
                 root = root_cause[step.id] = root_cause.get(dep, dep)
-                why = f"dependency {dep!r} " + ("failed" if root == dep else f"was skipped (step {root!r} failed)")
+                why = (_prompts.STEP_DEPENDENCY_FAILED.format(dep=dep) if root == dep
+                       else _prompts.STEP_DEPENDENCY_SKIPPED.format(dep=dep, root=root))
                 return StepResult(step.id, step.tool, step.args, "skipped", error=why)
         args = resolve(step.args, {d: results[d].output for d in deps[step.id]})
         bad = validate_args(tools[step.tool], args) if tools and step.tool in tools and deps[step.id] else None
         if bad:
-            return StepResult(step.id, step.tool, args, "error", error=f"invalid arguments after substitution: {bad}")
+            return StepResult(step.id, step.tool, args, "error", error=_prompts.STEP_BAD_ARGS.format(problems=bad))
         return args
 
     async def run(step: PlanStep) -> None:
@@ -356,6 +353,6 @@ def format_results(results: list[StepResult], *, max_chars: int = 2000,
         if len(text) > max_chars:
             text = text[:max_chars] + _prompts.PLAN_STEP_CUT.format(total=len(text), id=step_id(r.id), end=max_chars,
                                                                     tool=_prompts.READ_TOOL_OUTPUT)
-        head = f"[{r.id}] {r.tool} {r.status}"
+        head = _prompts.PLAN_STEP_HEAD.format(id=r.id, tool=r.tool, status=r.status)
         lines.append(f"{head}:\n{textwrap.indent(text, '  ')}" if "\n" in text else f"{head}: {text}" if text else head)
     return "\n".join(lines)

@@ -22,7 +22,19 @@ from zyx.graph.calls import run_call, run_calls, run_journaled
 from zyx.graph.journal import Journal
 from zyx.graph.plan import Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState, fail, last_ai_message, plan_record, split_calls, store_plan
+from zyx.graph.state import (
+    FailureKind,
+    PlanCompletionRecord,
+    PlanRecord,
+    PlanStepRecord,
+    Rejection,
+    RunState,
+    fail,
+    last_ai_message,
+    plan_record,
+    split_calls,
+    store_plan,
+)
 from zyx.graph.tool_executor import bad_arguments, close_turn, error_message
 
 
@@ -30,8 +42,8 @@ from zyx.graph.tool_executor import bad_arguments, close_turn, error_message
 class PlanRound:
     """What handling one `submit_plan` call produced."""
 
-    record: dict[str, Any]
-    """The plan as kept in state (`plan_record`)."""
+    record: PlanRecord
+    """The plan as kept in state."""
     answer: ToolMessage | None
     """The submit_plan result; None while the plan's completion step waits for the completion node."""
     ran: list[tuple[ToolCall, ToolOutcome]] = field(default_factory=list)
@@ -54,10 +66,10 @@ def step_call_id(call_id: str, step_id: str) -> str:
     return f"{call_id}/{step_id}"
 
 
-def _step_json(result: StepResult) -> dict[str, Any]:
-    return {"id": result.id, "tool": result.tool, "args": to_state_value(result.args), "status": result.status,
-            "output": to_state_value(result.output) if result.status == "ok" else None,
-            "error": result.error, "duration": round(result.duration, 6)}
+def _step_json(result: StepResult) -> PlanStepRecord:
+    return PlanStepRecord(id=result.id, tool=result.tool, args=to_state_value(result.args), status=result.status,
+                          output=to_state_value(result.output) if result.status == "ok" else None,
+                          error=result.error, duration=round(result.duration, 6))
 
 
 def _rejected(call: ToolCall, problems: list[str]) -> PlanRound:
@@ -86,7 +98,7 @@ async def _run_steps(plan: Plan, call_id: str, state: RunState, config: Runnable
             call, spec, config, spec.limits.time_left(state), state))
         ran[step.id] = (ToolCall(name=step.tool, args=to_state_value(args), id=step_id), outcome)
         if outcome.error is not None:
-            raise StepError(outcome.error.removeprefix("Error: "))
+            raise StepError(outcome.error.removeprefix(_prompts.ERROR_PREFIX + " "))
         return outcome.output
 
     results, completion = await execute_plan(plan, run_step, completion_tool=COMPLETE_TASK, tools=spec.tools_by_name)
@@ -99,14 +111,14 @@ async def _execute(call: ToolCall, plan: Plan, state: RunState, config: Runnable
     call_id = call["id"] or ""
     ran = await _run_steps(plan, call_id, state, config, spec)
     report = format_results(ran.results, step_id=lambda step: step_call_id(call_id, step))
-    completion: dict[str, Any] | None = None
+    completion: PlanCompletionRecord | None = None
     if any(s.tool == COMPLETE_TASK for s in plan.steps):
         if direct_completion:
             report += "\n\n" + _prompts.PLAN_COMPLETION_IGNORED
         elif ran.completion is None:
             report += "\n\n" + _prompts.PLAN_COMPLETION_SKIPPED
         else:
-            completion = {"args": to_state_value(ran.completion), "status": "pending", "error": None}
+            completion = PlanCompletionRecord(args=to_state_value(ran.completion), status="pending", error=None)
     record = plan_record(call_id, "executed", [_step_json(r) for r in ran.results],
                          completion=completion, report=report)
     answer = None if completion else ToolMessage(report, tool_call_id=call_id, name=SUBMIT_PLAN)
@@ -127,7 +139,7 @@ def _rejections(state: RunState, round_: PlanRound | None) -> dict[str, int]:
     """Rejected plans in a row: one more for a rejected plan, back to zero once a plan runs."""
     counts = dict(state.get("rejections") or {})
     if round_ is not None:
-        counts["plan"] = counts.get("plan", 0) + 1 if round_.record["status"] == "rejected" else 0
+        counts[Rejection.PLAN.value] = counts.get(Rejection.PLAN, 0) + 1 if round_.record["status"] == "rejected" else 0
     return counts
 
 
@@ -192,7 +204,7 @@ async def run_plan_round(state: RunState, config: RunnableConfig, *, spec: RunSp
     if round_ is not None:
         update.update(store_plan(state, round_.record, new=True))
         _keep_step_values(round_, len(state.get("plans") or []))
-        if rejections["plan"] > spec.max_retries:
-            update.update(fail("plan", f"The model's plans were rejected {rejections['plan']} times in a row.",
+        if rejections[Rejection.PLAN] > spec.max_retries:
+            update.update(fail(FailureKind.PLAN, f"The model's plans were rejected {rejections[Rejection.PLAN]} times in a row.",
                                round_.record["problems"]))
     return update

@@ -63,16 +63,16 @@ def _shown_until(key: str, state: dict[str, Any]) -> int:
 def _readable(state: dict[str, Any]) -> str:
     context = state.get("context") or {}
     ids = [*(context.get("cut") or {}), *(context.get("stubbed") or [])]
-    return ", ".join(f'"{i}"' for i in dict.fromkeys(ids)) or "none"
+    return ", ".join(f'"{i}"' for i in dict.fromkeys(ids)) or _prompts.NONE
 
 
 def reader_tool(counter: TokenCounter) -> BaseTool:
     """The `read_tool_output` tool for a run whose tokens `counter` counts (its runtime gives it the state)."""
 
     async def read_tool_output(
-        tool_call_id: Annotated[str, "The id the note names (a tool call's id, or \"source\")."],
+        tool_call_id: Annotated[str, _prompts.READ_ID_ARG],
         runtime: ToolRuntime,
-        offset: Annotated[int | None, "The character to start at, as the note says; omit to go on after the last part."] = None,
+        offset: Annotated[int | None, _prompts.READ_OFFSET_ARG] = None,
     ) -> ToolMessage:
         state = runtime.state if isinstance(runtime.state, dict) else {}
         found = _whole_text(tool_call_id, state)

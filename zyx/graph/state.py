@@ -3,13 +3,133 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, Literal, cast
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolCall
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from zyx._prompts import COMPLETE_TASK
+from zyx.errors import (
+    LimitExceededError,
+    MaxStepsExceededError,
+    PlanError,
+    RunError,
+    RunTimeoutError,
+    TaskNotCompletedError,
+    VerificationError,
+)
+
+
+class FailureKind(StrEnum):
+    """Why a run failed, as `RunState.error["kind"]` keeps it (a plain string); `error` is the zyx error it raises."""
+
+    NOT_COMPLETED = "not_completed"
+    VERIFICATION = "verification"
+    MAX_STEPS = "max_steps"
+    LIMIT = "limit"
+    TIMEOUT = "timeout"
+    PLAN = "plan"
+
+    @classmethod
+    def of_limit(cls, limit: str) -> FailureKind:
+        """The kind of a run that ended at `limit`: `max_steps` and `timeout` have their own, every other limit
+        raises `LimitExceededError`."""
+        return cls(limit) if limit in (cls.MAX_STEPS, cls.TIMEOUT) else cls.LIMIT
+
+    @property
+    def error(self) -> type[RunError]:
+        """The zyx error a run that failed this way raises."""
+        return _ERRORS[self]
+
+
+_ERRORS: dict[FailureKind, type[RunError]] = {
+    FailureKind.NOT_COMPLETED: TaskNotCompletedError,
+    FailureKind.VERIFICATION: VerificationError,
+    FailureKind.MAX_STEPS: MaxStepsExceededError,
+    FailureKind.LIMIT: LimitExceededError,
+    FailureKind.TIMEOUT: RunTimeoutError,
+    FailureKind.PLAN: PlanError,
+}
+
+
+class Rejection(StrEnum):
+    """What a rejection counted in `RunState.rejections` was (the counters `max_retries` bounds)."""
+
+    INVALID = "invalid"
+    """A `complete_task` call whose arguments or result did not validate (or were not JSON)."""
+    CHECK = "check"
+    """A completion a verifier or final-answer check rejected."""
+    TEXT = "text"
+    """A plain-text answer where `complete_task` was required."""
+    MALFORMED = "malformed"
+    """A turn with unknown tools or tool-call arguments that are not JSON."""
+    PLAN = "plan"
+    """A rejected plan (plan mode): counted in a row, back to zero once a plan runs."""
+
+
+class RunFailure(TypedDict):
+    """Why a run failed (`RunState.error`); `run()` raises `FailureKind(kind).error` with it."""
+
+    kind: str
+    """A `FailureKind` value, kept as a plain string (JSON, checkpoints of any version)."""
+    message: str
+    errors: list[str]
+
+
+UNPARSED = "unparsed"
+"""The key of a `rejected_completion` whose `complete_task` arguments were not JSON: {UNPARSED: the raw text}."""
+
+
+def unparsed_completion(raw: Any) -> dict[str, Any]:
+    """The `rejected_completion` for `complete_task` arguments that could not be parsed (`raw` is their text)."""
+    return {UNPARSED: raw}
+
+
+def is_unparsed(rejected: Any) -> bool:
+    """Whether a `rejected_completion` holds arguments that were not JSON (see `unparsed_completion`)."""
+    return isinstance(rejected, dict) and UNPARSED in rejected
+
+
+PlanStatus = Literal["rejected", "executed"]
+StepStatus = Literal["ok", "error", "skipped"]
+CompletionStatus = Literal["pending", "accepted", "rejected"]
+
+
+class PlanStepRecord(TypedDict):
+    """One step of an executed plan, JSON form (`output` only for an "ok" step)."""
+
+    id: str
+    tool: str
+    args: Any
+    status: StepStatus
+    output: Any
+    error: str | None
+    duration: float
+
+
+class PlanCompletionRecord(TypedDict):
+    """A plan's `complete_task` step: its resolved arguments and where its verdict stands."""
+
+    args: Any
+    status: CompletionStatus
+    error: str | None
+
+
+class PlanRecord(TypedDict):
+    """A plan as kept in state (`RunState.plan` / `plans`) and listed in `RunResult.plans`.
+
+    A "rejected" plan ran nothing (`problems` say why; `steps` are as submitted); an "executed" one has a
+    `PlanStepRecord` per step, the `report` the model is sent, and its `completion` step, if any.
+    """
+
+    call_id: str
+    status: PlanStatus
+    problems: list[str]
+    steps: list[Any]
+    completion: PlanCompletionRecord | None
+    report: str | None
 
 
 class RunState(TypedDict, total=False):
@@ -38,11 +158,11 @@ class RunState(TypedDict, total=False):
     focus: list[str] | None
     """The tools (`complete_task` among them, or not) offered in the model's next turn only: set by coaching."""
     rejections: dict[str, int]
-    """Rejections by kind ("invalid", "check", "text", "plan"), for `max_retries`."""
+    """Rejections by kind (`Rejection` values: "invalid", "check", "text", "malformed", "plan"), for `max_retries`."""
     limit: str | None
     """The limit that put the run into its wrap-up turn (only `complete_task` bound)."""
     termination: str | None
-    error: dict[str, Any] | None
+    error: RunFailure | None
     """Why a run failed: {"kind", "message", "errors"}; `run()` raises the matching zyx error."""
     usage: dict[str, int]
     context: dict[str, Any] | None
@@ -50,9 +170,9 @@ class RunState(TypedDict, total=False):
     of any call, what was cut (id -> characters shown), stubbed or left out, and one output's share."""
     deadline: float | None
     """Wall-clock time (epoch seconds) when the run's `timeout` elapses."""
-    plan: dict[str, Any] | None
-    """Plan mode: the latest submitted plan (JSON), see `plan_record`; None before the first."""
-    plans: list[dict[str, Any]]
+    plan: PlanRecord | None
+    """Plan mode: the latest submitted plan (JSON), see `PlanRecord`; None before the first."""
+    plans: list[PlanRecord]
     """Plan mode: every submitted plan of the run, oldest first (the last one is `plan`)."""
 
 
@@ -81,15 +201,17 @@ def split_calls(message: AIMessage | None) -> tuple[list[ToolCall], list[ToolCal
     return others, completions
 
 
-def fail(kind: str, message: str, errors: list[str] | None = None, termination: str = "no_completion") -> dict[str, Any]:
-    """A state update that ends the run with a zyx error of `kind`."""
-    return {"error": {"kind": kind, "message": message, "errors": errors or []}, "termination": termination}
+def fail(kind: FailureKind, message: str, errors: list[str] | None = None,
+         termination: str = "no_completion") -> dict[str, Any]:
+    """A state update that ends the run with the zyx error of `kind`."""
+    failure = RunFailure(kind=FailureKind(kind).value, message=message, errors=errors or [])
+    return {"error": failure, "termination": termination}
 
 
-def bump(state: RunState, kind: str) -> dict[str, int]:
-    """The rejection counters with one more of `kind`."""
+def bump(state: RunState, kind: Rejection) -> dict[str, int]:
+    """The rejection counters with one more of `kind` (keys stay plain strings)."""
     counts = dict(state.get("rejections") or {})
-    counts[kind] = counts.get(kind, 0) + 1
+    counts[kind.value] = counts.get(kind.value, 0) + 1
     return counts
 
 
@@ -100,19 +222,14 @@ def budget_spent(state: RunState, max_steps: int) -> dict[str, Any]:
     return {}
 
 
-def plan_record(call_id: str, status: str, steps: list[Any], *, problems: list[str] | None = None,
-                completion: dict[str, Any] | None = None, report: str | None = None) -> dict[str, Any]:
-    """A plan as kept in state: what was submitted or run, and where its completion step stands.
-
-    `status` is "rejected" (nothing ran; `problems` say why) or "executed" (`steps` carry status,
-    output, error, duration). `completion` is None, or {"args", "status": "pending" | "accepted" |
-    "rejected", "error"} for a completion step; `report` is the step results the model is sent.
-    """
-    return {"call_id": call_id, "status": status, "problems": problems or [], "steps": steps,
-            "completion": completion, "report": report}
+def plan_record(call_id: str, status: PlanStatus, steps: list[Any], *, problems: list[str] | None = None,
+                completion: PlanCompletionRecord | None = None, report: str | None = None) -> PlanRecord:
+    """A plan as kept in state: what was submitted or run, and where its completion step stands (`PlanRecord`)."""
+    return PlanRecord(call_id=call_id, status=status, problems=problems or [], steps=steps,
+                      completion=completion, report=report)
 
 
-def store_plan(state: RunState, plan: dict[str, Any], *, new: bool = False) -> dict[str, Any]:
+def store_plan(state: RunState, plan: PlanRecord, *, new: bool = False) -> dict[str, Any]:
     """The update that makes `plan` current: a `new` round's plan is added to `plans`, else it replaces
     the current one (its completion step settled). Not by call id: providers may reuse one every turn."""
     plans = list(state.get("plans") or [])
@@ -123,15 +240,15 @@ def store_plan(state: RunState, plan: dict[str, Any], *, new: bool = False) -> d
     return {"plan": plan, "plans": plans}
 
 
-def pending_plan_completion(state: RunState) -> dict[str, Any] | None:
+def pending_plan_completion(state: RunState) -> PlanCompletionRecord | None:
     """The current plan's completion step, while it waits for the completion and verifier nodes."""
-    plan = state.get("plan") or {}
-    completion = plan.get("completion")
+    plan = state.get("plan")
+    completion = plan.get("completion") if plan else None
     return completion if completion and completion.get("status") == "pending" else None
 
 
-def settle_plan_completion(state: RunState, status: str, error: str | None = None) -> dict[str, Any]:
+def settle_plan_completion(state: RunState, status: CompletionStatus, error: str | None = None) -> dict[str, Any]:
     """The update recording the verdict ("accepted" / "rejected") on the current plan's completion step."""
-    plan = dict(state.get("plan") or {})
-    plan["completion"] = {**plan["completion"], "status": status, "error": error}
+    plan = cast(PlanRecord, dict(state.get("plan") or {}))
+    plan["completion"] = cast(PlanCompletionRecord, {**cast(dict, plan["completion"]), "status": status, "error": error})
     return store_plan(state, plan)

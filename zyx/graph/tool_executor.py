@@ -15,7 +15,16 @@ from zyx.graph.calls import run_calls
 from zyx.graph.coaching import coach_turn, looks_failed
 from zyx.graph.limits import wrap_up_message
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState, bump, fail, last_ai_message, split_calls
+from zyx.graph.state import (
+    FailureKind,
+    Rejection,
+    RunState,
+    bump,
+    fail,
+    last_ai_message,
+    split_calls,
+    unparsed_completion,
+)
 
 
 def error_message(call: Mapping[str, Any], text: str) -> ToolMessage:
@@ -78,7 +87,7 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
             reasons[known[i]] = rejection
     outcomes = await run_calls(to_run, spec, config, spec.limits.time_left(state), state)
 
-    available = ", ".join(spec.tools_by_name) or "(none)"
+    available = ", ".join(spec.tools_by_name) or _prompts.NO_TOOLS
     messages: list[Any] = []
     repeated: list[bool] = []
     for i, call in enumerate(calls):
@@ -135,18 +144,18 @@ def _malformed(state: RunState, spec: RunSpec, invalid: list[Any], *, unknown: b
     update: dict[str, Any] = {}
     broken = [c for c in invalid if c["name"] == _prompts.COMPLETE_TASK]
     if broken:
-        update["rejections"] = bump(state, "invalid")
-        update["rejected_completion"] = {"unparsed": broken[0].get("args")}
+        update["rejections"] = bump(state, Rejection.INVALID)
+        update["rejected_completion"] = unparsed_completion(broken[0].get("args"))
         errors = [str(c.get("error")) for c in broken]
         if completing:  # the turn's valid complete_task call decides how the run goes on
             return update
         if update["rejected_completion"] == state.get("rejected_completion"):
-            update.update(fail("verification", _prompts.REPEATED_COMPLETION, errors))
-        elif update["rejections"]["invalid"] > spec.max_retries:
-            update.update(fail("verification", "The model's complete_task arguments were not valid JSON.", errors))
+            update.update(fail(FailureKind.VERIFICATION, _prompts.REPEATED_COMPLETION, errors))
+        elif update["rejections"][Rejection.INVALID] > spec.max_retries:
+            update.update(fail(FailureKind.VERIFICATION, "The model's complete_task arguments were not valid JSON.", errors))
     elif invalid or unknown:
-        update["rejections"] = bump(state, "malformed")
-        if update["rejections"]["malformed"] > spec.max_retries and not completing:
-            update.update(fail("not_completed", "The model kept making malformed tool calls "
+        update["rejections"] = bump(state, Rejection.MALFORMED)
+        if update["rejections"][Rejection.MALFORMED] > spec.max_retries and not completing:
+            update.update(fail(FailureKind.NOT_COMPLETED, "The model kept making malformed tool calls "
                                "(unknown tools or arguments that are not JSON)."))
     return update

@@ -14,7 +14,7 @@ from zyx.graph.completion import Pending, accept, pending_completion
 from zyx.graph.limits import rejection_end
 from zyx.graph.records import attachments_of, run_deps, run_task, tool_records
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState, budget_spent, bump, fail
+from zyx.graph.state import FailureKind, Rejection, RunState, budget_spent, bump, fail
 from zyx.result import RunVerificationContext
 
 
@@ -42,15 +42,15 @@ async def verify(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> d
     if not errors:
         return {"verified": True, **accept(state, pending)}
     feedback = _prompts.CHECK_FAILED.format(errors="\n".join(f"- {e}" for e in errors))
-    rejections = bump(state, "check")
+    rejections = bump(state, Rejection.CHECK)
     update: dict[str, Any] = {
         "completion": None, "rejected_completion": state["completion"], "verified": False,
         "verification_error": "\n".join(errors), "rejections": rejections,
         "messages": [pending.answer(feedback, error=True)], **pending.settle(state, "rejected", feedback),
     }
     update.update(budget_spent(state, spec.limits.max_steps))
-    update.update(rejection_end(state, "verification", rejections["check"], spec.max_retries,
-                                f"The completion failed verification {rejections['check']} times.", errors))
+    update.update(rejection_end(state, FailureKind.VERIFICATION, rejections[Rejection.CHECK], spec.max_retries,
+                                f"The completion failed verification {rejections[Rejection.CHECK]} times.", errors))
     return update
 
 
@@ -59,5 +59,5 @@ def _timed_out(state: RunState, pending: Pending) -> dict[str, Any]:
     text = _prompts.CHECKS_TIMED_OUT
     return {"completion": None, "rejected_completion": state["completion"], "verification_error": text,
             "messages": [pending.answer(text, error=True)], **pending.settle(state, "rejected", text),
-            **fail("timeout", "The run's timeout was reached while the completion was being verified.", [text],
+            **fail(FailureKind.TIMEOUT, "The run's timeout was reached while the completion was being verified.", [text],
                    termination="timeout")}

@@ -32,7 +32,7 @@ from zyx.events import (
     Verified,
 )
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import last_ai_message, split_calls
+from zyx.graph.state import is_unparsed, last_ai_message, split_calls
 from zyx.stream._results import ResultPartials, chunk_events
 
 STREAM_MODES: list[StreamMode] = ["messages", "tasks", "values", "custom"]
@@ -135,8 +135,7 @@ class GraphEvents:
             events.append(ToolCallFinished(id=call_id, name=name, duration=0.0,
                                            error=answer.text if answer is not None else None))
         self._running.clear()
-        rejected = update.get("rejected_completion")
-        if isinstance(rejected, dict) and "unparsed" in rejected:  # complete_task arguments that were not JSON
+        if is_unparsed(update.get("rejected_completion")):  # complete_task arguments that were not JSON
             reason = next((m.text for m in answers.values() if m.name == COMPLETE_TASK), "invalid arguments")
             events.append(CompletionRejected(reason=reason))
         return events
