@@ -21,13 +21,14 @@ from zyx._faults import call_with_retries
 from zyx._inputs import check_model_takes, instructions_text, source_text, with_attachments
 from zyx._messages import MessageLike, to_messages
 from zyx._models import add_usage, bind, model_name, resolve_model
+from zyx._option_rules import check_make
 from zyx._options import DEFAULT_MAX_STEPS, MAKE_OPTIONS, MakeOptions, check_keywords, checked
 from zyx._prompts import FINAL_RESULT, UNKNOWN_TOOL
 from zyx._target import Target, field_names, format_validation_error, make_target
 from zyx._tokens import TokenCounter
 from zyx._tool_args import argument_check, runtime_parameter
 from zyx._tools import ToolOutcome, execute_tool, openai_schemas
-from zyx.errors import ConfigurationError, MaxStepsExceededError, VerificationError, describe
+from zyx.errors import ConfigurationError, MaxStepsExceededError, VerificationError
 from zyx.graph.context import Fitted, resolve_window
 from zyx.graph.prompt import Fitter
 from zyx.graph.reader import reader_tool
@@ -197,12 +198,9 @@ async def amake(target: Any = str, context: MessageLike | Sequence[MessageLike] 
     tgt = make_target(str if target is None else target)
     if tgt is None:  # unreachable: make_target only returns None for None
         raise ConfigurationError("target", "expected a type")
-    if not isinstance(stream, bool):
-        raise ConfigurationError("stream", f"expected True or False, got {describe(stream)}")
     values = checked(options, MakeOptions)
+    check_make(stream, values)
     values["given_source"] = options.get("source")  # as given, for instructions (the JSON form is shown)
-    if any(t.name == FINAL_RESULT for t in values["tools"]):
-        raise ConfigurationError("tools", f"the tool name {FINAL_RESULT!r} is reserved by make()")
     tool_list, max_retries, settings = values["tools"], values["max_retries"], values["model_settings"]
     chat = resolve_model(values["model"])
     check_model_takes(chat, values["attachments"])

@@ -5,27 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
-from langchain_core.runnables import RunnableConfig
 from typing_extensions import Unpack
 
 from zyx._aio import in_running_loop, run_sync
-from zyx._durable import DURABILITY, async_saver, durable_config, thread_input
+from zyx._durable import DURABILITY, async_saver, thread_input
 from zyx._inputs import check_model_takes, given_source, with_attachments
 from zyx._messages import MessageLike, task_messages, to_messages
-from zyx._options import (
-    GRAPH_OPTIONS,
-    MAKE_OPTIONS,
-    RUN_OPTIONS,
-    CallOptions,
-    RunOptions,
-    check_keywords,
-    checked,
-    declared,
-)
+from zyx._option_rules import check_run, check_stream
+from zyx._options import GRAPH_OPTIONS, MAKE_OPTIONS, RUN_OPTIONS, CallOptions, RunOptions, check_keywords, checked
 from zyx._outcome import run_error, to_run_result, unresumable_pause
 from zyx._target import field_names
 from zyx._tools import tool_values
-from zyx.errors import ConfigurationError, describe
 from zyx.graph._cache import cached_run_graph
 from zyx.make import amake
 from zyx.result import Result, RunResult, RunTask
@@ -38,16 +28,6 @@ if TYPE_CHECKING:
     from zyx.stream import RunStream
 
 T = TypeVar("T")
-
-def check_stream(stream: Any, target: Any, plan: Any) -> None:
-    """Streaming needs a target to stream, and is not available in plan mode."""
-    if not isinstance(stream, bool):
-        raise ConfigurationError("stream", f"expected True or False, got {describe(stream)}")
-    if stream and target is None:
-        raise ConfigurationError("stream", "streaming yields partial targets, so it needs target=...")
-    if stream and plan:
-        raise ConfigurationError("stream", "streaming is not available with plan=True")
-
 
 @overload
 async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: type[T] | Any = None,
@@ -88,19 +68,15 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
             tool calls and usage so far.
     """
     check_keywords(options, RUN_OPTIONS, "arun")
-    check_stream(stream, target, options.get("plan"))
-    call = {name: declared(RunOptions)[name].check(name, options.get(name)) for name in ("config", "checkpointer")}
-    checkpointer = call["checkpointer"]
-    config = durable_config(checkpointer, options.get("thread_id"), call["config"])
-    _check_approvals(options, config, stream)
-    if task is None and config is None:
+    config = check_run(task, target, stream, options, MAKE_OPTIONS)
+    checkpointer = options.get("checkpointer")
+    if task is None and checkpointer is None:
         return await _make_fallback(target, context, stream, dict(options))
     graph_options = {k: v for k, v in options.items() if k in GRAPH_OPTIONS}
     given = checked(options, CallOptions)
-    if config is None:
+    if checkpointer is None:
         spec, graph = cached_run_graph({**graph_options, "target": target})
         run_input: dict[str, Any] | Command[Any] | None = _run_input(task, context, given, spec)
-        config = call["config"]
     else:
         saver = await async_saver(checkpointer, config)  # type: ignore[arg-type]
         spec, graph = cached_run_graph({**graph_options, "target": target}, checkpointer=saver)
@@ -132,18 +108,6 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
         tool_values.reset(token)
 
 
-def _check_approvals(options: Mapping[str, Any], config: RunnableConfig | None, stream: bool) -> None:
-    """Pausing for a human needs a thread to come back to (and is not offered while streaming)."""
-    for name in ("approve", "approve_plan", "decisions"):
-        if options.get(name) in (None, False):
-            continue
-        if config is None:
-            raise ConfigurationError(name, "pausing for a human needs checkpointer=... and thread_id=... "
-                                     "so the run can be resumed")
-        if stream:
-            raise ConfigurationError(name, "approvals are not available with stream=True")
-
-
 def _run_input(task: Any, context: Any, given: Mapping[str, Any], spec: RunSpec) -> dict[str, Any]:
     """A new run's input: the context, then the task's messages (the last with the attachments), the goal text
     and the source."""
@@ -154,11 +118,8 @@ def _run_input(task: Any, context: Any, given: Mapping[str, Any], spec: RunSpec)
 
 
 async def _make_fallback(target: Any, context: Any, stream: bool, options: dict[str, Any]) -> Any:
-    """`run(task=None)` is `make()`: options that only make sense for a task are refused."""
+    """`run(task=None)` is `make()` (the options that only apply to a task were refused by `check_run`)."""
     options.pop("config", None)
-    for name in options:
-        if name not in MAKE_OPTIONS:
-            raise ConfigurationError(name, "only applies when a task is given (task=None runs make())")
     target = str if target is None else target
     if stream:  # a checked bool (`check_stream`): Literal[True] / Literal[False] per branch for amake's overloads
         return await amake(target, context, stream=stream, **options)

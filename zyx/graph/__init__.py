@@ -29,8 +29,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from typing_extensions import Unpack
 
+from zyx._option_rules import check_build
 from zyx._options import GRAPH_OPTIONS, GraphOptions, check_keywords
-from zyx.errors import ConfigurationError, describe
 from zyx.graph._node import AsyncNode
 from zyx.graph.completion import judge_completion
 from zyx.graph.model_call import call_model
@@ -100,9 +100,5 @@ def build_run_graph(
         ConfigurationError: an option is invalid (the message names it).
     """
     check_keywords(options, GRAPH_OPTIONS, "build_run_graph")
-    if not isinstance(name, str) or not name:
-        raise ConfigurationError("name", f"expected a non-empty string, got {describe(name)}")
-    if checkpointer is not None and not isinstance(checkpointer, (bool, BaseCheckpointSaver)):
-        raise ConfigurationError("checkpointer", f"expected a LangGraph BaseCheckpointSaver, True/False or None, "
-                                 f"got {describe(checkpointer)}")
+    check_build(name, checkpointer)
     return compile_run_graph(build_spec(target=target, **options), checkpointer=checkpointer, name=name)

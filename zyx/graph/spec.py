@@ -14,13 +14,14 @@ from zyx import _prompts
 from zyx._checks import CheckFn, prepare_check
 from zyx._completion import completion_tool
 from zyx._models import bind, model_name, resolve_model
+from zyx._option_rules import check_graph
 from zyx._options import GraphOptions, Instructions, checked, declared
 from zyx._target import Target, make_target
 from zyx._tokens import TokenCounter
 from zyx._tool_args import ArgumentCheck, argument_check, runtime_parameter
 from zyx._tools import openai_schemas
 from zyx._usage_limits import merge as merge_usage_limits
-from zyx.errors import ConfigurationError, describe
+from zyx.errors import ConfigurationError
 from zyx.graph.approval import approval_rule
 from zyx.graph.context import resolve_window
 from zyx.graph.limits import RunLimits
@@ -142,21 +143,8 @@ def check_graph_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Every graph option checked (naming the bad one), the model not yet resolved; no model is called."""
     values = checked(options, GraphOptions)
     merge_usage_limits(values)
-    tool_names = [t.name for t in values["tools"]]
-    unknown = [name for name in values["tool_limits"] if name not in tool_names]
-    if unknown:
-        raise ConfigurationError("tool_limits", f"{describe(unknown[0])} is not one of the run's tools "
-                                 f"({', '.join(sorted(tool_names))})")
-    if values["idempotent"] is not True and (unknown := sorted(set(values["idempotent"]) - set(tool_names))):
-        raise ConfigurationError("idempotent", f"{describe(unknown[0])} is not one of the run's tools "
-                                 f"({', '.join(sorted(tool_names))})")
-    if values["approve"] not in (None, False) and values["plan"]:
-        raise ConfigurationError("approve", "in plan mode, use approve_plan=True to review the whole plan")
-    if values["approve_plan"] and not values["plan"]:
-        raise ConfigurationError("approve_plan", "only applies with plan=True")
-    if values["planning_interval"] is not None and not values["plan"]:
-        raise ConfigurationError("planning_interval", "only applies with plan=True")
-    rule = approval_rule(values["approve"], tool_names)
+    check_graph(values)
+    rule = approval_rule(values["approve"], [t.name for t in values["tools"]])
     # reading on in a cut output changes nothing: it never waits for a human
     values["approval"] = None if rule is None else lambda call: call.name != _prompts.READ_TOOL_OUTPUT and rule(call)
     return values
