@@ -9,8 +9,8 @@ in `zyx._options`; what is here needs two options (or an option and the entry po
     check_pauses     approve / approve_plan / decisions need a thread to resume; not with stream=True,
                      not in make() (no pending calls in its Result), not in a delegated sub-run (as_tool)
     check_without_task  run(task=None) is make(): options that only apply to a task are refused
-    check_graph      tool_limits / idempotent name the run's tools; plan-only options need plan=True
-    check_make       make()'s answer tool name is reserved
+    check_graph      tool_limits / idempotent name the run's tools; plan-only options need plan=True;
+                     make()'s answer tool name is reserved
     check_run        what arun() checks before it builds its graph, in that order
 
 Every rule raises `ConfigurationError(argument, message)` naming the option, before any model is called.
@@ -24,6 +24,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _option_checks as checks
+from zyx._options import LOOP_OPTIONS, WITHOUT_TASK_OPTIONS
 from zyx._prompts import FINAL_RESULT
 from zyx.errors import ConfigurationError, describe
 
@@ -92,16 +93,16 @@ def check_pauses(options: Mapping[str, Any], *, durable: bool, stream: bool = Fa
             raise ConfigurationError(name, "approvals are not available with stream=True")
 
 
-def check_without_task(options: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    """`run(task=None)` is make(): an option only a task uses is refused (config is dropped, not refused)."""
-    allowed = set(allowed)
+def check_without_task(options: Mapping[str, Any]) -> None:
+    """`run(task=None)` is make() from a context: an option only a task uses is refused, and so is a limit of the
+    tool loop (taken for a forgotten task; make() itself takes them). config is dropped, not refused."""
     for name in options:
-        if name != "config" and name not in allowed:
-            raise ConfigurationError(name, "only applies when a task is given (task=None runs make())")
+        if name != "config" and name not in WITHOUT_TASK_OPTIONS:
+            hint = "; make() itself takes it" if name in LOOP_OPTIONS else ""
+            raise ConfigurationError(name, f"only applies when a task is given (task=None runs make()){hint}")
 
 
-def check_run(task: Any, target: Any, stream: Any, options: Mapping[str, Any],
-              make_options: Iterable[str]) -> RunnableConfig | None:
+def check_run(task: Any, target: Any, stream: Any, options: Mapping[str, Any]) -> RunnableConfig | None:
     """What arun() checks before it builds its graph, in order: streaming, config and checkpointer (each
     option's own check), the thread, the pauses, and for `task=None` without a thread, make()'s options.
     Returns the run's config (with the thread id when durable)."""
@@ -111,14 +112,17 @@ def check_run(task: Any, target: Any, stream: Any, options: Mapping[str, Any],
     durable = durable_config(checkpointer, options.get("thread_id"), config)
     check_pauses(options, durable=durable is not None, stream=stream)
     if task is None and durable is None:
-        check_without_task(options, make_options)
+        check_without_task(options)
     return durable if durable is not None else config
 
 
-def check_graph(values: Mapping[str, Any]) -> None:
+def check_graph(values: Mapping[str, Any], *, make: bool = False) -> None:
     """The rules between a run graph's checked options: tool names given to tool_limits and idempotent are
-    the run's tools; approve_plan and planning_interval need plan=True, where approve_plan replaces approve."""
+    the run's tools; approve_plan and planning_interval need plan=True, where approve_plan replaces approve;
+    in make()'s graph, no tool is named like its answer tool."""
     tool_names = [t.name for t in values["tools"]]
+    if make and FINAL_RESULT in tool_names:
+        raise ConfigurationError("tools", f"the tool name {FINAL_RESULT!r} is reserved by make()")
     unknown = [name for name in values["tool_limits"] if name not in tool_names]
     if unknown:
         raise ConfigurationError("tool_limits", f"{describe(unknown[0])} is not one of the run's tools "
@@ -141,9 +145,3 @@ def check_build(name: Any, checkpointer: Any) -> None:
         raise ConfigurationError("name", f"expected a non-empty string, got {describe(name)}")
     checks.checkpointer("checkpointer", checkpointer, flags=True)
 
-
-def check_make(stream: Any, values: Mapping[str, Any]) -> None:
-    """make()'s rules: `stream` is a bool, and its answer tool's name is not one of the tools'."""
-    check_stream(stream, str, False)
-    if any(t.name == FINAL_RESULT for t in values["tools"]):
-        raise ConfigurationError("tools", f"the tool name {FINAL_RESULT!r} is reserved by make()")

@@ -9,6 +9,10 @@
 In plan mode the tool calls are one `submit_plan`, and `tool_executor` runs the whole plan; a plan
 ending in `complete_task` goes on to `completion` like a direct call.
 
+make() runs this same graph with its own answer contract (`RunSpec.make`, zyx.graph.answer): the
+model answers through `final_result` (a `str` in plain text), and its state appends messages as
+given (`MakeState`); the nodes, routing, tool execution and limits are the same.
+
 The node names are stable (Studio, traces and parent graphs see them); each node's function lives in
 its own module, under a name that says what it does (the `planner` node is the model call, in every
 mode; plan mode is `plan_executor`):
@@ -37,7 +41,7 @@ from zyx.graph.model_call import call_model
 from zyx.graph.plan_executor import run_plan_round
 from zyx.graph.routing import after_completion, after_planner, after_tools, after_verifier
 from zyx.graph.spec import RunSpec, build_spec
-from zyx.graph.state import RunInput, RunState
+from zyx.graph.state import MakeState, RunInput, RunState
 from zyx.graph.tool_executor import execute_tools
 from zyx.graph.verifier import verify
 
@@ -65,10 +69,11 @@ def recursion_limit(spec: RunSpec) -> int:
 def compile_run_graph(spec: RunSpec, *, checkpointer: BaseCheckpointSaver[Any] | None = None,
                       name: str = "zyx_run") -> CompiledStateGraph[Any, Any, Any, Any]:
     """Compile the run graph for a spec; nodes get the spec by closure, state stays serialisable."""
-    graph = StateGraph(RunState, input_schema=RunInput)
+    graph = StateGraph(MakeState, input_schema=MakeState) if spec.make else StateGraph(RunState, input_schema=RunInput)
     executor = run_plan_round if spec.plan else execute_tools
-    nodes = (("planner", call_model, after_planner, ("tool_executor", "completion", "planner", END)),
-             ("tool_executor", executor, after_tools, ("completion", "planner", END)),
+    answer = spec.contract.tool
+    nodes = (("planner", call_model, partial(after_planner, answer=answer), ("tool_executor", "completion", "planner", END)),
+             ("tool_executor", executor, partial(after_tools, answer=answer), ("completion", "planner", END)),
              ("completion", judge_completion, after_completion, ("verifier", "planner", END)),
              ("verifier", verify, after_verifier, ("planner", END)))
     for node_name, node, route, destinations in nodes:
