@@ -4,7 +4,8 @@
 
 Contenders (alternating, in one process): `amake` answering at once (1 model call), `amake` after one
 tool call (2 model calls), and `arun` doing that same tool call then `complete_task` (2 model calls),
-so make()'s figures read against a run's on the same machine and load.
+so make()'s figures read against a run's on the same machine and load. Then streamed: a 10 KB `list[str]`
+answer in 20-character chunks, consumed with `apartial()`, by `amake(stream=True)` and `arun(stream=True)`.
 """
 
 from __future__ import annotations
@@ -50,7 +51,23 @@ async def main(reps: int, runs: int) -> None:
         "amake, 1 tool call + answer": lambda: zyx.amake(Todo, "milk", model=with_tool, tools=[lookup]),
         "arun, 1 tool call + complete_task": lambda: zyx.arun("milk", Todo, model=run_model, tools=[lookup]),
     }
-    results = await alternate(contenders, reps=reps, runs=runs, warmup=20)
+    _table(await alternate(contenders, reps=reps, runs=runs, warmup=20))
+    steps = [f"release step {i:05d}.." for i in range(420)]  # about 10 KB of JSON
+    made = ScriptedChatModel(policy=lambda m, t: call("final_result", result=steps), chunk_size=20)
+    ran = ScriptedChatModel(policy=lambda m, t: complete(result=steps), chunk_size=20)
+
+    async def consume(stream: Any) -> None:
+        async for _ in (await stream).apartial():
+            pass
+
+    print()
+    _table(await alternate({
+        "amake(stream=True), 10 KB list[str]": lambda: consume(zyx.amake(list[str], "steps", model=made, stream=True)),
+        "arun(stream=True), 10 KB list[str]": lambda: consume(zyx.arun("steps", list[str], model=ran, stream=True)),
+    }, reps=max(3, reps // 3), runs=max(3, runs // 8), warmup=3))
+
+
+def _table(results: dict[str, Any]) -> None:
     print("| contender | ms per call (median, min-max) | CPU ms per call |")
     print("|---|---|---|")
     for name, m in results.items():
