@@ -164,3 +164,15 @@ def test_make_streams_its_tool_calls_like_a_run() -> None:
     finished = [e for e in events if isinstance(e, ToolCallFinished)]
     assert [e.name for e in started] == ["lookup"] and finished[0].error is None
     assert isinstance(events[-1], RunFinished) and events[-1].result.output == Todo(**GOOD)
+
+
+def test_an_unparseable_answer_is_answered_and_sent_back() -> None:
+    from langchain_core.messages import AIMessage
+
+    broken = AIMessage(content="", invalid_tool_calls=[
+        {"type": "invalid_tool_call", "id": "c1", "name": "final_result", "args": '{"item": "milk", ', "error": "bad"}])
+    model = ScriptedChatModel(responses=[broken, call("final_result", **GOOD)])
+    result = zyx.make(Todo, "milk", model=model)
+    assert result.output == Todo(**GOOD)
+    answer = next(m for m in result.messages if isinstance(m, ToolMessage) and m.tool_call_id == "c1")
+    assert answer.status == "error" and "not valid JSON" in answer.text

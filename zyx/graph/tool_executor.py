@@ -152,7 +152,8 @@ def _malformed(state: RunState, spec: RunSpec, invalid: list[Any], *, unknown: b
         if update["rejected_completion"] == state.get("rejected_completion"):
             update.update(fail(FailureKind.VERIFICATION, _prompts.REPEATED_COMPLETION, errors))
         elif update["rejections"][Rejection.INVALID] > spec.max_retries:
-            update.update(fail(FailureKind.VERIFICATION, "The model's complete_task arguments were not valid JSON.", errors))
+            update.update(fail(FailureKind.VERIFICATION, f"The model's {spec.contract.tool} arguments were not valid JSON.",
+                               errors))
     elif invalid or unknown:
         update["rejections"] = bump(state, Rejection.MALFORMED)
         if update["rejections"][Rejection.MALFORMED] > spec.max_retries and not completing:
