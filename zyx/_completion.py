@@ -63,6 +63,8 @@ class CompletionCheck:
     completion: dict[str, Any] | None
     feedback: str | None
     value: Any = None
+    problems: str | None = None
+    """What was wrong, without what the model is asked to do (the error's `errors`); None: the feedback."""
 
 
 def _envelope_errors(args: Any) -> list[str]:

@@ -37,7 +37,7 @@ from langgraph.checkpoint.base import (
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from zyx.errors import ConfigurationError, describe
+from zyx.errors import ConfigurationError
 from zyx.graph.approval import ASKED, PAUSED, TAGGED, check_decisions, is_approval, pending_calls, tagged
 
 T = TypeVar("T")
@@ -138,30 +138,6 @@ async def async_saver(saver: BaseCheckpointSaver[Any], config: RunnableConfig) -
         while len(_savers) > MAX_SAVERS:
             _savers.popitem(last=False)
     return usable
-
-
-def durable_config(checkpointer: Any, thread_id: Any, config: RunnableConfig | None) -> RunnableConfig | None:
-    """Check `checkpointer` / `thread_id` (both or neither) and put the thread id into the run's config."""
-    configured = ((config or {}).get("configurable") or {}).get("thread_id")
-    if thread_id is None and checkpointer is not None and configured is not None:
-        thread_id = configured  # config={"configurable": {"thread_id": ...}} is LangGraph's own way to say it
-    if checkpointer is None and thread_id is None:
-        return None
-    if checkpointer is None:
-        raise ConfigurationError("thread_id", "a thread id needs a checkpointer to keep the thread: "
-                                 "pass checkpointer=... (e.g. langgraph's InMemorySaver or SqliteSaver)")
-    if not isinstance(checkpointer, BaseCheckpointSaver):
-        raise ConfigurationError("checkpointer", f"expected a LangGraph BaseCheckpointSaver, got {describe(checkpointer)}")
-    if thread_id is None:
-        raise ConfigurationError("checkpointer", "a checkpointer needs thread_id=... to know which run to "
-                                 "persist and resume")
-    if isinstance(thread_id, bool) or not isinstance(thread_id, (str, int)) or thread_id == "":
-        raise ConfigurationError("thread_id", f"expected a non-empty string, got {describe(thread_id)}")
-    if configured is not None and str(configured) != str(thread_id):
-        raise ConfigurationError("thread_id", f"thread_id={describe(thread_id)} differs from config's "
-                                 f"configurable thread_id {describe(configured)}")
-    configurable = {**((config or {}).get("configurable") or {}), "thread_id": str(thread_id)}
-    return {**(config or {}), "configurable": configurable}
 
 
 STORED_DECISIONS = "__resume__"

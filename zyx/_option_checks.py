@@ -211,7 +211,9 @@ def config(name: str, value: Any) -> RunnableConfig | None:
     return dict(value)  # type: ignore[return-value]
 
 
-def checkpointer(name: str, value: Any) -> Any:
-    if value is not None and not isinstance(value, BaseCheckpointSaver):
-        raise ConfigurationError(name, f"expected a LangGraph BaseCheckpointSaver or None, got {describe(value)}")
+def checkpointer(name: str, value: Any, *, flags: bool = False) -> Any:
+    """A LangGraph checkpointer or None; with `flags` (compiling a graph), also LangGraph's True / False."""
+    if value is not None and not isinstance(value, BaseCheckpointSaver) and not (flags and isinstance(value, bool)):
+        accepted = ", True/False or None" if flags else " or None"
+        raise ConfigurationError(name, f"expected a LangGraph BaseCheckpointSaver{accepted}, got {describe(value)}")
     return value

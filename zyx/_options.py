@@ -6,7 +6,7 @@ derived from them: which keywords `make()`, `run()`, `build_run_graph()` and `as
 their defaults and checks, Studio's settings form (`studio=True`), and the options table in
 docs/run.md (`options_table()`, kept current by a test).
 
-    MakeOptions     make() / amake()                  (and run(task=None))
+    MakeOptions     make() / amake()                  (run(task=None): all but the LoopOptions)
     GraphOptions    + what fixes a run graph           build_run_graph(), as_tool()
     RunOptions      + what varies per call             run() / arun()
 """
@@ -90,11 +90,31 @@ class CallOptions(TypedDict, total=False):
         "LangChain content blocks), sent as content blocks.", checks.attachments)]
 
 
-class MakeOptions(ModelOptions, CallOptions, total=False):
+class LoopOptions(TypedDict, total=False):
+    """The limits of the agent loop (tool calls, model calls, tokens, time): the same loop, with the same
+    meaning, in `run()` and `make()`."""
+
+    max_steps: Annotated[int | None, Option(
+        None, f"The most tool calls in the run (None: {DEFAULT_MAX_STEPS}).", checks.count(), studio=True)]
+    max_model_calls: Annotated[int | None, Option(
+        None, "The most model calls in the run (the last one is the wrap-up turn).", checks.count(zero=False), studio=True)]
+    tool_limits: Annotated[Mapping[str, int] | None, Option(
+        None, "The most calls per tool, by tool name.", checks.tool_limits)]
+    max_tokens_total: Annotated[int | None, Option(
+        None, "The most tokens (input + output) the run's model calls may spend.", checks.count(zero=False), studio=True)]
+    usage_limits: Annotated[Any, Option(
+        None, "pydantic-ai's UsageLimits (or a mapping of its fields), for ported code: request_limit, "
+        "total_tokens_limit and tool_calls_limit set max_model_calls, max_tokens_total and max_steps.",
+        usage_limits)]
+    timeout: Annotated[float | None, Option(None, "Seconds the whole run may take.", checks.seconds, studio=True)]
+    tool_timeout: Annotated[float | None, Option(None, "Seconds one tool call may take.", checks.seconds, studio=True)]
+
+
+class MakeOptions(ModelOptions, LoopOptions, CallOptions, total=False):
     """The options of `make()` / `amake()`."""
 
 
-class GraphOptions(ModelOptions, total=False):
+class GraphOptions(ModelOptions, LoopOptions, total=False):
     """The options that fix a run graph: everything of `run()` but the task, target, context, stream and per-call options."""
 
     verifier: Annotated[Check | None, Option(
@@ -114,20 +134,6 @@ class GraphOptions(ModelOptions, total=False):
         False, "Plan mode: the model submits whole plans of tool calls (submit_plan) that run without it.", checks.flag)]
     planning_interval: Annotated[int | None, Option(
         None, "Plan mode only: the most tool steps in one plan.", checks.count(zero=False), studio=True)]
-    max_steps: Annotated[int | None, Option(
-        None, f"The most tool calls in the run (None: {DEFAULT_MAX_STEPS}).", checks.count(), studio=True)]
-    max_model_calls: Annotated[int | None, Option(
-        None, "The most model calls in the run (the last one is the wrap-up turn).", checks.count(zero=False), studio=True)]
-    tool_limits: Annotated[Mapping[str, int] | None, Option(
-        None, "The most calls per tool, by tool name.", checks.tool_limits)]
-    max_tokens_total: Annotated[int | None, Option(
-        None, "The most tokens (input + output) the run's model calls may spend.", checks.count(zero=False), studio=True)]
-    usage_limits: Annotated[Any, Option(
-        None, "pydantic-ai's UsageLimits (or a mapping of its fields), for ported code: request_limit, "
-        "total_tokens_limit and tool_calls_limit set max_model_calls, max_tokens_total and max_steps.",
-        usage_limits)]
-    timeout: Annotated[float | None, Option(None, "Seconds the whole run may take.", checks.seconds, studio=True)]
-    tool_timeout: Annotated[float | None, Option(None, "Seconds one tool call may take.", checks.seconds, studio=True)]
     approve: Annotated[Approve, Option(
         None, "Pause for a human decision before tool calls: True (all), a list of tool names, or a predicate "
         "over the pending call; needs checkpointer and thread_id.", checks.approve, studio=bool | list[str])]
@@ -168,6 +174,10 @@ def python_type(options: type, name: str) -> Any:
 
 
 MAKE_OPTIONS = frozenset(MakeOptions.__annotations__)
+LOOP_OPTIONS = frozenset(LoopOptions.__annotations__)
+WITHOUT_TASK_OPTIONS = MAKE_OPTIONS - LOOP_OPTIONS
+"""What `run(task=None)` (make() from a context) takes: make()'s options but the loop's limits (a limit given
+to run() without a task is taken for a forgotten task; make() itself takes them)."""
 GRAPH_OPTIONS = frozenset(GraphOptions.__annotations__)
 CALL_OPTIONS = frozenset(CallOptions.__annotations__)
 RUN_OPTIONS = frozenset(RunOptions.__annotations__)

@@ -1,20 +1,30 @@
-"""From a run's final graph state to what the user gets: a `RunResult`, or the matching zyx error."""
+"""From a run's final graph state to what the user gets: a `RunResult` (make(): a `Result`), or the matching zyx
+error; and the one place `arun()` and `amake()` invoke (or stream) a compiled run graph (`invoke_graph`,
+`stream_graph`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
 
 from zyx._completion import to_run_completion
-from zyx._target import Target
+from zyx._durable import DURABILITY
+from zyx._inputs import given_source
+from zyx._target import Target, field_names
+from zyx._tools import tool_values
 from zyx.errors import ConfigurationError, RunError
 from zyx.graph.approval import is_approval, pending_calls
 from zyx.graph.records import goal_text, plan_records, run_usage, tool_records
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import FailureKind, RunState
-from zyx.result import ContextUse, PendingToolCall, RunCompletion, RunResult, RunTask, Termination
+from zyx.result import ContextUse, PendingToolCall, Result, RunCompletion, RunResult, RunTask, Termination
+
+if TYPE_CHECKING:
+    from zyx.stream import RunStream
 
 
 def _termination(state: RunState, default: Termination) -> Termination:
@@ -62,6 +72,28 @@ def to_run_result(state: RunState, spec: RunSpec, interrupts: Sequence[Any] = ()
     )
 
 
+def made_result(state: RunState, spec: RunSpec) -> Result[Any]:
+    """make()'s `Result`: the accepted answer, the conversation (as the caller gave it, then the turns), usage."""
+    completion = _completion(state.get("completion"), spec)
+    return Result(output=completion.result if completion else None, messages=list(state.get("messages", [])),
+                  usage=run_usage(state), model=spec.model_name)
+
+
+def outcome(output: Mapping[str, Any], spec: RunSpec, *, durable: bool) -> RunResult[Any] | Result[Any]:
+    """What a finished invocation of the run graph gives the caller (its final state, with "__interrupt__" when
+    paused): the `RunResult` (make(): the `Result`), or the run's zyx error raised."""
+    state = cast("RunState", output)
+    error = run_error(state, spec.target)
+    if error is not None:
+        if spec.make:
+            error.completion = None  # make() has no completion: its answer is the output or nothing
+        raise error
+    interrupts = output.get("__interrupt__", ())
+    if interrupts and not durable:
+        raise unresumable_pause()
+    return made_result(state, spec) if spec.make else to_run_result(state, spec, interrupts=interrupts)
+
+
 def unresumable_pause() -> ConfigurationError:
     """The error for a run a tool paused (LangGraph's `interrupt()`) with no checkpointer to resume it from."""
     return ConfigurationError("checkpointer", "a tool called LangGraph's interrupt() to pause the run; pausing "
@@ -87,3 +119,29 @@ def run_error(state: RunState, target: Target | None) -> RunError | None:
         completion=completion,
         errors=error.get("errors", []),
     )
+
+
+async def invoke_graph(graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: Any,
+                       config: RunnableConfig | None, *, deps: Any, source: tuple[Any, Any], durable: bool) -> Any:
+    """Run the graph to its end: the `RunResult` (make(): `Result`), or the run's error raised. `source` is the
+    run's (JSON form, object as given); `deps` its LangGraph runtime context."""
+    token, source_token = tool_values.set({}), given_source.set(source)
+    try:
+        output: dict[str, Any] = await graph.ainvoke(run_input, config, context=deps,
+                                                     durability=DURABILITY if durable else None)
+        return outcome(output, spec, durable=durable)
+    finally:
+        given_source.reset(source_token)
+        tool_values.reset(token)
+
+
+def stream_graph(graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: Any,
+                 config: RunnableConfig | None, *, deps: Any, source: tuple[Any, Any]) -> RunStream[Any]:
+    """The run as a `RunStream`: it starts when first consumed (see `zyx.stream._graph`)."""
+    from zyx.stream import RunStream
+    from zyx.stream._graph import graph_events
+
+    known = RunTask(goal=run_input["task"], target=spec.target.type if spec.target else None) \
+        if isinstance(run_input, dict) and run_input.get("task") and not spec.make else None
+    return RunStream(lambda: graph_events(graph, spec, run_input, config, deps=deps, source=source),
+                     task=known, fields=field_names(spec.target))

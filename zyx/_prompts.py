@@ -177,6 +177,8 @@ MAKE_DUPLICATE_ANSWER = "Ignored: only one `final_result` call is handled per tu
 MAKE_RETRY = "Invalid answer:\n{errors}\nCall `final_result` again with a valid value."
 MAKE_ACCEPTED = "Answer accepted."
 MAKE_PLAIN_TEXT = "- answered in plain text instead of calling `final_result`"
+MAKE_WRAP_UP = "The {limit} limit of this run has been reached: no more tools can run. Call `final_result` now."
+MAKE_WRAP_UP_TEXT = "The {limit} limit of this run has been reached: no more tools can run. Answer now, in plain text."
 
 # -- as_tool: a sub-run's outcome, as the calling model reads it --------------------------------------------
 SUB_RUN_NO_COMPLETION = "The sub-run ended without a completion."

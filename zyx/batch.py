@@ -89,8 +89,9 @@ async def run_task(arguments: Mapping[str, Any], index: int, target: Any, option
 async def stored_result(task: Any, target: Any, options: Mapping[str, Any]) -> Outcome | None:
     """The result of the thread's last run when it finished and ran this same task, else None: a batch run again
     on the same checkpointer does not run a finished task again (nor start a second run on its thread)."""
-    from zyx._durable import async_saver, durable_config
+    from zyx._durable import async_saver
     from zyx._messages import task_messages
+    from zyx._option_rules import durable_config
     from zyx._outcome import run_error, to_run_result
     from zyx.graph._cache import cached_run_graph
 

@@ -188,10 +188,13 @@ def run_command(
     out = Console(highlight=False, soft_wrap=True)
     started = time.perf_counter()
     try:
-        if stream and target is None:
-            raise UsageError("--stream", "streaming shows partial results, so it needs --target (e.g. --target 'list[str]')")
-        if stream and plan:
-            raise UsageError("--stream", "streaming is not available with --plan")
+        from zyx._option_rules import CLI, check_stream
+        from zyx.errors import ConfigurationError
+
+        try:
+            check_stream(stream, target, plan, CLI)
+        except ConfigurationError as exc:
+            raise UsageError(f"--{exc.argument}", exc.message) from None
         task = _read_task(task)
         options: dict[str, Any] = {"tools": parse_tools(tool)}
         target_type = parse_target(target)

@@ -40,6 +40,7 @@ from zyx import _option_checks as option_checks
 from zyx import _prompts
 from zyx._aio import run_sync
 from zyx._completion import to_run_completion
+from zyx._option_rules import check_pauses
 from zyx._options import GRAPH_OPTIONS, GraphOptions, check_keywords
 from zyx._outcome import run_error
 from zyx._target import Target, make_target
@@ -120,11 +121,7 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
         raise ConfigurationError("description", f"expected a non-empty string, got {describe(description)}")
     check_keywords(options, GRAPH_OPTIONS, "as_tool")
     config = option_checks.config("config", config)
-    for pause in ("approve", "approve_plan"):
-        if options.get(pause) not in (None, False):
-            raise ConfigurationError(pause, "a delegated sub-run cannot pause for a human: each call is a fresh "
-                                     f"run with no thread to resume; approve the tool in the supervisor's run "
-                                     f"instead (approve=[{name!r}])")
+    check_pauses(options, durable=False, sub_run=name)
     if graph is None:
         _, graph = cached_run_graph({**options, "target": target})
     elif not isinstance(graph, Pregel):

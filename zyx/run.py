@@ -3,51 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from langchain_core.runnables import RunnableConfig
 from typing_extensions import Unpack
 
 from zyx._aio import in_running_loop, run_sync
-from zyx._durable import DURABILITY, async_saver, durable_config, thread_input
-from zyx._inputs import check_model_takes, given_source, with_attachments
+from zyx._durable import async_saver, thread_input
+from zyx._inputs import check_model_takes, with_attachments
 from zyx._messages import MessageLike, task_messages, to_messages
-from zyx._options import (
-    GRAPH_OPTIONS,
-    MAKE_OPTIONS,
-    RUN_OPTIONS,
-    CallOptions,
-    RunOptions,
-    check_keywords,
-    checked,
-    declared,
-)
-from zyx._outcome import run_error, to_run_result, unresumable_pause
-from zyx._target import field_names
-from zyx._tools import tool_values
-from zyx.errors import ConfigurationError, describe
+from zyx._option_rules import check_run, check_stream
+from zyx._options import GRAPH_OPTIONS, RUN_OPTIONS, CallOptions, RunOptions, check_keywords, checked
+from zyx._outcome import invoke_graph, stream_graph
 from zyx.graph._cache import cached_run_graph
 from zyx.make import amake
-from zyx.result import Result, RunResult, RunTask
+from zyx.result import Result, RunResult
 
 if TYPE_CHECKING:
     from langgraph.types import Command
 
     from zyx.graph.spec import RunSpec
-    from zyx.graph.state import RunState
     from zyx.stream import RunStream
 
 T = TypeVar("T")
-
-def check_stream(stream: Any, target: Any, plan: Any) -> None:
-    """Streaming needs a target to stream, and is not available in plan mode."""
-    if not isinstance(stream, bool):
-        raise ConfigurationError("stream", f"expected True or False, got {describe(stream)}")
-    if stream and target is None:
-        raise ConfigurationError("stream", "streaming yields partial targets, so it needs target=...")
-    if stream and plan:
-        raise ConfigurationError("stream", "streaming is not available with plan=True")
-
 
 @overload
 async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: type[T] | Any = None,
@@ -88,60 +65,27 @@ async def arun(task: MessageLike | Sequence[MessageLike] | None = None, target: 
             tool calls and usage so far.
     """
     check_keywords(options, RUN_OPTIONS, "arun")
-    check_stream(stream, target, options.get("plan"))
-    call = {name: declared(RunOptions)[name].check(name, options.get(name)) for name in ("config", "checkpointer")}
-    checkpointer = call["checkpointer"]
-    config = durable_config(checkpointer, options.get("thread_id"), call["config"])
-    _check_approvals(options, config, stream)
-    if task is None and config is None:
+    config = check_run(task, target, stream, options)
+    checkpointer = options.get("checkpointer")
+    if task is None and checkpointer is None:
         return await _make_fallback(target, context, stream, dict(options))
     graph_options = {k: v for k, v in options.items() if k in GRAPH_OPTIONS}
     given = checked(options, CallOptions)
-    if config is None:
+    if checkpointer is None:
         spec, graph = cached_run_graph({**graph_options, "target": target})
         run_input: dict[str, Any] | Command[Any] | None = _run_input(task, context, given, spec)
-        config = call["config"]
     else:
-        saver = await async_saver(checkpointer, config)  # type: ignore[arg-type]
+        assert config is not None  # a checkpointer passed `check_run`: config names the thread
+        saver = await async_saver(checkpointer, config)
         spec, graph = cached_run_graph({**graph_options, "target": target}, checkpointer=saver)
         goal = None if task is None else task_messages(task)[1]
         run_input = await thread_input(graph, config, None if task is None else lambda: _run_input(
             task, context, given, spec), goal, options.get("decisions"))
     source = (given["source"], options.get("source"))
     if stream:
-        from zyx.stream import RunStream
-        from zyx.stream._graph import graph_events
-
-        known = RunTask(goal=run_input["task"], target=spec.target.type if spec.target else None) \
-            if isinstance(run_input, dict) and run_input.get("task") else None
-        return RunStream(lambda: graph_events(graph, spec, run_input, config, deps=given["deps"], source=source),
-                         task=known, fields=field_names(spec.target))
-    token, source_token = tool_values.set({}), given_source.set(source)
-    try:
-        output: dict[str, Any] = await graph.ainvoke(run_input, config, context=given["deps"],
-                                                     durability=DURABILITY if checkpointer is not None else None)
-        state = cast("RunState", output)  # the graph's output: its RunState, plus "__interrupt__" when paused
-        error = run_error(state, spec.target)
-        if error is not None:
-            raise error
-        if output.get("__interrupt__") and checkpointer is None:
-            raise unresumable_pause()
-        return to_run_result(state, spec, interrupts=output.get("__interrupt__", ()))
-    finally:
-        given_source.reset(source_token)
-        tool_values.reset(token)
-
-
-def _check_approvals(options: Mapping[str, Any], config: RunnableConfig | None, stream: bool) -> None:
-    """Pausing for a human needs a thread to come back to (and is not offered while streaming)."""
-    for name in ("approve", "approve_plan", "decisions"):
-        if options.get(name) in (None, False):
-            continue
-        if config is None:
-            raise ConfigurationError(name, "pausing for a human needs checkpointer=... and thread_id=... "
-                                     "so the run can be resumed")
-        if stream:
-            raise ConfigurationError(name, "approvals are not available with stream=True")
+        return stream_graph(graph, spec, run_input, config, deps=given["deps"], source=source)
+    return await invoke_graph(graph, spec, run_input, config, deps=given["deps"], source=source,
+                              durable=checkpointer is not None)
 
 
 def _run_input(task: Any, context: Any, given: Mapping[str, Any], spec: RunSpec) -> dict[str, Any]:
@@ -154,11 +98,8 @@ def _run_input(task: Any, context: Any, given: Mapping[str, Any], spec: RunSpec)
 
 
 async def _make_fallback(target: Any, context: Any, stream: bool, options: dict[str, Any]) -> Any:
-    """`run(task=None)` is `make()`: options that only make sense for a task are refused."""
+    """`run(task=None)` is `make()` (the options that only apply to a task were refused by `check_run`)."""
     options.pop("config", None)
-    for name in options:
-        if name not in MAKE_OPTIONS:
-            raise ConfigurationError(name, "only applies when a task is given (task=None runs make())")
     target = str if target is None else target
     if stream:  # a checked bool (`check_stream`): Literal[True] / Literal[False] per branch for amake's overloads
         return await amake(target, context, stream=stream, **options)

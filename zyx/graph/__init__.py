@@ -9,6 +9,10 @@
 In plan mode the tool calls are one `submit_plan`, and `tool_executor` runs the whole plan; a plan
 ending in `complete_task` goes on to `completion` like a direct call.
 
+make() runs this same graph with its own answer contract (`RunSpec.make`, zyx.graph.answer): the
+model answers through `final_result` (a `str` in plain text), and its state appends messages as
+given (`MakeState`); the nodes, routing, tool execution and limits are the same.
+
 The node names are stable (Studio, traces and parent graphs see them); each node's function lives in
 its own module, under a name that says what it does (the `planner` node is the model call, in every
 mode; plan mode is `plan_executor`):
@@ -29,15 +33,15 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from typing_extensions import Unpack
 
+from zyx._option_rules import check_build
 from zyx._options import GRAPH_OPTIONS, GraphOptions, check_keywords
-from zyx.errors import ConfigurationError, describe
 from zyx.graph._node import AsyncNode
 from zyx.graph.completion import judge_completion
 from zyx.graph.model_call import call_model
 from zyx.graph.plan_executor import run_plan_round
 from zyx.graph.routing import after_completion, after_planner, after_tools, after_verifier
 from zyx.graph.spec import RunSpec, build_spec
-from zyx.graph.state import RunInput, RunState
+from zyx.graph.state import MakeState, RunInput, RunState
 from zyx.graph.tool_executor import execute_tools
 from zyx.graph.verifier import verify
 
@@ -65,10 +69,11 @@ def recursion_limit(spec: RunSpec) -> int:
 def compile_run_graph(spec: RunSpec, *, checkpointer: BaseCheckpointSaver[Any] | None = None,
                       name: str = "zyx_run") -> CompiledStateGraph[Any, Any, Any, Any]:
     """Compile the run graph for a spec; nodes get the spec by closure, state stays serialisable."""
-    graph = StateGraph(RunState, input_schema=RunInput)
+    graph = StateGraph(MakeState, input_schema=MakeState) if spec.make else StateGraph(RunState, input_schema=RunInput)
     executor = run_plan_round if spec.plan else execute_tools
-    nodes = (("planner", call_model, after_planner, ("tool_executor", "completion", "planner", END)),
-             ("tool_executor", executor, after_tools, ("completion", "planner", END)),
+    answer = spec.contract.tool
+    nodes = (("planner", call_model, partial(after_planner, answer=answer), ("tool_executor", "completion", "planner", END)),
+             ("tool_executor", executor, partial(after_tools, answer=answer), ("completion", "planner", END)),
              ("completion", judge_completion, after_completion, ("verifier", "planner", END)),
              ("verifier", verify, after_verifier, ("planner", END)))
     for node_name, node, route, destinations in nodes:
@@ -100,9 +105,5 @@ def build_run_graph(
         ConfigurationError: an option is invalid (the message names it).
     """
     check_keywords(options, GRAPH_OPTIONS, "build_run_graph")
-    if not isinstance(name, str) or not name:
-        raise ConfigurationError("name", f"expected a non-empty string, got {describe(name)}")
-    if checkpointer is not None and not isinstance(checkpointer, (bool, BaseCheckpointSaver)):
-        raise ConfigurationError("checkpointer", f"expected a LangGraph BaseCheckpointSaver, True/False or None, "
-                                 f"got {describe(checkpointer)}")
+    check_build(name, checkpointer)
     return compile_run_graph(build_spec(target=target, **options), checkpointer=checkpointer, name=name)

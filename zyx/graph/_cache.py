@@ -35,26 +35,27 @@ def _key(value: Any) -> Hashable:
 
 
 def cached_run_graph(
-    options: Mapping[str, Any], *, checkpointer: BaseCheckpointSaver[Any] | None = None
+    options: Mapping[str, Any], *, checkpointer: BaseCheckpointSaver[Any] | None = None, make: bool = False
 ) -> tuple[RunSpec, CompiledStateGraph[Any, Any, Any, Any]]:
-    """The spec and compiled graph for these options (`build_spec` keywords) and checkpointer, built once.
+    """The spec and compiled graph for these options (`build_spec` keywords) and checkpointer, built once;
+    `make`: make()'s graph (its answer contract, zyx.graph.answer).
 
     The checkpointer is part of the key by identity: two savers never share a compiled graph.
     """
     options = dict(options)
     target = options.pop("target", None)
-    values = check_graph_options(options)  # before the model is resolved: a bad option never boots a model
+    values = check_graph_options(options, make=make)  # before the model is resolved: a bad option never boots a model
     model = resolve_model(values["model"])
     options["model"] = model
     options["target"] = target
     key = (tuple(sorted((name, _key(value)) for name, value in options.items())),
-           None if checkpointer is None else ("id", id(checkpointer)))
+           None if checkpointer is None else ("id", id(checkpointer)), make)
     with _lock:
         hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
             return hit[0], hit[1]
-    spec = spec_from(values, target=make_target(target), model=model)
+    spec = spec_from(values, target=make_target(target), model=model, make=make)
     graph = compile_run_graph(spec, checkpointer=checkpointer)
     with _lock:
         _cache[key] = (spec, graph, options, checkpointer)

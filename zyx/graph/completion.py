@@ -10,6 +10,7 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._completion import check_completion, keep_result
+from zyx.graph.answer import check_answer, failed
 from zyx.graph.limits import rejection_end
 from zyx.graph.plan import SUBMIT_PLAN
 from zyx.graph.spec import RunSpec
@@ -52,9 +53,9 @@ class Pending:
         return settle_plan_completion(state, status, error) if self.report is not None else {}
 
 
-def pending_completion(state: RunState) -> tuple[Pending, list[ToolCall]]:
-    """The completion to handle (a direct `complete_task` call first) and the turn's extra direct calls."""
-    _, calls = split_calls(last_ai_message(state["messages"]))
+def pending_completion(state: RunState, answer: str = _prompts.COMPLETE_TASK) -> tuple[Pending, list[ToolCall]]:
+    """The completion to handle (a direct call of the answer tool first) and the turn's extra direct calls."""
+    _, calls = split_calls(last_ai_message(state["messages"]), answer)
     if calls:
         return Pending(calls[0]["id"] or "", calls[0]["name"], calls[0]["args"]), calls[1:]
     plan = cast(PlanRecord, state.get("plan") or {})
@@ -62,18 +63,19 @@ def pending_completion(state: RunState) -> tuple[Pending, list[ToolCall]]:
     return Pending(plan["call_id"], SUBMIT_PLAN, completion["args"], plan.get("report") or ""), []
 
 
-def accept(state: RunState, pending: Pending) -> dict[str, Any]:
-    """The update that ends a run with its completion accepted."""
-    return {"termination": state.get("limit") or "completed", "messages": [pending.answer(_prompts.ACCEPTED)],
+def accept(state: RunState, pending: Pending, text: str = _prompts.ACCEPTED) -> dict[str, Any]:
+    """The update that ends a run with its completion accepted (`text`: what the model is told)."""
+    return {"termination": state.get("limit") or "completed", "messages": [pending.answer(text)],
             **pending.settle(state, "accepted")}
 
 
 async def judge_completion(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
-    """Validate the completion; an invalid one goes back to the model as that call's result."""
-    call, extra = pending_completion(state)
-    ignored = [ToolMessage(_prompts.DUPLICATE_COMPLETION, tool_call_id=c["id"] or "", name=c["name"], status="error")
+    """Validate the completion (make(): its answer); an invalid one goes back to the model as that call's result."""
+    call, extra = pending_completion(state, spec.contract.tool)
+    ignored = [ToolMessage(spec.contract.duplicate, tool_call_id=c["id"] or "", name=c["name"], status="error")
                for c in extra]
-    checked = check_completion(call.args, spec.target, limit_shown=bool(state.get("limit")))
+    checked = check_answer(call.args, spec.target) if spec.make else \
+        check_completion(call.args, spec.target, limit_shown=bool(state.get("limit")))
     if checked.feedback is not None:
         rejections = bump(state, Rejection.INVALID)
         update: dict[str, Any] = {
@@ -83,16 +85,18 @@ async def judge_completion(state: RunState, config: RunnableConfig, *, spec: Run
             **call.settle(state, "rejected", checked.feedback),
         }
         update.update(budget_spent(state, spec.limits.max_steps))
-        if call.args == state.get("rejected_completion"):
+        count = rejections[Rejection.INVALID]
+        if call.args == state.get("rejected_completion") and not spec.make:  # make() retries as it always did
             update.update(fail(FailureKind.VERIFICATION, _prompts.REPEATED_COMPLETION, [checked.feedback]))
         else:
-            update.update(rejection_end(state, FailureKind.VERIFICATION, rejections[Rejection.INVALID],
-                                        spec.max_retries, f"The completion was invalid {rejections[Rejection.INVALID]} times.",
-                                        [checked.feedback]))
+            update.update(rejection_end(  # make()'s message says what it could not make
+                state, FailureKind.VERIFICATION, count, spec.max_retries,
+                failed(spec.target, count) if spec.make else f"The completion was invalid {count} times.",
+                [checked.problems or checked.feedback]))
         return update
     keep_result(checked)
     update = {"completion": checked.completion, "verification_error": None, "messages": ignored}
     if not spec.checks:
-        accepted = accept(state, call)
+        accepted = accept(state, call, spec.contract.accepted)
         update.update(accepted, messages=[*accepted["messages"], *ignored])
     return update

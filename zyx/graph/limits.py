@@ -141,9 +141,9 @@ def rejection_end(state: RunState, kind: FailureKind, count: int, max_retries: i
     return {}
 
 
-def wrap_up_message(limit: str) -> HumanMessage:
-    """Tells the model a limit was reached and only `complete_task` is left."""
-    return HumanMessage(_prompts.WRAP_UP.format(limit=limit), name="zyx")
+def wrap_up_message(limit: str, text: str = _prompts.WRAP_UP) -> HumanMessage:
+    """Tells the model a limit was reached and only its answer is left (`complete_task`; `text`: the contract's)."""
+    return HumanMessage(text.format(limit=limit), name="zyx")
 
 
 def _last_call_tokens(state: RunState) -> int:

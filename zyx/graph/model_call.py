@@ -14,6 +14,7 @@ from zyx._inputs import check_source, instructions_text, source_text
 from zyx._models import add_usage
 from zyx._tool_output import safe_text
 from zyx.errors import ConfigurationError, LimitExceededError, ModelError, RunError
+from zyx.graph.answer import no_answer
 from zyx.graph.coaching import LOOP_TURNS, first_plan, forced_turn
 from zyx.graph.context import Fitted
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
@@ -37,7 +38,9 @@ def skipped_completion() -> dict[str, Any]:
 
 
 def _no_completion(state: RunState, spec: RunSpec, reply: AIMessage, limit: str | None) -> dict[str, Any]:
-    """The turn ended without `complete_task`: nudge, end as skipped, or fail."""
+    """The turn ended without `complete_task`: nudge, end as skipped, or fail (make(): `answer.no_answer`)."""
+    if spec.make:
+        return no_answer(state, spec, reply, limit)
     if not spec.require_completion:
         return {"completion": skipped_completion(), "termination": limit or "no_completion"}
     if limit:
@@ -76,7 +79,8 @@ async def _invoke_model(state: RunState, spec: RunSpec, config: RunnableConfig, 
                 termination="no_completion"), state) from None
         tell_fitted(config, fitted)
         model = _turn_model(state, spec, limit, complete_only=complete_only, reading=fitted.changed)
-        call = call_with_retries(lambda m=model, f=fitted: m.ainvoke([f.system, *f.messages], config),  # type: ignore[misc]
+        prompt = [fitted.system, *fitted.messages] if fitted.system.text else fitted.messages  # make(str): none
+        call = call_with_retries(lambda m=model, p=prompt: m.ainvoke(p, config),  # type: ignore[misc]
                                  model=spec.model, model_name=spec.model_name)
         try:
             reply = await asyncio.wait_for(call, spec.limits.time_left(state, wrap_up=limit is not None))
@@ -114,7 +118,7 @@ async def _system_text(state: RunState, spec: RunSpec, config: RunnableConfig) -
             raise with_history(RunError(f"The instructions function raised {type(exc).__name__}: {safe_text(exc)}",
                                         termination="no_completion"), state) from exc
         if extra:
-            text += _prompts.INSTRUCTIONS_SECTION.format(instructions=extra)
+            text = (text + _prompts.INSTRUCTIONS_SECTION.format(instructions=extra)).lstrip()
     return text
 
 
@@ -130,7 +134,7 @@ async def call_model(state: RunState, config: RunnableConfig, *, spec: RunSpec) 
     before: list[BaseMessage] = []
     if limit is None and (limit := spec.limits.before_model_call(state)) is not None:
         update["limit"] = limit
-        before.append(wrap_up_message(limit))
+        before.append(wrap_up_message(limit, spec.contract.wrap_up))
     stuck = spec.coach and limit is None and state.get("repeats", 0) >= LOOP_TURNS
     if stuck:  # the model is looping on calls it already made: one turn to finish, tools back after it
         update["repeats"] = 0
@@ -140,10 +144,10 @@ async def call_model(state: RunState, config: RunnableConfig, *, spec: RunSpec) 
     except TimeoutError:
         if limit is not None:
             return {**update, **limit_failure("timeout"), "messages": before}
-        return {**update, "limit": "timeout", "messages": [*before, wrap_up_message("timeout")]}
+        return {**update, "limit": "timeout", "messages": [*before, wrap_up_message("timeout", spec.contract.wrap_up)]}
     update.update(messages=[*before, reply], model_calls=state.get("model_calls", 0) + 1,
                   usage=add_usage(state.get("usage"), reply), context=context_record(state, fitted, spec.fitter.window))
-    others, completions = split_calls(reply)
+    others, completions = split_calls(reply, spec.contract.tool)
     if not others and state.get("repeats"):  # "turns in a row" of repeats: this turn broke the row
         update["repeats"] = 0
     if limit and (others or reply.invalid_tool_calls):

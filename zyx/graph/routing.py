@@ -14,8 +14,8 @@ _END = cast(Literal["__end__"], END)
 """LangGraph's END node, whose value is "__end__" (LangGraph types it as a plain str)."""
 
 
-def _unanswered(state: RunState) -> tuple[bool, bool]:
-    """Whether the model's last turn has (other tool calls, a `complete_task` call) not yet answered."""
+def _unanswered(state: RunState, answer: str) -> tuple[bool, bool]:
+    """Whether the model's last turn has (other tool calls, a call of the answer tool) not yet answered."""
     messages = state["messages"]
     answered: set[str | None] = set()
     for message in reversed(messages):
@@ -25,10 +25,9 @@ def _unanswered(state: RunState) -> tuple[bool, bool]:
         if not isinstance(message, AIMessage):
             return False, False
         calls = [*message.tool_calls, *message.invalid_tool_calls]
-        others = any(c["name"] != COMPLETE_TASK and c["id"] not in answered for c in calls)
-        completion = any(c["name"] == COMPLETE_TASK and c["id"] not in answered for c in message.tool_calls)
-        invalid_completion = any(
-            c["name"] == COMPLETE_TASK and c["id"] not in answered for c in message.invalid_tool_calls)
+        others = any(c["name"] != answer and c["id"] not in answered for c in calls)
+        completion = any(c["name"] == answer and c["id"] not in answered for c in message.tool_calls)
+        invalid_completion = any(c["name"] == answer and c["id"] not in answered for c in message.invalid_tool_calls)
         return others or invalid_completion, completion
     return False, False
 
@@ -37,21 +36,23 @@ def _ended(state: RunState) -> bool:
     return bool(state.get("error") or state.get("termination"))
 
 
-def after_planner(state: RunState) -> Literal["tool_executor", "completion", "planner", "__end__"]:
-    """Tools first, then the completion; a nudged plain-text turn goes back to the planner."""
+def after_planner(state: RunState, answer: str = COMPLETE_TASK
+                  ) -> Literal["tool_executor", "completion", "planner", "__end__"]:
+    """Tools first, then the completion (`answer`: the answer tool's name); a nudged plain-text turn goes back
+    to the planner."""
     if _ended(state):
         return _END
-    tools, completion = _unanswered(state)
+    tools, completion = _unanswered(state, answer)
     if tools:
         return "tool_executor"
     return "completion" if completion else "planner"
 
 
-def after_tools(state: RunState) -> Literal["completion", "planner", "__end__"]:
+def after_tools(state: RunState, answer: str = COMPLETE_TASK) -> Literal["completion", "planner", "__end__"]:
     """A `complete_task` in the same turn (or a plan's completion step) is handled once the tools have run."""
     if _ended(state):
         return _END
-    return "completion" if _unanswered(state)[1] or pending_plan_completion(state) else "planner"
+    return "completion" if _unanswered(state, answer)[1] or pending_plan_completion(state) else "planner"
 
 
 def after_completion(state: RunState) -> Literal["verifier", "planner", "__end__"]:

@@ -14,13 +14,16 @@ from zyx import _prompts
 from zyx._checks import CheckFn, prepare_check
 from zyx._completion import completion_tool
 from zyx._models import bind, model_name, resolve_model
+from zyx._option_rules import check_graph
 from zyx._options import GraphOptions, Instructions, checked, declared
 from zyx._target import Target, make_target
 from zyx._tokens import TokenCounter
 from zyx._tool_args import ArgumentCheck, argument_check, runtime_parameter
 from zyx._tools import openai_schemas
 from zyx._usage_limits import merge as merge_usage_limits
-from zyx.errors import ConfigurationError, describe
+from zyx.errors import ConfigurationError
+from zyx.graph import answer
+from zyx.graph.answer import RUN, Contract, make_contract
 from zyx.graph.approval import approval_rule
 from zyx.graph.context import resolve_window
 from zyx.graph.limits import RunLimits
@@ -59,6 +62,10 @@ class RunSpec:
     approve_plan: bool
     idempotent: frozenset[str] | bool = frozenset()
     """The tools named idempotent (True: all), which simply run again after a crash (`zyx.graph.journal`)."""
+    make: bool = False
+    """make()'s answer contract (`final_result`, see zyx.graph.answer) instead of run()'s `complete_task`."""
+    contract: Contract = field(init=False)
+    """The answer tool's name and what the model is told about it."""
     tools_by_name: Mapping[str, BaseTool] = field(init=False)
     """The tools calls may name: the user's, and the built-in `read_tool_output`."""
     fitter: Fitter = field(init=False)
@@ -66,7 +73,8 @@ class RunSpec:
     it works offline, cached per message."""
     system_prompt: str = field(init=False)
     model_name: str = field(init=False)
-    completion_schema: dict[str, Any] = field(init=False)
+    completion_schema: dict[str, Any] | None = field(init=False)
+    """The answer tool's schema (None: make()'s `str` target, answered in plain text)."""
     bound_model: Runnable[Any, Any] = field(init=False)
     """The model with the turn's tools and `complete_task` bound."""
     wrap_up_model: Runnable[Any, Any] = field(init=False)
@@ -86,18 +94,28 @@ class RunSpec:
         set_(self, "tools_by_name", {t.name: t for t in executable})
         set_(self, "argument_checks", {t.name: argument_check(t) for t in executable})
         set_(self, "runtime_parameters", {t.name: p for t in executable if (p := runtime_parameter(t))})
-        set_(self, "system_prompt", _prompts.system_prompt(
-            has_target=self.target is not None, plan=self.plan,
-            instructions=self.instructions if isinstance(self.instructions, str) else None))
+        instructions = self.instructions if isinstance(self.instructions, str) else None
+        set_(self, "contract", make_contract(self.target) if self.make else RUN)
+        set_(self, "system_prompt", answer.system_prompt(self.target, instructions) if self.make else
+             _prompts.system_prompt(has_target=self.target is not None, plan=self.plan, instructions=instructions))
         set_(self, "model_name", model_name(self.model))
-        set_(self, "completion_schema", completion_tool(self.target))
-        wrap_up = bind(self.model, [self.completion_schema], self.model_settings)
-        full = bind(self.model, [*self.turn_tools(), self.completion_schema], self.model_settings) \
-            if self.limits.max_steps else wrap_up
+        set_(self, "completion_schema", answer.answer_schema(self.target) if self.make else completion_tool(self.target))
+        wrap_up = self._bind(self._answer())
+        full = self._bind([*self.turn_tools(), *self._answer()]) if self.limits.max_steps else wrap_up
         set_(self, "bound_model", full)
         set_(self, "wrap_up_model", wrap_up)
         set_(self, "fitter", Fitter(resolve_window(self.context_window, self.model, self.model_settings), counter,
-                                    [*self.turn_tools(), *self._reader(True), self.completion_schema]))
+                                    [*self.turn_tools(), *self._reader(True), *self._answer()]))
+
+    def _answer(self) -> list[dict[str, Any]]:
+        return [self.completion_schema] if self.completion_schema is not None else []
+
+    def _bind(self, schemas: list[dict[str, Any]]) -> Runnable[Any, Any]:
+        """The model with these tools bound (and the run's settings); with none, the model as it is: make() of
+        a `str` without tools works with a model that cannot call tools."""
+        if schemas:
+            return bind(self.model, schemas, self.model_settings)
+        return self.model.bind(**self.model_settings) if self.model_settings else self.model
 
     def focused_model(self, names: Sequence[str], *, reading: bool = False) -> Runnable[Any, Any]:
         """The model with only the named tools bound (`complete_task` if named), for one coached turn; the
@@ -107,9 +125,8 @@ class RunSpec:
         if not tools or not self.limits.max_steps:
             return self.turn_model(reading=reading)
         if (key, reading) not in self._focused:
-            completion = [self.completion_schema] if _prompts.COMPLETE_TASK in key else []
-            self._focused[key, reading] = bind(self.model, [*openai_schemas(tools), *self._reader(reading), *completion],
-                                               self.model_settings)
+            completion = self._answer() if self.contract.tool in key else []
+            self._focused[key, reading] = self._bind([*openai_schemas(tools), *self._reader(reading), *completion])
         return self._focused[key, reading]
 
     def turn_model(self, *, reading: bool = False) -> Runnable[Any, Any]:
@@ -117,14 +134,13 @@ class RunSpec:
         if not reading or not self.limits.max_steps:
             return self.bound_model
         if ("*", True) not in self._focused:
-            self._focused["*", True] = bind(self.model, [*self.turn_tools(), *self._reader(True), self.completion_schema],
-                                            self.model_settings)
+            self._focused["*", True] = self._bind([*self.turn_tools(), *self._reader(True), *self._answer()])
         return self._focused["*", True]
 
     def planning_model(self, *, reading: bool = False) -> Runnable[Any, Any]:
         """Plan mode: the model with only `submit_plan` bound (a plan can still hold just a completion step)."""
         if ((), reading) not in self._focused:
-            self._focused[(), reading] = bind(self.model, [*self.turn_tools(), *self._reader(reading)], self.model_settings)
+            self._focused[(), reading] = self._bind([*self.turn_tools(), *self._reader(reading)])
         return self._focused[(), reading]
 
     def _reader(self, reading: bool) -> list[dict[str, Any]]:
@@ -138,25 +154,12 @@ class RunSpec:
         return [submit_plan_tool(_prompts.COMPLETE_TASK, schemas, max_tool_steps=self.planning_interval)]
 
 
-def check_graph_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def check_graph_options(options: Mapping[str, Any], *, make: bool = False) -> dict[str, Any]:
     """Every graph option checked (naming the bad one), the model not yet resolved; no model is called."""
     values = checked(options, GraphOptions)
     merge_usage_limits(values)
-    tool_names = [t.name for t in values["tools"]]
-    unknown = [name for name in values["tool_limits"] if name not in tool_names]
-    if unknown:
-        raise ConfigurationError("tool_limits", f"{describe(unknown[0])} is not one of the run's tools "
-                                 f"({', '.join(sorted(tool_names))})")
-    if values["idempotent"] is not True and (unknown := sorted(set(values["idempotent"]) - set(tool_names))):
-        raise ConfigurationError("idempotent", f"{describe(unknown[0])} is not one of the run's tools "
-                                 f"({', '.join(sorted(tool_names))})")
-    if values["approve"] not in (None, False) and values["plan"]:
-        raise ConfigurationError("approve", "in plan mode, use approve_plan=True to review the whole plan")
-    if values["approve_plan"] and not values["plan"]:
-        raise ConfigurationError("approve_plan", "only applies with plan=True")
-    if values["planning_interval"] is not None and not values["plan"]:
-        raise ConfigurationError("planning_interval", "only applies with plan=True")
-    rule = approval_rule(values["approve"], tool_names)
+    check_graph(values, make=make)
+    rule = approval_rule(values["approve"], [t.name for t in values["tools"]])
     # reading on in a cut output changes nothing: it never waits for a human
     values["approval"] = None if rule is None else lambda call: call.name != _prompts.READ_TOOL_OUTPUT and rule(call)
     return values
@@ -170,8 +173,10 @@ def build_spec(*, target: Any = None, **options: Any) -> RunSpec:
     return spec_from(check_graph_options(options), target=make_target(target))
 
 
-def spec_from(values: Mapping[str, Any], *, target: Target | None, model: BaseChatModel | None = None) -> RunSpec:
-    """The spec for checked options (`check_graph_options`), with the model resolved unless given."""
+def spec_from(values: Mapping[str, Any], *, target: Target | None, model: BaseChatModel | None = None,
+              make: bool = False) -> RunSpec:
+    """The spec for checked options (`check_graph_options`), with the model resolved unless given; `make`:
+    make()'s answer contract (zyx.graph.answer)."""
     verifier = (prepare_check(values["verifier"], "verifier"),) if values["verifier"] else ()
     checks = verifier + tuple(prepare_check(c, "final_answer_checks") for c in values["final_answer_checks"])
     return RunSpec(
@@ -180,4 +185,4 @@ def spec_from(values: Mapping[str, Any], *, target: Target | None, model: BaseCh
         context_window=values["context_window"], checks=checks, require_completion=values["require_completion"],
         coach=values["coach"], plan=values["plan"], planning_interval=values["planning_interval"], max_retries=values["max_retries"],
         limits=RunLimits.from_options(values), approval=values["approval"], approve_plan=values["approve_plan"],
-        idempotent=values["idempotent"])
+        idempotent=values["idempotent"], make=make)

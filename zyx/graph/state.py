@@ -176,6 +176,18 @@ class RunState(TypedDict, total=False):
     """Plan mode: every submitted plan of the run, oldest first (the last one is `plan`)."""
 
 
+def append_messages(left: list[AnyMessage], right: list[AnyMessage] | AnyMessage) -> list[AnyMessage]:
+    """make()'s conversation: messages appended as they are, the caller's own objects (no ids stamped on them)."""
+    return [*left, *(right if isinstance(right, list) else [right])]
+
+
+class MakeState(RunState, total=False):
+    """make()'s state: a run's, its messages appended as given (`append_messages`): make() has no checkpoint or
+    thread that would need their ids, and hands the caller back its own messages."""
+
+    messages: Annotated[list[AnyMessage], append_messages]  # type: ignore[misc]
+
+
 class RunInput(TypedDict, total=False):
     """What a caller passes to start a run: the conversation (and optionally the goal text and source)."""
 
@@ -192,12 +204,13 @@ def last_ai_message(messages: Sequence[BaseMessage]) -> AIMessage | None:
     return None
 
 
-def split_calls(message: AIMessage | None) -> tuple[list[ToolCall], list[ToolCall]]:
-    """A turn's tool calls, split into (other tools, `complete_task` calls)."""
+def split_calls(message: AIMessage | None, answer: str = COMPLETE_TASK) -> tuple[list[ToolCall], list[ToolCall]]:
+    """A turn's tool calls, split into (other tools, calls of the answer tool: `complete_task`, make()'s
+    `final_result`)."""
     if message is None:
         return [], []
-    others = [c for c in message.tool_calls if c["name"] != COMPLETE_TASK]
-    completions = [c for c in message.tool_calls if c["name"] == COMPLETE_TASK]
+    others = [c for c in message.tool_calls if c["name"] != answer]
+    completions = [c for c in message.tool_calls if c["name"] == answer]
     return others, completions
 
 

@@ -72,7 +72,7 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
     message = last_ai_message(state["messages"])
     if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:
         state = {**state, "deadline": deadline}  # type: ignore[typeddict-item]
-    calls, completions = split_calls(message)
+    calls, completions = split_calls(message, spec.contract.tool)
     known = [i for i, c in enumerate(calls) if c["name"] in spec.tools_by_name]
     admitted, refused, limit = spec.limits.admit([calls[i] for i in known], state)
     reasons = {known[i]: text for i, text in refused.items()}
@@ -131,7 +131,7 @@ def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOut
         limit = "max_steps"
     if limit and not state.get("limit") and not completing:
         update["limit"] = limit
-        messages = [*messages, wrap_up_message(limit)]
+        messages = [*messages, wrap_up_message(limit, spec.contract.wrap_up)]
     update["messages"] = messages
     return update
 
@@ -142,7 +142,7 @@ def _malformed(state: RunState, spec: RunSpec, invalid: list[Any], *, unknown: b
     The run is not ended here while a completion of the same turn waits: that call must be answered.
     """
     update: dict[str, Any] = {}
-    broken = [c for c in invalid if c["name"] == _prompts.COMPLETE_TASK]
+    broken = [c for c in invalid if c["name"] == spec.contract.tool]
     if broken:
         update["rejections"] = bump(state, Rejection.INVALID)
         update["rejected_completion"] = unparsed_completion(broken[0].get("args"))
@@ -152,7 +152,8 @@ def _malformed(state: RunState, spec: RunSpec, invalid: list[Any], *, unknown: b
         if update["rejected_completion"] == state.get("rejected_completion"):
             update.update(fail(FailureKind.VERIFICATION, _prompts.REPEATED_COMPLETION, errors))
         elif update["rejections"][Rejection.INVALID] > spec.max_retries:
-            update.update(fail(FailureKind.VERIFICATION, "The model's complete_task arguments were not valid JSON.", errors))
+            update.update(fail(FailureKind.VERIFICATION, f"The model's {spec.contract.tool} arguments were not valid JSON.",
+                               errors))
     elif invalid or unknown:
         update["rejections"] = bump(state, Rejection.MALFORMED)
         if update["rejections"][Rejection.MALFORMED] > spec.max_retries and not completing:

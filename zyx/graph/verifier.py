@@ -20,7 +20,7 @@ from zyx.result import RunVerificationContext
 
 async def verify(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Accept the completion, or send every failure back to the model as its call's result."""
-    pending, _ = pending_completion(state)
+    pending, _ = pending_completion(state, spec.contract.tool)
     completion = to_run_completion(state["completion"] or {}, spec.target)
     target = spec.target.type if spec.target else None
     ctx = RunVerificationContext(
@@ -40,7 +40,7 @@ async def verify(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> d
     except TimeoutError:  # a check outran the run's deadline (checks turn their own errors into failures)
         return _timed_out(state, pending)
     if not errors:
-        return {"verified": True, **accept(state, pending)}
+        return {"verified": True, **accept(state, pending, spec.contract.accepted)}
     feedback = _prompts.CHECK_FAILED.format(errors="\n".join(f"- {e}" for e in errors))
     rejections = bump(state, Rejection.CHECK)
     update: dict[str, Any] = {

@@ -4,9 +4,8 @@
     _picks.py       what each iterator shows: partials, deltas (`apply_delta`), debounced values
     _partial.py     partial versions of target types (`<Model>Partial`), built once per type
     _results.py     a completion's streamed `result` -> live partial targets; chunk -> events
-    _graph.py       the run graph's LangGraph stream -> zyx events (`run(stream=True)`)
-    _make.py        make()'s answer loop, streamed (`make(stream=True)`)
-    _run_stream.py  `RunStream[T]`: the consumer's async and sync iterators over either source
+    _graph.py       the run graph's LangGraph stream -> zyx events (`run(stream=True)`, `make(stream=True)`)
+    _run_stream.py  `RunStream[T]`: the consumer's async and sync iterators over an event source
     _aliases.py     the original zyx's async names for them (`stream_partial`, `finish_async`, ...)
 """
 

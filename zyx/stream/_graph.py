@@ -19,18 +19,21 @@ from langgraph.types import StreamMode
 
 from zyx._durable import DURABILITY
 from zyx._inputs import given_source
-from zyx._outcome import run_error, to_run_result, unresumable_pause
-from zyx._prompts import COMPLETE_TASK
+from zyx._outcome import outcome
+from zyx._prompts import COMPLETE_TASK, FINAL_RESULT
 from zyx.events import (
     CompletionRejected,
     ContextFitted,
     ModelTurnStarted,
+    PartialOutput,
     RunEvent,
     RunFinished,
+    TextDelta,
     ToolCallFinished,
     ToolCallStarted,
     Verified,
 )
+from zyx.graph.answer import wrapped
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import is_unparsed, last_ai_message, split_calls
 from zyx.stream._results import ResultPartials, chunk_events
@@ -53,7 +56,9 @@ class GraphEvents:
         run's LangGraph runtime context, `source` its (JSON form, given object)."""
         self.graph, self.spec, self.run_input, self.config = graph, spec, run_input, config
         self.deps, self.source = deps, source
-        self.partials = ResultPartials(spec.target, COMPLETE_TASK) if spec.target is not None else None
+        self.partials = _partials(spec)
+        self.plain = spec.make and self.partials is None  # make() of a `str`: the reply's text is the answer
+        self._text = ""
         self._turns = 0
         self._running: list[tuple[str, str]] = []  # started tool calls not yet finished: (id, name), in order
         self._streamed: Any = None  # id of the message whose chunks were translated last
@@ -79,29 +84,37 @@ class GraphEvents:
                     emit(event)
             else:
                 state = payload
-        error = run_error(state, self.spec.target)  # type: ignore[arg-type]
-        if error is not None:
-            raise error
-        if state.get("__interrupt__") and not durable:
-            raise unresumable_pause()
-        emit(RunFinished(to_run_result(state, self.spec, interrupts=state.get("__interrupt__", ()))))  # type: ignore[arg-type]
+        emit(RunFinished(outcome(state, self.spec, durable=durable)))
 
     def translate(self, item: Any) -> Sequence[RunEvent]:
         """The events of one emitted item: a planner chunk becomes text and partial-target events."""
         if type(item) is AIMessageChunk:  # the common case first: no ABC isinstance per chunk
             self._streamed = item.id
         elif not isinstance(item, AIMessage):
+            if self.plain and type(item) is ModelTurnStarted:
+                self._text = ""  # a `str` answer restarts with each reply
             return (item,)
         elif item.id == self._streamed:
             return _NONE  # the whole message after its chunks: already seen
+        if self.plain:
+            return self._text_events(item)
         return chunk_events(item, self.partials)
+
+    def _text_events(self, item: AIMessage) -> Sequence[RunEvent]:
+        """make() of a `str`: each chunk's text, and the answer so far as the partial value."""
+        content = item.content
+        text = content if type(content) is str else item.text
+        if not text:
+            return _NONE
+        self._text += text
+        return (TextDelta(text), PartialOutput(self._text))
 
     def _task_started(self, task: dict[str, Any]) -> list[RunEvent]:
         if task["name"] == "planner":
             self._turns += 1
             return [ModelTurnStarted(turn=self._turns)]
         if task["name"] == "tool_executor":
-            calls, _ = split_calls(last_ai_message(task["input"].get("messages", [])))
+            calls, _ = split_calls(last_ai_message(task["input"].get("messages", [])), self.spec.contract.tool)
             self._running.extend((c["id"] or "", c["name"]) for c in calls)
             return [ToolCallStarted(id=c["id"] or "", name=c["name"], args=c["args"]) for c in calls]
         return []
@@ -139,6 +152,16 @@ class GraphEvents:
             reason = next((m.text for m in answers.values() if m.name == COMPLETE_TASK), "invalid arguments")
             events.append(CompletionRejected(reason=reason))
         return events
+
+
+def _partials(spec: RunSpec) -> ResultPartials | None:
+    """What follows the answer tool's streamed arguments: `complete_task`'s `result`, or make()'s `final_result`
+    (the whole arguments for an object target); None without a target, or for make()'s `str` (plain text)."""
+    if spec.target is None or spec.completion_schema is None:
+        return None
+    if not spec.make:
+        return ResultPartials(spec.target, COMPLETE_TASK)
+    return ResultPartials(spec.target, FINAL_RESULT, "result" if wrapped(spec.target) else None)
 
 
 def graph_events(graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: Any,
