@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import functools
 import json
+import threading
 import time
 from typing import Any
 
@@ -74,31 +75,44 @@ def test_tool_schemas_are_bound() -> None:
 # -- concurrency -----------------------------------------------------------------------
 
 
+_meeting = threading.Barrier(2, timeout=10)
+_arrived: list[str] = []
+
+
 def slow_a() -> str:
-    """Slow sync tool A."""
-    time.sleep(0.3)
+    """Sync tool A: returns once B is running at the same time (10 s without it: it failed alone)."""
+    _meeting.wait()
     return "a"
 
 
 def slow_b() -> str:
-    """Slow sync tool B."""
-    time.sleep(0.3)
+    """Sync tool B: returns once A is running at the same time."""
+    _meeting.wait()
     return "b"
+
+
+async def _meet(name: str) -> str:
+    """Wait (by condition, at most 10 s) until both async tools have started: only concurrent calls both return."""
+    _arrived.append(name)
+    deadline = time.monotonic() + 10
+    while len(_arrived) < 2:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} ran alone: the other tool never started while it was running")
+        await asyncio.sleep(0.01)
+    return name
 
 
 async def aslow_a() -> str:
-    """Slow async tool A."""
-    await asyncio.sleep(0.3)
-    return "a"
+    """Async tool A."""
+    return await _meet("a")
 
 
 async def aslow_b() -> str:
-    """Slow async tool B."""
-    await asyncio.sleep(0.3)
-    return "b"
+    """Async tool B."""
+    return await _meet("b")
 
 
-def _timed_parallel_run(first: Any, second: Any) -> tuple[float, list[str]]:
+def _parallel_run(first: Any, second: Any) -> list[str]:
     seen: list[str] = []
 
     def policy(messages: list[Any], tools: list[dict[str, Any]]) -> Any:
@@ -107,25 +121,18 @@ def _timed_parallel_run(first: Any, second: Any) -> tuple[float, list[str]]:
         seen.extend(m.content for m in last_tool_results(messages))
         return complete()
 
-    model = ScriptedChatModel(policy=policy)
-    tools = [first, second]
-    zyx.run("warm up", tools=tools, model=model)  # compiles the graph (reused below) outside the timing
-    seen.clear()
-    started = time.perf_counter()
-    zyx.run("go", tools=tools, model=model)
-    return time.perf_counter() - started, seen
+    _meeting.reset()
+    _arrived.clear()
+    zyx.run("go", tools=[first, second], model=ScriptedChatModel(policy=policy))
+    return seen
 
 
 def test_sync_tools_in_one_turn_run_concurrently() -> None:
-    elapsed, seen = _timed_parallel_run(slow_a, slow_b)
-    assert seen == ["a", "b"]
-    assert elapsed < 0.5, f"two 0.3 s sync tools took {elapsed:.2f} s"
+    assert _parallel_run(slow_a, slow_b) == ["a", "b"]  # each returned only while the other was running
 
 
 def test_async_tools_in_one_turn_run_concurrently() -> None:
-    elapsed, seen = _timed_parallel_run(aslow_a, aslow_b)
-    assert seen == ["a", "b"]
-    assert elapsed < 0.5, f"two 0.3 s async tools took {elapsed:.2f} s"
+    assert _parallel_run(aslow_a, aslow_b) == ["a", "b"]
 
 
 def test_results_come_back_in_call_order_not_finish_order() -> None:
