@@ -9,7 +9,8 @@ from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._completion import check_completion, keep_result
+from zyx._completion import check_completion
+from zyx._scope import Kept, RunScope
 from zyx.graph.answer import check_answer, failed
 from zyx.graph.limits import rejection_end
 from zyx.graph.plan import SUBMIT_PLAN
@@ -94,7 +95,8 @@ async def judge_completion(state: RunState, config: RunnableConfig, *, spec: Run
                 failed(spec.target, count) if spec.make else f"The completion was invalid {count} times.",
                 [checked.problems or checked.feedback]))
         return update
-    keep_result(checked)
+    if checked.completion is not None:  # validated once: the same object for the checks and the `RunResult`
+        RunScope.of(config).result = Kept(checked.completion["result"], checked.value)
     update = {"completion": checked.completion, "verification_error": None, "messages": ignored}
     if not spec.checks:
         accepted = accept(state, call, spec.contract.accepted)

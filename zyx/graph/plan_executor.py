@@ -16,7 +16,8 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK, READ_TOOL_OUTPUT, SUBMIT_PLAN
-from zyx._tools import ToolOutcome, to_state_value, tool_values
+from zyx._scope import RunScope, StepKey
+from zyx._tools import ToolOutcome, to_state_value
 from zyx.graph.approval import ask, asked_keys, resumed_deadline
 from zyx.graph.calls import run_call, run_calls, run_journaled
 from zyx.graph.journal import Journal
@@ -169,16 +170,16 @@ async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, s
     return await _execute(call, checked, state, config, spec, direct_completion=direct_completion)
 
 
-def _keep_step_values(round_: PlanRound, index: int) -> None:
-    """The steps' Python outputs for `plan_records`, keyed by the plan's position (call ids may repeat)."""
-    if (values := tool_values.get()) is not None:
-        prefix = len(round_.record["call_id"]) + 1
-        values.update((("plan", index, call["id"][prefix:]), outcome.output)  # type: ignore[index]
-                      for call, outcome in round_.ran if outcome.error is None)
+def _keep_step_values(round_: PlanRound, index: int, scope: RunScope) -> None:
+    """The steps' Python outputs for `plan_records`, by the plan's position (call ids may repeat)."""
+    prefix = len(round_.record["call_id"]) + 1
+    scope.step_outputs.update((StepKey(index, (call["id"] or "")[prefix:]), outcome.output)
+                              for call, outcome in round_.ran if outcome.error is None)
 
 
 async def run_plan_round(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Check and run this turn's `submit_plan` (the first one; more are refused); answer every other call."""
+    scope = RunScope.of(config)
     message = last_ai_message(state["messages"])
     if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:
         state = {**state, "deadline": deadline}  # type: ignore[typeddict-item]
@@ -197,13 +198,14 @@ async def run_plan_round(state: RunState, config: RunnableConfig, *, spec: RunSp
     update = close_turn({**state, "rejections": rejections}, spec, ran,
                         [*(a for a in answers if a is not None), *errors], round_.limit if round_ else None,
                         completing=bool(completions) or any(a is None for a in answers),
-                        invalid=invalid, unknown=any(c["name"] not in (SUBMIT_PLAN, READ_TOOL_OUTPUT) for c in calls))
+                        invalid=invalid, unknown=any(c["name"] not in (SUBMIT_PLAN, READ_TOOL_OUTPUT) for c in calls),
+                        scope=scope)
     update.setdefault("rejections", rejections)
     if deadline is not None:
         update["deadline"] = deadline
     if round_ is not None:
         update.update(store_plan(state, round_.record, new=True))
-        _keep_step_values(round_, len(state.get("plans") or []))
+        _keep_step_values(round_, len(state.get("plans") or []), scope)
         if rejections[Rejection.PLAN] > spec.max_retries:
             update.update(fail(FailureKind.PLAN, f"The model's plans were rejected {rejections[Rejection.PLAN]} times in a row.",
                                round_.record["problems"]))

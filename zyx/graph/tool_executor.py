@@ -9,7 +9,8 @@ from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._tools import ToolOutcome, to_state_value, tool_values
+from zyx._scope import RunScope, ToolValue
+from zyx._tools import ToolOutcome, to_state_value
 from zyx.graph.approval import asked_keys, call_keys, resumed_deadline, review
 from zyx.graph.calls import run_calls
 from zyx.graph.coaching import coach_turn, looks_failed
@@ -106,7 +107,7 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
     messages, coached = coach_turn(state, spec, calls, messages, repeated, plain=plain)
     ran = [(to_run[i], outcomes[i]) for i in to_run]
     update = close_turn(state, spec, ran, [*messages, *errors], limit, completing=bool(completions),
-                        invalid=invalid, unknown=len(known) < len(calls))
+                        invalid=invalid, unknown=len(known) < len(calls), scope=RunScope.of(config))
     if update.get("limit"):
         coached.pop("focus", None)
     if deadline is not None:
@@ -115,12 +116,12 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
 
 
 def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOutcome]], messages: list[Any],
-               limit: str | None, *, completing: bool, invalid: list[Any], unknown: bool) -> dict[str, Any]:
-    """The update after a turn's calls ran: step count, call log, malformed-call retries, and the
-    wrap-up turn when a limit was reached (unless a completion of this turn is still to be handled)."""
-    logged = len(state.get("tool_calls", []))
-    if (values := tool_values.get()) is not None:  # by position in the call log: ids may repeat
-        values.update((logged + k, (o.output, o.artifact)) for k, (_, o) in enumerate(ran))
+               limit: str | None, *, completing: bool, invalid: list[Any], unknown: bool,
+               scope: RunScope) -> dict[str, Any]:
+    """The update after a turn's calls ran: step count, call log (the Python values kept in the run's
+    `scope`), malformed-call retries, and the wrap-up turn when a limit was reached (unless a completion
+    of this turn is still to be handled)."""
+    scope.keep_tool_values(len(state.get("tool_calls", [])), [ToolValue(o.output, o.artifact) for _, o in ran])
     if any(o.run_timed_out for _, o in ran):
         limit = "timeout"
     steps = state.get("steps", 0) + len(ran)

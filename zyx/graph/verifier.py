@@ -9,7 +9,7 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._completion import to_run_completion
-from zyx._inputs import source_as_given
+from zyx._scope import RunScope
 from zyx.graph.completion import Pending, accept, pending_completion
 from zyx.graph.limits import rejection_end
 from zyx.graph.records import attachments_of, run_deps, run_task, tool_records
@@ -21,17 +21,18 @@ from zyx.result import RunVerificationContext
 async def verify(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Accept the completion, or send every failure back to the model as its call's result."""
     pending, _ = pending_completion(state, spec.contract.tool)
-    completion = to_run_completion(state["completion"] or {}, spec.target)
+    scope = RunScope.of(config)
+    completion = to_run_completion(state["completion"] or {}, spec.target, scope)
     target = spec.target.type if spec.target else None
     ctx = RunVerificationContext(
         task=run_task(state, target),
         completion=completion,
         messages=list(state["messages"]),
-        tool_calls=tool_records(state),
+        tool_calls=tool_records(state, scope),
         attempt=sum((state.get("rejections") or {}).values()) + 1,
         target=target,
         deps=run_deps(config),
-        source=source_as_given(state.get("source")),
+        source=scope.source_for(state.get("source")),
         attachments=attachments_of(state),
     )
     try:

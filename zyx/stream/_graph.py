@@ -18,9 +18,9 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamMode
 
 from zyx._durable import DURABILITY
-from zyx._inputs import given_source
 from zyx._outcome import outcome
 from zyx._prompts import COMPLETE_TASK, FINAL_RESULT
+from zyx._scope import RunScope
 from zyx.events import (
     CompletionRejected,
     ContextFitted,
@@ -51,11 +51,11 @@ class GraphEvents:
     """One streamed run of the run graph, as an event source for `RunStream`."""
 
     def __init__(self, graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: Any,
-                 config: RunnableConfig | None, *, deps: Any = None, source: tuple[Any, Any] | None = None) -> None:
+                 config: RunnableConfig | None, *, deps: Any = None, scope: RunScope | None = None) -> None:
         """`run_input`: a new run's input, None to resume the thread's run, or a `Command`; `deps` is the
-        run's LangGraph runtime context, `source` its (JSON form, given object)."""
+        run's LangGraph runtime context, `scope` holds its Python values (the source as given)."""
         self.graph, self.spec, self.run_input, self.config = graph, spec, run_input, config
-        self.deps, self.source = deps, source
+        self.deps, self.scope = deps, scope if scope is not None else RunScope()
         self.partials = _partials(spec)
         self.plain = spec.make and self.partials is None  # make() of a `str`: the reply's text is the answer
         self._text = ""
@@ -68,9 +68,8 @@ class GraphEvents:
         state: dict[str, Any] = {}
         durable = getattr(self.graph, "checkpointer", None) not in (None, False)  # as run() does, unstreamed
         part: Any
-        given_source.set(self.source)  # in the driver task's own context: for the checks' ctx.source
-        async for part in self.graph.astream(self.run_input, self.config, context=self.deps, stream_mode=STREAM_MODES,
-                                             durability=DURABILITY if durable else None):
+        async for part in self.graph.astream(self.run_input, self.scope.bind(self.config), context=self.deps,
+                                             stream_mode=STREAM_MODES, durability=DURABILITY if durable else None):
             mode, payload = part
             if mode == "messages":
                 message, metadata = payload
@@ -84,7 +83,7 @@ class GraphEvents:
                     emit(event)
             else:
                 state = payload
-        emit(RunFinished(outcome(state, self.spec, durable=durable)))
+        emit(RunFinished(outcome(state, self.spec, self.scope, durable=durable)))
 
     def translate(self, item: Any) -> Sequence[RunEvent]:
         """The events of one emitted item: a planner chunk becomes text and partial-target events."""
@@ -165,7 +164,6 @@ def _partials(spec: RunSpec) -> ResultPartials | None:
 
 
 def graph_events(graph: CompiledStateGraph[Any, Any, Any, Any], spec: RunSpec, run_input: Any,
-                 config: RunnableConfig | None, *, deps: Any = None,
-                 source: tuple[Any, Any] | None = None) -> GraphEvents:
+                 config: RunnableConfig | None, *, deps: Any = None, scope: RunScope | None = None) -> GraphEvents:
     """The event source of a streamed run (see `GraphEvents`)."""
-    return GraphEvents(graph, spec, run_input, config, deps=deps, source=source)
+    return GraphEvents(graph, spec, run_input, config, deps=deps, scope=scope)

@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequen
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 from zyx._aio import borrow, drive, give_back, give_back_later, in_running_loop
-from zyx._tools import tool_values
 from zyx.errors import RunError, VerificationError
 from zyx.events import RunEvent, RunFinished
 from zyx.result import Result, RunTask
@@ -132,7 +131,6 @@ class RunStream(OriginalNames[T], Generic[T]):
         self._driver = loop.create_task(self._drive(source))  # type: ignore[arg-type]
 
     async def _drive(self, source: EventSource) -> None:
-        tool_values.set({})  # this task's own context: the run's Python tool outputs live here
         try:
             await source.run(self._push)
         except asyncio.CancelledError:
