@@ -121,6 +121,7 @@ class RunStream(OriginalNames[T], Generic[T]):
         self._sync = False  # made for sync callers (`sync_stream`)
         self._loop: asyncio.AbstractEventLoop | None = None  # the sync API's borrowed loop, until the run ends
         self._reading = threading.Lock()  # held by the thread running the sync API's loop
+        self._closing_readers: set[asyncio.Task[Any]] = set()  # tasks closing an async iterator left early
 
     # -- the driver ---------------------------------------------------------------------------
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -242,7 +243,20 @@ class RunStream(OriginalNames[T], Generic[T]):
             finished = True
         finally:
             if not finished:
-                await self.aclose()
+                await self._closed_by_reader()
+
+    async def _closed_by_reader(self) -> None:
+        """An async iterator left early cancels the run. One abandoned (`break` without closing it) is closed by
+        the event loop's finalizer in a task of its own: `aclose()` waits for such tasks too."""
+        task = asyncio.current_task()
+        if task is None:  # not in a task: nothing to wait for
+            await self._cancel_run()
+            return
+        self._closing_readers.add(task)
+        try:
+            await self._cancel_run()
+        finally:
+            self._closing_readers.discard(task)
 
     def aevents(self) -> AsyncIterator[RunEvent]:
         """Typed progress events (`zyx.events`), ending with `RunFinished`; the run's error is raised here."""
@@ -295,7 +309,14 @@ class RunStream(OriginalNames[T], Generic[T]):
         return self._outcome()
 
     async def aclose(self) -> None:
-        """Cancel the run if it is still going (and wait until it is cancelled)."""
+        """Cancel the run if it is still going (and wait until it is cancelled, and until iterators left early
+        are closed: nothing of the stream is left running after it)."""
+        await self._cancel_run()
+        me = asyncio.current_task()
+        if readers := [t for t in self._closing_readers if t is not me and not t.done()]:
+            await asyncio.wait(readers)
+
+    async def _cancel_run(self) -> None:
         self._mark_closed()
         driver = self._driver
         if driver is not None and not driver.done():
