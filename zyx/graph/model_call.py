@@ -15,10 +15,12 @@ from zyx._models import add_usage
 from zyx._scope import Kept, RunScope
 from zyx._tool_output import safe_text
 from zyx.errors import ConfigurationError, LimitExceededError, ModelError, RunError
+from zyx.events import ModelTurnStarted
 from zyx.graph.answer import no_answer
 from zyx.graph.coaching import LOOP_TURNS, first_plan, forced_turn
 from zyx.graph.context import Fitted
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
+from zyx.graph.progress import tell
 from zyx.graph.prompt import (
     CONTEXT_RETRIES,
     context_record,
@@ -126,6 +128,7 @@ async def _system_text(state: RunState, spec: RunSpec, config: RunnableConfig) -
 async def call_model(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Ask the model for its next move: tool calls, `complete_task`, or (to be nudged) plain text."""
     update = fresh_run(state, spec.limits)
+    tell(config, ModelTurnStarted(turn=(update.get("model_calls", state.get("model_calls")) or 0) + 1))
     if not state.get("model_calls") and not isinstance(state.get("source"), (str, int, float, bool, type(None))):
         update["source"] = check_source(state["source"])  # graph input may hold any object run() accepts
         scope = RunScope.of(config)

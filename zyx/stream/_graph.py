@@ -1,10 +1,10 @@
 """The run graph's own LangGraph stream -> zyx's typed run events.
 
-`GraphEvents.run` drives the graph with `astream` (modes messages, tasks, values, custom) on the
-stream's driver task and emits, in order, progress events (ready-made) and the planner's
-streamed message chunks (raw). `translate` turns a raw chunk into text and partial-target
-events when the consumer asks for it, so the live partial values are only updated while the
-consumer is not looking at them.
+`GraphEvents.run` drives the graph with `astream` (modes messages, values, custom) on the stream's
+driver task and emits, in order, the progress events the nodes told as they happened (the custom
+stream, zyx.graph.progress) and the planner's streamed message chunks (raw). `translate` turns a raw
+chunk into text and partial-target events when the consumer asks for it, so the live partial values
+are only updated while the consumer is not looking at them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamMode
@@ -21,30 +21,14 @@ from zyx._durable import DURABILITY
 from zyx._outcome import outcome
 from zyx._prompts import COMPLETE_TASK, FINAL_RESULT
 from zyx._scope import RunScope
-from zyx.events import (
-    CompletionRejected,
-    ContextFitted,
-    ModelTurnStarted,
-    PartialOutput,
-    RunEvent,
-    RunFinished,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    Verified,
-)
+from zyx.events import ModelTurnStarted, PartialOutput, RunEvent, RunFinished, TextDelta
 from zyx.graph.answer import wrapped
+from zyx.graph.progress import NODE_EVENTS
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import is_unparsed, last_ai_message, split_calls
 from zyx.stream._results import ResultPartials, chunk_events
 
-STREAM_MODES: list[StreamMode] = ["messages", "tasks", "values", "custom"]
+STREAM_MODES: list[StreamMode] = ["messages", "values", "custom"]
 _NONE: tuple[RunEvent, ...] = ()
-
-
-def _tool_messages(update: dict[str, Any]) -> dict[str, ToolMessage]:
-    messages = update.get("messages") or []
-    return {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
 
 
 class GraphEvents:
@@ -59,8 +43,6 @@ class GraphEvents:
         self.partials = _partials(spec)
         self.plain = spec.make and self.partials is None  # make() of a `str`: the reply's text is the answer
         self._text = ""
-        self._turns = 0
-        self._running: list[tuple[str, str]] = []  # started tool calls not yet finished: (id, name), in order
         self._streamed: Any = None  # id of the message whose chunks were translated last
 
     async def run(self, emit: Callable[[Any], None]) -> None:
@@ -76,11 +58,8 @@ class GraphEvents:
                 if isinstance(message, AIMessage) and metadata.get("langgraph_node") == "planner":
                     emit(message)
             elif mode == "custom":
-                if isinstance(payload, ContextFitted):  # told by the planner; a tool's own writes are not ours
+                if isinstance(payload, NODE_EVENTS):  # told by a node (zyx.graph.progress), not a tool
                     emit(payload)
-            elif mode == "tasks":
-                for event in self._task_finished(payload) if "result" in payload else self._task_started(payload):
-                    emit(event)
             else:
                 state = payload
         emit(RunFinished(outcome(state, self.spec, self.scope, durable=durable)))
@@ -107,50 +86,6 @@ class GraphEvents:
             return _NONE
         self._text += text
         return (TextDelta(text), PartialOutput(self._text))
-
-    def _task_started(self, task: dict[str, Any]) -> list[RunEvent]:
-        if task["name"] == "planner":
-            self._turns += 1
-            return [ModelTurnStarted(turn=self._turns)]
-        if task["name"] == "tool_executor":
-            calls, _ = split_calls(last_ai_message(task["input"].get("messages", [])), self.spec.contract.tool)
-            self._running.extend((c["id"] or "", c["name"]) for c in calls)
-            return [ToolCallStarted(id=c["id"] or "", name=c["name"], args=c["args"]) for c in calls]
-        return []
-
-    def _task_finished(self, task: dict[str, Any]) -> list[RunEvent]:
-        update = task.get("result") or {}
-        if task["name"] == "tool_executor":
-            return self._tools_finished(update)
-        if task["name"] in ("completion", "verifier"):
-            if update.get("verified"):
-                return [Verified()]
-            if update.get("verification_error") and update.get("completion", 1) is None:
-                return [CompletionRejected(reason=update["verification_error"])]
-        return []
-
-    def _tools_finished(self, update: dict[str, Any]) -> list[RunEvent]:
-        """A finished event per started call: with its duration if it ran, else with the error the model saw."""
-        events: list[RunEvent] = []
-        log = update.get("tool_calls")
-        if isinstance(log, list) and self._running:
-            # the calls that ran were appended to the log, after those of earlier turns (or runs of the thread)
-            for entry in log[max(0, len(log) - len(self._running)):]:
-                started = (entry["id"] or "", entry["name"])
-                if started in self._running:  # ids may repeat: each entry finishes one started call
-                    self._running.remove(started)
-                    events.append(ToolCallFinished(id=entry["id"], name=entry["name"], duration=entry["duration"],
-                                                   error=entry["error"]))
-        answers = _tool_messages(update)
-        for call_id, name in self._running:
-            answer = answers.get(call_id)
-            events.append(ToolCallFinished(id=call_id, name=name, duration=0.0,
-                                           error=answer.text if answer is not None else None))
-        self._running.clear()
-        if is_unparsed(update.get("rejected_completion")):  # complete_task arguments that were not JSON
-            reason = next((m.text for m in answers.values() if m.name == COMPLETE_TASK), "invalid arguments")
-            events.append(CompletionRejected(reason=reason))
-        return events
 
 
 def _partials(spec: RunSpec) -> ResultPartials | None:
