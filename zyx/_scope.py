@@ -19,7 +19,7 @@ outside a `RunGraph` invocation. Every way of running the graph gets the same va
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -71,6 +71,9 @@ class RunScope:
     """The latest valid completion's result: as the model sent it (the state's form) and validated, once."""
     opened: bool = False
     """Opened by a graph invocation: a nested run graph (a parent's config reaching a child) opens its own."""
+    sink: Callable[[Any], None] | None = None
+    """Where the run's own `RunStream` takes the progress events nodes tell (zyx.graph.progress), at once: not
+    through LangGraph's custom stream, whose every write wakes the graph's stream loop."""
 
     # -- reading, with the JSON form as the fallback -------------------------------------------------------
     def source_for(self, form: Any) -> Any:
@@ -100,8 +103,14 @@ class RunScope:
     @staticmethod
     def of(config: RunnableConfig | None) -> RunScope:
         """The scope of the invocation a node runs in; outside one, an empty scope (what it keeps is dropped)."""
+        scope = RunScope.found(config)
+        return scope if scope is not None else RunScope()
+
+    @staticmethod
+    def found(config: RunnableConfig | None) -> RunScope | None:
+        """The scope of the invocation a node runs in, or None outside one."""
         scope = ((config or {}).get("configurable") or {}).get(SCOPE_KEY)
-        return scope if isinstance(scope, RunScope) else RunScope()
+        return scope if isinstance(scope, RunScope) else None
 
 
 def open_scope(config: RunnableConfig | None) -> RunnableConfig:

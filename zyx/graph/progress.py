@@ -2,9 +2,10 @@
 
 A node writes each event it causes at the moment it happens: the model call its `ModelTurnStarted` (and
 `ContextFitted`), the tool executor each call's `ToolCallStarted` / `ToolCallFinished`, the completion and
-verifier nodes `CompletionRejected` / `Verified`. `run(stream=True)` reads them from the custom stream mode
-(as any `graph.stream(..., stream_mode="custom")` consumer can); with no one streaming it, LangGraph's writer
-does nothing.
+verifier nodes `CompletionRejected` / `Verified`. Any `graph.stream(..., stream_mode="custom")` consumer
+(Studio, an Agent Server client) gets them on LangGraph's custom stream; `run(stream=True)` takes them at
+once from its run scope's sink (the same events, without a wake-up of LangGraph's stream loop per event).
+With no one streaming, LangGraph's writer does nothing.
 
 An event is told once: a node run again on a resumed thread does not tell again what the run before it told
 (a tool call with a record in the call journal was announced by the execution that started it).
@@ -17,6 +18,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
+from zyx._scope import RunScope
 from zyx.events import (
     CompletionRejected,
     ContextFitted,
@@ -33,7 +35,12 @@ NODE_EVENTS = (ModelTurnStarted, ToolCallStarted, ToolCallFinished, CompletionRe
 
 
 def tell(config: RunnableConfig, *events: RunEvent) -> None:
-    """Write events to the invocation's custom stream (LangGraph's stream writer, a no-op when not streamed)."""
+    """Hand events to the run's own `RunStream` (its scope's sink), and write them to the invocation's custom
+    stream (LangGraph's stream writer, a no-op when no one streams that mode)."""
+    scope = RunScope.found(config)
+    if scope is not None and scope.sink is not None:
+        for event in events:
+            scope.sink(event)
     writer = getattr(langgraph_runtime(config), "stream_writer", None)
     if callable(writer):
         for event in events:

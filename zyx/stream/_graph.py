@@ -1,8 +1,8 @@
 """The run graph's own LangGraph stream -> zyx's typed run events.
 
-`GraphEvents.run` drives the graph with `astream` (modes messages, values, custom) on the stream's
-driver task and emits, in order, the progress events the nodes told as they happened (the custom
-stream, zyx.graph.progress) and the planner's streamed message chunks (raw). `translate` turns a raw
+`GraphEvents.run` drives the graph with `astream` (modes messages, values) on the stream's driver
+task and emits, in order, the progress events the nodes tell as they happen (handed over through the
+run scope's sink, zyx.graph.progress) and the planner's streamed message chunks (raw). `translate` turns a raw
 chunk into text and partial-target events when the consumer asks for it, so the live partial values
 are only updated while the consumer is not looking at them.
 """
@@ -23,11 +23,11 @@ from zyx._prompts import COMPLETE_TASK, FINAL_RESULT
 from zyx._scope import RunScope
 from zyx.events import ModelTurnStarted, PartialOutput, RunEvent, RunFinished, TextDelta
 from zyx.graph.answer import wrapped
-from zyx.graph.progress import NODE_EVENTS
 from zyx.graph.spec import RunSpec
 from zyx.stream._results import ResultPartials, chunk_events
 
-STREAM_MODES: list[StreamMode] = ["messages", "values", "custom"]
+STREAM_MODES: list[StreamMode] = ["messages", "values"]
+"""The nodes' progress events come from the run scope's sink (zyx.graph.progress), not the custom mode."""
 _NONE: tuple[RunEvent, ...] = ()
 
 
@@ -50,6 +50,7 @@ class GraphEvents:
         state: dict[str, Any] = {}
         durable = getattr(self.graph, "checkpointer", None) not in (None, False)  # as run() does, unstreamed
         part: Any
+        self.scope.sink = emit  # the nodes' events, as they tell them
         async for part in self.graph.astream(self.run_input, self.scope.bind(self.config), context=self.deps,
                                              stream_mode=STREAM_MODES, durability=DURABILITY if durable else None):
             mode, payload = part
@@ -57,9 +58,6 @@ class GraphEvents:
                 message, metadata = payload
                 if isinstance(message, AIMessage) and metadata.get("langgraph_node") == "planner":
                     emit(message)
-            elif mode == "custom":
-                if isinstance(payload, NODE_EVENTS):  # told by a node (zyx.graph.progress), not a tool
-                    emit(payload)
             else:
                 state = payload
         emit(RunFinished(outcome(state, self.spec, self.scope, durable=durable)))
