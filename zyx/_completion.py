@@ -9,14 +9,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from zyx import _prompts
+from zyx._scope import RunScope
 from zyx._target import Target, format_validation_error
-from zyx._tools import tool_values
 from zyx.result import RunCompletion
 
 STATUSES = ("success", "failed", "skipped")
-
-RESULT_KEY = f"{_prompts.COMPLETE_TASK}:result"
-"""Where `tool_values` keeps the latest valid completion's (result as sent, validated result)."""
 
 
 def completion_tool(target: Target | None) -> dict[str, Any]:
@@ -115,21 +112,14 @@ def check_completion(args: Any, target: Target | None, *, limit_shown: bool = Fa
     return CompletionCheck(completion, None, value)
 
 
-def keep_result(checked: CompletionCheck) -> None:
-    """Keep a valid completion's validated result for this run (validated once, the same object
-    for the checks and the `RunResult`)."""
-    values = tool_values.get()
-    if values is not None and checked.completion is not None:
-        values[RESULT_KEY] = (checked.completion["result"], checked.value)
-
-
-def to_run_completion(data: dict[str, Any], target: Target | None) -> RunCompletion[Any]:
-    """The typed `RunCompletion` for a completion kept in state: its validated result from this run,
-    else (a resumed thread, a parent graph's state) the state's result validated into the target."""
+def to_run_completion(data: dict[str, Any], target: Target | None, scope: RunScope | None = None) -> RunCompletion[Any]:
+    """The typed `RunCompletion` for a completion kept in state: the result validated when the completion
+    was checked (kept in the run's `scope`: one object for the checks and the `RunResult`), else (a resumed
+    thread) the state's result validated into the target."""
     result = data.get("result")
-    kept = (tool_values.get() or {}).get(RESULT_KEY)
-    if kept is not None and (kept[0] is result or kept[0] == result):
-        result = kept[1]
+    kept = scope.result if scope is not None else None
+    if kept is not None and kept.stands_for(result):
+        result = kept.value
     elif target is not None and result is not None:
         result = target.validate(result)
     return RunCompletion(

@@ -183,7 +183,7 @@ async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: Ru
     questions = [i for i in snapshot.interrupts if not is_approval(i)]
     if decisions is not None and not pending and not questions:
         raise ConfigurationError("decisions", f"thread {thread_id!r} has no tool calls waiting for a decision")
-    if snapshot.next:
+    if snapshot.next or _uncommitted(snapshot):
         if new_input is not None and goal != stored:
             raise ConfigurationError("task", f"thread {thread_id!r} has an unfinished run (task {stored!r}); call "
                                      "again with that task, or task=None, to resume it, or use another thread_id")
@@ -206,6 +206,13 @@ async def thread_input(graph: CompiledStateGraph[Any, Any, Any, Any], config: Ru
     if new_input is None:
         raise ConfigurationError("task", f"thread {thread_id!r} has no unfinished run to resume: give a task")
     return new_input()
+
+
+def _uncommitted(snapshot: Any) -> bool:
+    """Whether the thread stopped between its last node's saved writes and the checkpoint that would commit them
+    (cancelled or killed there: LangGraph's `next` is empty, yet resuming applies them and goes on)."""
+    values = snapshot.values or {}
+    return bool(snapshot.tasks) and not values.get("termination") and not values.get("error")
 
 
 def _record_pause(config: RunnableConfig, snapshot: Any, pending: Sequence[Mapping[str, Any]]) -> None:

@@ -10,7 +10,6 @@ import math
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +47,6 @@ def _read_file(path: Path, limit: int, argument: str) -> bytes:
 
 
 # -- source ----------------------------------------------------------------------------------------------
-
-given_source: ContextVar[tuple[Any, Any] | None] = ContextVar("zyx_given_source", default=None)
-"""The source a run in this process was given: (its JSON form, the object itself), for checks' `ctx.source`."""
-
-
-def source_as_given(state_source: Any) -> Any:
-    """The source as the caller gave it when this process has it (and it is the run's), else its JSON form."""
-    given = given_source.get()
-    return given[1] if given is not None and given[0] == state_source else state_source
-
 
 def check_source(source: Any) -> Any:
     """The source as JSON-ready data for state: text, a dict/list, a pydantic object's or dataclass's dump,

@@ -8,7 +8,6 @@ import inspect
 import time
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -31,11 +30,6 @@ from zyx._tool_output import to_state_value as to_state_value
 from zyx.errors import ConfigurationError, describe
 
 RESERVED_NAMES = _prompts.RESERVED_TOOL_NAMES
-
-tool_values: ContextVar[dict[Any, Any] | None] = ContextVar("zyx_tool_values", default=None)
-"""Per-run side channel: tool outputs (and artifacts) as Python values, keyed by the position of the call's
-entry in the run's call log (graph state keeps their JSON form); provider call ids may repeat."""
-
 
 def to_tool(obj: Any) -> BaseTool:
     """A `BaseTool` from a LangChain tool or a typed function (sync or async; docstring = description)."""

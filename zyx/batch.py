@@ -93,6 +93,7 @@ async def stored_result(task: Any, target: Any, options: Mapping[str, Any]) -> O
     from zyx._messages import task_messages
     from zyx._option_rules import durable_config
     from zyx._outcome import run_error, to_run_result
+    from zyx._scope import RunScope
     from zyx.graph._cache import cached_run_graph
 
     config = durable_config(options["checkpointer"], options["thread_id"], options.get("config"))
@@ -104,7 +105,8 @@ async def stored_result(task: Any, target: Any, options: Mapping[str, Any]) -> O
     values = snapshot.values or {}
     if snapshot.next or not values.get("termination") or values.get("task") != task_messages(task)[1]:
         return None
-    return run_error(values, spec.target) or to_run_result(values, spec)  # type: ignore[arg-type]
+    scope = RunScope()  # a finished run of an earlier invocation: its values in their JSON form
+    return run_error(values, spec.target, scope) or to_run_result(values, spec, scope)  # type: ignore[arg-type]
 
 
 async def iter_batch(tasks: Iterable[Any], target: Any = None, *, concurrency: int = 8,

@@ -43,9 +43,9 @@ from zyx._completion import to_run_completion
 from zyx._option_rules import check_pauses
 from zyx._options import GRAPH_OPTIONS, GraphOptions, check_keywords
 from zyx._outcome import run_error
+from zyx._scope import RunScope
 from zyx._target import Target, make_target
 from zyx._tool_output import to_model_text
-from zyx._tools import tool_values
 from zyx.errors import ConfigurationError, RunError, describe
 from zyx.graph._cache import cached_run_graph
 from zyx.graph.records import run_deps
@@ -141,14 +141,14 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
         caller = var_child_runnable_config.get()
         deps = run_deps(caller) if caller is not None else None  # the caller's runtime context, passed on
         isolated = var_child_runnable_config.set(None)  # not a subgraph of the caller's graph
-        values = tool_values.set({})  # the sub-run's tool outputs stay out of the caller's
+        scope = RunScope()  # the sub-run's own Python values, read back for its typed result
         try:
-            state = await run_graph.ainvoke({"messages": [HumanMessage(task)], "task": task}, config, context=deps)
-            value = _outcome(state, checked)
+            state = await run_graph.ainvoke({"messages": [HumanMessage(task)], "task": task}, scope.bind(config),
+                                            context=deps)
+            value = _outcome(state, checked, scope)
         except RunError as exc:
             raise SubRunFailed(exc) from exc
         finally:
-            tool_values.reset(values)
             var_child_runnable_config.reset(isolated)
         return (value if _direct.get() else to_model_text(value)), value
 
@@ -160,17 +160,17 @@ def as_tool(graph: Pregel | None = None, /, *, name: str, description: str, targ
                                     handle_tool_error=_tool_error_text)
 
 
-def _outcome(state: dict[str, Any], target: Target | None) -> Any:
+def _outcome(state: dict[str, Any], target: Target | None, scope: RunScope) -> Any:
     """The sub-run's typed result, its summary, or its zyx error (a sub-run paused by a tool's `interrupt()`
     failed: nobody can resume it)."""
-    if (error := run_error(cast(RunState, state), target)) is not None:
+    if (error := run_error(cast(RunState, state), target, scope)) is not None:
         raise error
     if state.get("__interrupt__"):
         raise RunError(_prompts.SUB_RUN_PAUSED, termination="interrupted", messages=state.get("messages", ()))
     data = state.get("completion")
     if not data:
         return _prompts.SUB_RUN_NO_COMPLETION
-    completion = to_run_completion(data, target)
+    completion = to_run_completion(data, target, scope)
     if completion.status != "success":
         return _prompts.SUB_RUN_NOT_DONE.format(status=completion.status, summary=completion.summary)
     if target is not None and completion.result is not None:

@@ -6,6 +6,10 @@ each tool call `ToolCallStarted` / `ToolCallFinished`; `CompletionRejected` when
 sent back (partials then restart with the next turn); `ContextFitted` when a prompt had to be fitted
 to the model's window; `Verified` when the checks pass; and last
 `RunFinished` with the result (or the iterator raises the run's error instead).
+
+The graph's nodes tell these progress events as they happen (zyx.graph.progress): a `RunStream` takes
+them from its run directly, any other consumer from LangGraph's custom stream mode; `TextDelta`,
+`PartialOutput` and `RunFinished` are made by the stream.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ class RunContext:
     Attributes:
         task: What the run was asked.
         deps: The run's `deps` (its LangGraph runtime context), or None.
-        source: The run's `source` (as given, or its JSON form when the run came from elsewhere), or None.
+        source: The run's `source` (as given, or its JSON form when a thread is resumed by a later call), or None.
         messages: The conversation so far.
         tool_calls: The tool calls that ran so far.
         model_calls: Model calls made so far in the run.
@@ -207,7 +207,7 @@ class RunVerificationContext(Generic[T]):
         attempt: 1 for the first completion checked, plus one per rejection so far (of any kind).
         target: The target type (as `task.target`), or None.
         deps: The run's `deps` (its LangGraph runtime context), or None.
-        source: The run's `source` (as given, or its JSON form when the run came from elsewhere), or None.
+        source: The run's `source` (as given, or its JSON form when a thread is resumed by a later call), or None.
         attachments: The task's attachments, as the content blocks the model was sent.
     """
 

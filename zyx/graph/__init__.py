@@ -35,6 +35,7 @@ from typing_extensions import Unpack
 
 from zyx._option_rules import check_build
 from zyx._options import GRAPH_OPTIONS, GraphOptions, check_keywords
+from zyx._scope import RunGraph
 from zyx.graph._node import AsyncNode
 from zyx.graph.completion import judge_completion
 from zyx.graph.model_call import call_model
@@ -68,7 +69,8 @@ def recursion_limit(spec: RunSpec) -> int:
 
 def compile_run_graph(spec: RunSpec, *, checkpointer: BaseCheckpointSaver[Any] | None = None,
                       name: str = "zyx_run") -> CompiledStateGraph[Any, Any, Any, Any]:
-    """Compile the run graph for a spec; nodes get the spec by closure, state stays serialisable."""
+    """Compile the run graph for a spec; nodes get the spec by closure, state stays serialisable, and the Python
+    values of each invocation live in its `RunScope` (zyx._scope)."""
     graph = StateGraph(MakeState, input_schema=MakeState) if spec.make else StateGraph(RunState, input_schema=RunInput)
     executor = run_plan_round if spec.plan else execute_tools
     answer = spec.contract.tool
@@ -79,7 +81,7 @@ def compile_run_graph(spec: RunSpec, *, checkpointer: BaseCheckpointSaver[Any] |
     for node_name, node, route, destinations in nodes:
         graph.add_node(node_name, AsyncNode(node_name, partial(node, spec=spec), route), destinations=destinations)
     graph.add_edge(START, "planner")
-    compiled = graph.compile(checkpointer=checkpointer, name=name)
+    compiled = RunGraph.of(graph.compile(checkpointer=checkpointer, name=name))  # each invocation opens a RunScope
     return compiled.with_config(recursion_limit=recursion_limit(spec))
 
 

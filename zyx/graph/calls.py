@@ -1,6 +1,7 @@
 """Running a turn's tool calls: each within `tool_timeout` and the run's deadline (`run_call`), all of
 them at once (`run_calls`), and, when the run has a checkpointer, each journaled (`zyx.graph.journal`): a
-resumed turn does not run a finished call again, nor, silently, one that had started."""
+resumed turn does not run a finished call again, nor, silently, one that had started. Each call's
+`ToolCallFinished` is told as it ends (zyx.graph.progress)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from zyx import _prompts
 from zyx._tools import ToolOutcome, execute_tool, runs_in_thread
 from zyx.graph.approval import ask, decided
 from zyx.graph.journal import Journal, is_idempotent
+from zyx.graph.progress import finished, started, tell
 from zyx.graph.records import langgraph_runtime
 from zyx.graph.spec import RunSpec
 
@@ -55,15 +57,21 @@ async def run_call(call: ToolCall, spec: RunSpec, config: RunnableConfig, run_le
         return ToolOutcome(error=_prompts.TOOL_TIMED_OUT.format(seconds=timeout), duration=timeout or 0.0)
 
 
-async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: RunnableConfig,
-                    run_left: float | None, state: Any = None) -> dict[int, ToolOutcome]:
-    """Run calls concurrently; outcomes by position. With a checkpointer, each call is journaled (started
-    before it runs, finished after: `zyx.graph.journal`), so a resumed turn answers finished calls from their
-    records and does not silently repeat a call that had started (`settle_uncertain`)."""
-    journal = await Journal.open(config)
+async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: RunnableConfig, run_left: float | None,
+                    state: Any, journal: Journal | None) -> dict[int, ToolOutcome]:
+    """Run calls concurrently; outcomes by position, each call's `ToolCallFinished` told as it ends. With a
+    journal (a checkpointer), each call is journaled (started before it runs, finished after:
+    `zyx.graph.journal`), so a resumed turn answers finished calls from their records (told before: not again)
+    and does not silently repeat a call that had started (`settle_uncertain`)."""
+    def done(i: int, outcome: ToolOutcome) -> ToolOutcome:
+        tell(config, finished(calls[i], outcome.duration, outcome.error))
+        return outcome
+
+    async def run_one(i: int, call: ToolCall) -> ToolOutcome:
+        return done(i, await run_call(call, spec, config, run_left, state))
+
     if journal is None:  # nothing to save records to: run the calls right here
-        done = await asyncio.gather(*(run_call(c, spec, config, run_left, state) for c in calls.values()))
-        return dict(zip(calls, done))
+        return dict(zip(calls, await asyncio.gather(*(run_one(i, c) for i, c in calls.items()))))
     outcomes: dict[int, ToolOutcome] = {}
     todo: dict[int, tuple[ToolCall, int]] = {}
     for i, call in calls.items():
@@ -71,13 +79,13 @@ async def run_calls(calls: Mapping[int, ToolCall], spec: RunSpec, config: Runnab
             outcomes[i] = saved
         else:
             todo[i] = (call, journal.past_pauses(str(i)))
-    outcomes.update(settle_uncertain(journal, todo, spec))
+    outcomes.update((i, done(i, o)) for i, o in settle_uncertain(journal, todo, spec).items())
 
     async def one(i: int, call: ToolCall, attempt: int) -> ToolOutcome:
-        return await journal.run(str(i), attempt, call, lambda: run_call(call, spec, config, run_left, state))
+        return done(i, await journal.run(str(i), attempt, call, lambda: run_call(call, spec, config, run_left, state)))
 
-    done = await asyncio.gather(*(one(i, c, a) for i, (c, a) in todo.items()))
-    outcomes.update(zip(todo, done))
+    finished_now = await asyncio.gather(*(one(i, c, a) for i, (c, a) in todo.items()))
+    outcomes.update(zip(todo, finished_now))
     return {i: outcomes[i] for i in calls}
 
 
@@ -110,14 +118,24 @@ def settle_uncertain(journal: Journal, todo: dict[int, tuple[ToolCall, int]], sp
     return answered
 
 
-async def run_journaled(journal: Journal | None, key: str, call: ToolCall, spec: RunSpec,
+async def run_journaled(journal: Journal | None, key: str, call: ToolCall, spec: RunSpec, config: RunnableConfig,
                         execute: Callable[[], Awaitable[ToolOutcome]]) -> ToolOutcome:
     """One call with no human to ask (a plan's step: the plan was approved as a whole): its saved outcome,
-    the may-have-run outcome for a non-idempotent call that had started, or a journaled run."""
+    the may-have-run outcome for a non-idempotent call that had started, or a journaled run; its progress
+    events told unless an earlier execution told them."""
+    if journal is not None and (saved := journal.saved(key)) is not None:
+        return saved
+    if journal is None or not journal.has_record(key):
+        tell(config, started(call))
+    outcome = await _journaled(journal, key, call, spec, execute)
+    tell(config, finished(call, outcome.duration, outcome.error))
+    return outcome
+
+
+async def _journaled(journal: Journal | None, key: str, call: ToolCall, spec: RunSpec,
+                     execute: Callable[[], Awaitable[ToolOutcome]]) -> ToolOutcome:
     if journal is None:
         return await execute()
-    if (saved := journal.saved(key)) is not None:
-        return saved
     attempt = journal.past_pauses(key)
     while journal.uncertain(key, attempt):
         if not is_idempotent(spec.tools_by_name[call["name"]], spec.idempotent):

@@ -9,10 +9,13 @@ from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._completion import check_completion, keep_result
+from zyx._completion import check_completion
+from zyx._scope import Kept, RunScope
+from zyx.events import CompletionRejected
 from zyx.graph.answer import check_answer, failed
 from zyx.graph.limits import rejection_end
 from zyx.graph.plan import SUBMIT_PLAN
+from zyx.graph.progress import tell
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import (
     CompletionStatus,
@@ -70,13 +73,15 @@ def accept(state: RunState, pending: Pending, text: str = _prompts.ACCEPTED) -> 
 
 
 async def judge_completion(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
-    """Validate the completion (make(): its answer); an invalid one goes back to the model as that call's result."""
+    """Validate the completion (make(): its answer); an invalid one goes back to the model as that call's result
+    (and is told as `CompletionRejected`)."""
     call, extra = pending_completion(state, spec.contract.tool)
     ignored = [ToolMessage(spec.contract.duplicate, tool_call_id=c["id"] or "", name=c["name"], status="error")
                for c in extra]
     checked = check_answer(call.args, spec.target) if spec.make else \
         check_completion(call.args, spec.target, limit_shown=bool(state.get("limit")))
     if checked.feedback is not None:
+        tell(config, CompletionRejected(reason=checked.feedback))
         rejections = bump(state, Rejection.INVALID)
         update: dict[str, Any] = {
             "completion": None, "rejections": rejections, "verification_error": checked.feedback,
@@ -94,7 +99,8 @@ async def judge_completion(state: RunState, config: RunnableConfig, *, spec: Run
                 failed(spec.target, count) if spec.make else f"The completion was invalid {count} times.",
                 [checked.problems or checked.feedback]))
         return update
-    keep_result(checked)
+    if checked.completion is not None:  # validated once: the same object for the checks and the `RunResult`
+        RunScope.of(config).result = Kept(checked.completion["result"], checked.value)
     update = {"completion": checked.completion, "verification_error": None, "messages": ignored}
     if not spec.checks:
         accepted = accept(state, call, spec.contract.accepted)

@@ -117,6 +117,10 @@ class Journal:
             attempt += 1
         return attempt
 
+    def has_record(self, key: str) -> bool:
+        """Whether an earlier execution started the call (its progress events were told then)."""
+        return key in self.finished or any(k == key for k, _ in self.started) or any(k == key for k, _ in self.paused)
+
     def uncertain(self, key: str, attempt: int) -> bool:
         """Whether the call's `attempt` started in an earlier execution and never finished."""
         return (key, attempt) in self.started and (key, attempt) not in self.paused and key not in self.finished

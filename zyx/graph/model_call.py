@@ -12,12 +12,15 @@ from zyx import _prompts
 from zyx._faults import call_with_retries
 from zyx._inputs import check_source, instructions_text, source_text
 from zyx._models import add_usage
+from zyx._scope import Kept, RunScope
 from zyx._tool_output import safe_text
 from zyx.errors import ConfigurationError, LimitExceededError, ModelError, RunError
+from zyx.events import ModelTurnStarted
 from zyx.graph.answer import no_answer
 from zyx.graph.coaching import LOOP_TURNS, first_plan, forced_turn
 from zyx.graph.context import Fitted
 from zyx.graph.limits import fresh_run, limit_failure, wrap_up_message
+from zyx.graph.progress import tell
 from zyx.graph.prompt import (
     CONTEXT_RETRIES,
     context_record,
@@ -71,12 +74,12 @@ async def _invoke_model(state: RunState, spec: RunSpec, config: RunnableConfig, 
                                            (state.get("context") or {}).get("compacted"))
         except ConfigurationError as exc:
             if refused is not None:  # even less would not hold the task: the provider's word
-                raise with_history(refused, state) from None
+                raise with_history(refused, state, config) from None
             if not state.get("model_calls"):
                 raise  # before the run's first call: a configuration that cannot work
             raise with_history(LimitExceededError(  # mid-run (the model's own turns grew): a run error, with history
                 f"The prompt no longer fits the model's context window: {exc.message}",
-                termination="no_completion"), state) from None
+                termination="no_completion"), state, config) from None
         tell_fitted(config, fitted)
         model = _turn_model(state, spec, limit, complete_only=complete_only, reading=fitted.changed)
         prompt = [fitted.system, *fitted.messages] if fitted.system.text else fitted.messages  # make(str): none
@@ -88,7 +91,7 @@ async def _invoke_model(state: RunState, spec: RunSpec, config: RunnableConfig, 
             if attempt < CONTEXT_RETRIES and is_context_overflow(exc):  # our count was short: fit to less
                 window, refused = smaller_window(window, fitted.tokens), exc
                 continue
-            raise with_history(exc, state)
+            raise with_history(exc, state, config)
         break
     return (reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))), fitted
 
@@ -116,7 +119,7 @@ async def _system_text(state: RunState, spec: RunSpec, config: RunnableConfig) -
             raise
         except Exception as exc:  # the user's function failed mid-run: a run error that keeps the history
             raise with_history(RunError(f"The instructions function raised {type(exc).__name__}: {safe_text(exc)}",
-                                        termination="no_completion"), state) from exc
+                                        termination="no_completion"), state, config) from exc
         if extra:
             text = (text + _prompts.INSTRUCTIONS_SECTION.format(instructions=extra)).lstrip()
     return text
@@ -125,8 +128,12 @@ async def _system_text(state: RunState, spec: RunSpec, config: RunnableConfig) -
 async def call_model(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Ask the model for its next move: tool calls, `complete_task`, or (to be nudged) plain text."""
     update = fresh_run(state, spec.limits)
+    tell(config, ModelTurnStarted(turn=(update.get("model_calls", state.get("model_calls")) or 0) + 1))
     if not state.get("model_calls") and not isinstance(state.get("source"), (str, int, float, bool, type(None))):
         update["source"] = check_source(state["source"])  # graph input may hold any object run() accepts
+        scope = RunScope.of(config)
+        if scope.source is None or not scope.source.stands_for(update["source"]):  # not given by run()
+            scope.source = Kept(update["source"], state["source"])  # checks get it as given
     state = {**state, **update}  # type: ignore[typeddict-item]
     if state.get("focus"):
         update["focus"] = None  # this turn uses it

@@ -16,11 +16,13 @@ from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK, READ_TOOL_OUTPUT, SUBMIT_PLAN
-from zyx._tools import ToolOutcome, to_state_value, tool_values
+from zyx._scope import RunScope, StepKey
+from zyx._tools import ToolOutcome, to_state_value
 from zyx.graph.approval import ask, asked_keys, resumed_deadline
 from zyx.graph.calls import run_call, run_calls, run_journaled
 from zyx.graph.journal import Journal
 from zyx.graph.plan import Plan, PlanStep, StepError, StepResult, check_plan, execute_plan, format_results
+from zyx.graph.progress import finished, started, tell
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import (
     FailureKind,
@@ -94,7 +96,7 @@ async def _run_steps(plan: Plan, call_id: str, state: RunState, config: Runnable
         if step_id in refused:
             raise StepError(refused[step_id])
         call = ToolCall(name=step.tool, args=args, id=step_id)
-        outcome = await run_journaled(journal, f"plan:{step.id}", call, spec, lambda: run_call(
+        outcome = await run_journaled(journal, f"plan:{step.id}", call, spec, config, lambda: run_call(
             call, spec, config, spec.limits.time_left(state), state))
         ran[step.id] = (ToolCall(name=step.tool, args=to_state_value(args), id=step_id), outcome)
         if outcome.error is not None:
@@ -166,19 +168,42 @@ async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, s
             checked = _check(call, state, spec)
             if isinstance(checked, list):
                 return _rejected(call, checked)
+    tell(config, started(call))  # the plan runs: its steps are told as they run, the plan call once they ran
     return await _execute(call, checked, state, config, spec, direct_completion=direct_completion)
 
 
-def _keep_step_values(round_: PlanRound, index: int) -> None:
-    """The steps' Python outputs for `plan_records`, keyed by the plan's position (call ids may repeat)."""
-    if (values := tool_values.get()) is not None:
-        prefix = len(round_.record["call_id"]) + 1
-        values.update((("plan", index, call["id"][prefix:]), outcome.output)  # type: ignore[index]
-                      for call, outcome in round_.ran if outcome.error is None)
+def _keep_step_values(round_: PlanRound, index: int, scope: RunScope) -> None:
+    """The steps' Python outputs for `plan_records`, by the plan's position (call ids may repeat)."""
+    prefix = len(round_.record["call_id"]) + 1
+    scope.step_outputs.update((StepKey(index, (call["id"] or "")[prefix:]), outcome.output)
+                              for call, outcome in round_.ran if outcome.error is None)
+
+
+async def _read(reads: dict[int, ToolCall], state: RunState, config: RunnableConfig,
+                spec: RunSpec) -> dict[int, ToolOutcome]:
+    """Run the turn's `read_tool_output` calls (journaled like any turn's calls), their progress told."""
+    journal = await Journal.open(config)
+    tell(config, *(started(c) for i, c in reads.items() if journal is None or not journal.has_record(str(i))))
+    return await run_calls(reads, spec, config, spec.limits.time_left(state), state, journal)
+
+
+def _tell_answered(config: RunnableConfig, calls: list[ToolCall], answers: list[ToolMessage | None],
+                   submitted: int | None, round_: PlanRound | None, read: dict[int, ToolOutcome]) -> None:
+    """Tell the end of the turn's calls that were not run as tools: the plan that ran (its steps were told), and
+    each call answered with an error (a rejected plan, a second plan, a direct tool call, an unknown tool)."""
+    for i, call in enumerate(calls):
+        if i in read:
+            continue
+        if i == submitted and round_ is not None and round_.record["status"] == "executed":
+            tell(config, finished(call, 0.0, None))
+        else:
+            answer = answers[i]
+            tell(config, started(call), finished(call, 0.0, answer.text if answer is not None else None))
 
 
 async def run_plan_round(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
     """Check and run this turn's `submit_plan` (the first one; more are refused); answer every other call."""
+    scope = RunScope.of(config)
     message = last_ai_message(state["messages"])
     if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:
         state = {**state, "deadline": deadline}  # type: ignore[typeddict-item]
@@ -188,22 +213,24 @@ async def run_plan_round(state: RunState, config: RunnableConfig, *, spec: RunSp
         calls[submitted], state, config, spec, direct_completion=bool(completions),
         message_id=message.id if message is not None else None)
     reads = {i: c for i, c in enumerate(calls) if c["name"] == READ_TOOL_OUTPUT}  # reading on in a cut output
-    read = await run_calls(reads, spec, config, spec.limits.time_left(state), state) if reads else {}
+    read = await _read(reads, state, config, spec) if reads else {}
     answers = [round_.answer if i == submitted and round_ else read[i].message(c) if i in read else _other_call(c, spec)
                for i, c in enumerate(calls)]
+    _tell_answered(config, calls, answers, submitted, round_, read)
     invalid, errors = bad_arguments(message)
     rejections = _rejections(state, round_)
     ran = [*(round_.ran if round_ else []), *((reads[i], read[i]) for i in read)]
     update = close_turn({**state, "rejections": rejections}, spec, ran,
                         [*(a for a in answers if a is not None), *errors], round_.limit if round_ else None,
                         completing=bool(completions) or any(a is None for a in answers),
-                        invalid=invalid, unknown=any(c["name"] not in (SUBMIT_PLAN, READ_TOOL_OUTPUT) for c in calls))
+                        invalid=invalid, unknown=any(c["name"] not in (SUBMIT_PLAN, READ_TOOL_OUTPUT) for c in calls),
+                        config=config)
     update.setdefault("rejections", rejections)
     if deadline is not None:
         update["deadline"] = deadline
     if round_ is not None:
         update.update(store_plan(state, round_.record, new=True))
-        _keep_step_values(round_, len(state.get("plans") or []))
+        _keep_step_values(round_, len(state.get("plans") or []), scope)
         if rejections[Rejection.PLAN] > spec.max_retries:
             update.update(fail(FailureKind.PLAN, f"The model's plans were rejected {rejections[Rejection.PLAN]} times in a row.",
                                round_.record["problems"]))

@@ -16,7 +16,7 @@ from zyx._tokens import TokenCounter
 from zyx.errors import ModelError
 from zyx.events import ContextFitted
 from zyx.graph.context import Fitted, Window, fit
-from zyx.graph.records import langgraph_runtime
+from zyx.graph.progress import tell
 from zyx.graph.state import RunState
 
 CONTEXT_RETRIES = 2
@@ -87,8 +87,7 @@ def context_record(state: RunState, fitted: Fitted, window: Window | None = None
 
 
 def tell_fitted(config: RunnableConfig, fitted: Fitted) -> None:
-    """Stream a `ContextFitted` event (LangGraph's custom stream) when the prompt is not the history as it is."""
-    writer = getattr(langgraph_runtime(config), "stream_writer", None)
-    if fitted.changed and callable(writer):
-        writer(ContextFitted(prompt_tokens=fitted.tokens, window=fitted.window.size, cut=tuple(fitted.cut),
-                             stubbed=tuple(fitted.stubbed), dropped=fitted.dropped))
+    """Tell a `ContextFitted` event (zyx.graph.progress) when the prompt is not the history as it is."""
+    if fitted.changed:
+        tell(config, ContextFitted(prompt_tokens=fitted.tokens, window=fitted.window.size, cut=tuple(fitted.cut),
+                                   stubbed=tuple(fitted.stubbed), dropped=fitted.dropped))

@@ -8,8 +8,8 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from zyx._inputs import attachment_blocks, source_as_given
-from zyx._tools import tool_values
+from zyx._inputs import attachment_blocks
+from zyx._scope import RunScope
 from zyx.errors import RunError
 from zyx.graph.state import RunState
 from zyx.result import RunContext, RunTask, ToolCallRecord
@@ -31,12 +31,11 @@ def run_usage(state: RunState) -> Usage:
     return Usage(state.get("usage"), requests=state.get("model_calls", 0), tool_calls=len(state.get("tool_calls", [])))
 
 
-def tool_records(state: RunState) -> list[ToolCallRecord]:
-    """The tool-call log, with Python outputs where this process still has them."""
-    values = tool_values.get() or {}
+def tool_records(state: RunState, scope: RunScope) -> list[ToolCallRecord]:
+    """The tool-call log, with the Python outputs the run's scope holds."""
     records = []
     for i, e in enumerate(state.get("tool_calls", [])):
-        output, artifact = values.get(i, (e["output"], e.get("artifact")))
+        output, artifact = scope.tool_value(i, e)
         records.append(ToolCallRecord(id=e["id"], name=e["name"], args=e["args"], output=output, error=e["error"],
                                       duration=e["duration"], artifact=artifact,
                                       still_running=e.get("still_running", False),
@@ -44,21 +43,20 @@ def tool_records(state: RunState) -> list[ToolCallRecord]:
     return records
 
 
-def plan_records(state: RunState) -> list[dict[str, Any]]:
-    """The run's plans (JSON form from state), with step outputs as Python values where this process has them."""
-    values = tool_values.get() or {}
+def plan_records(state: RunState, scope: RunScope) -> list[dict[str, Any]]:
+    """The run's plans (JSON form from state), with the step outputs the run's scope holds as Python values."""
     plans = []
     for index, plan in enumerate(state.get("plans") or []):
-        steps = [{**step, "output": values.get(("plan", index, step["id"]), step["output"])}
+        steps = [{**step, "output": scope.step_output(index, step)}
                  if isinstance(step, dict) and step.get("status") == "ok" else step for step in plan["steps"]]
         plans.append({**plan, "steps": steps})
     return plans
 
 
-def with_history(error: RunError, state: RunState) -> RunError:
-    """Attach what the run did so far to an error raised mid-run (e.g. a `ModelError`)."""
+def with_history(error: RunError, state: RunState, config: RunnableConfig) -> RunError:
+    """Attach what the run did so far to an error a node raises mid-run (e.g. a `ModelError`)."""
     error.messages = list(state.get("messages", []))
-    error.tool_calls = tool_records(state)
+    error.tool_calls = tool_records(state, RunScope.of(config))
     error.usage = run_usage(state)
     return error
 
@@ -86,8 +84,9 @@ def run_task(state: RunState, target: Any) -> RunTask:
 
 def run_context(state: RunState, config: RunnableConfig, target: Any) -> RunContext:
     """The run so far, for dynamic instructions."""
-    return RunContext(task=run_task(state, target), deps=run_deps(config), source=source_as_given(state.get("source")),
-                      messages=list(state.get("messages", [])), tool_calls=tool_records(state),
+    scope = RunScope.of(config)
+    return RunContext(task=run_task(state, target), deps=run_deps(config), source=scope.source_for(state.get("source")),
+                      messages=list(state.get("messages", [])), tool_calls=tool_records(state, scope),
                       model_calls=state.get("model_calls", 0))
 
 

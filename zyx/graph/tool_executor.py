@@ -9,11 +9,15 @@ from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from zyx import _prompts
-from zyx._tools import ToolOutcome, to_state_value, tool_values
+from zyx._scope import RunScope, ToolValue
+from zyx._tools import ToolOutcome, to_state_value
+from zyx.events import CompletionRejected
 from zyx.graph.approval import asked_keys, call_keys, resumed_deadline, review
 from zyx.graph.calls import run_calls
 from zyx.graph.coaching import coach_turn, looks_failed
+from zyx.graph.journal import Journal
 from zyx.graph.limits import wrap_up_message
+from zyx.graph.progress import finished, started, tell
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import (
     FailureKind,
@@ -21,6 +25,7 @@ from zyx.graph.state import (
     RunState,
     bump,
     fail,
+    is_unparsed,
     last_ai_message,
     split_calls,
     unparsed_completion,
@@ -68,11 +73,49 @@ def bad_arguments(message: AIMessage | None) -> tuple[list[Any], list[ToolMessag
 
 
 async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpec) -> dict[str, Any]:
-    """Run this turn's tool calls (not `complete_task`) at once; refuse those past a limit."""
+    """Run this turn's tool calls (not `complete_task`) at once; refuse those past a limit. Each call's
+    `ToolCallStarted` is told once the turn's calls are decided, its `ToolCallFinished` as it ends."""
     message = last_ai_message(state["messages"])
     if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:
         state = {**state, "deadline": deadline}  # type: ignore[typeddict-item]
     calls, completions = split_calls(message, spec.contract.tool)
+    to_run, reasons, limit = _decide(calls, state, config, spec, message)
+    journal = await Journal.open(config)
+    tell(config, *(started(c) for i, c in enumerate(calls) if journal is None or not journal.has_record(str(i))))
+    outcomes = await run_calls(to_run, spec, config, spec.limits.time_left(state), state, journal)
+
+    available = ", ".join(spec.tools_by_name) or _prompts.NO_TOOLS
+    messages: list[Any] = []
+    repeated: list[bool] = []
+    for i, call in enumerate(calls):
+        if (outcome := outcomes.get(i)) is not None:
+            answer, again = _answer(call, outcome, state)
+            messages.append(answer)
+            repeated.append(again)
+            continue
+        text = _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available) \
+            if call["name"] not in spec.tools_by_name else reasons[i]
+        messages.append(error_message(call, text))
+        tell(config, finished(call, 0.0, text))  # refused (a limit, a human, the approval rule) or unknown
+    invalid, errors = bad_arguments(message)
+    # a call that may have run before a crash is not a failure to coach (no "call it again")
+    plain = not invalid and not completions and len(outcomes) == len(calls) and not any(
+        o.may_have_run for o in outcomes.values())
+    messages, coached = coach_turn(state, spec, calls, messages, repeated, plain=plain)
+    ran = [(to_run[i], outcomes[i]) for i in to_run]
+    update = close_turn(state, spec, ran, [*messages, *errors], limit, config, completing=bool(completions),
+                        invalid=invalid, unknown=any(c["name"] not in spec.tools_by_name for c in calls))
+    if update.get("limit"):
+        coached.pop("focus", None)
+    if deadline is not None:
+        update["deadline"] = deadline
+    return {**update, **coached}
+
+
+def _decide(calls: list[ToolCall], state: RunState, config: RunnableConfig, spec: RunSpec,
+            message: AIMessage | None) -> tuple[dict[int, ToolCall], dict[int, str], str | None]:
+    """The turn's calls to run (by position; args as a human edited them), why each other known tool's call
+    must not (over a limit, refused by a human or the approval rule), and the limit reached."""
     known = [i for i, c in enumerate(calls) if c["name"] in spec.tools_by_name]
     admitted, refused, limit = spec.limits.admit([calls[i] for i in known], state)
     reasons = {known[i]: text for i, text in refused.items()}
@@ -85,48 +128,27 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
             to_run[known[i]] = call
         else:
             reasons[known[i]] = rejection
-    outcomes = await run_calls(to_run, spec, config, spec.limits.time_left(state), state)
-
-    available = ", ".join(spec.tools_by_name) or _prompts.NO_TOOLS
-    messages: list[Any] = []
-    repeated: list[bool] = []
-    for i, call in enumerate(calls):
-        if (outcome := outcomes.get(i)) is not None:
-            answer, again = _answer(call, outcome, state)
-            messages.append(answer)
-            repeated.append(again)
-        elif call["name"] not in spec.tools_by_name:
-            messages.append(error_message(call, _prompts.UNKNOWN_TOOL.format(name=call["name"], available=available)))
-        else:
-            messages.append(error_message(call, reasons[i]))
-    invalid, errors = bad_arguments(message)
-    # a call that may have run before a crash is not a failure to coach (no "call it again")
-    plain = not invalid and not completions and len(outcomes) == len(calls) and not any(
-        o.may_have_run for o in outcomes.values())
-    messages, coached = coach_turn(state, spec, calls, messages, repeated, plain=plain)
-    ran = [(to_run[i], outcomes[i]) for i in to_run]
-    update = close_turn(state, spec, ran, [*messages, *errors], limit, completing=bool(completions),
-                        invalid=invalid, unknown=len(known) < len(calls))
-    if update.get("limit"):
-        coached.pop("focus", None)
-    if deadline is not None:
-        update["deadline"] = deadline
-    return {**update, **coached}
+    return to_run, reasons, limit
 
 
 def close_turn(state: RunState, spec: RunSpec, ran: list[tuple[ToolCall, ToolOutcome]], messages: list[Any],
-               limit: str | None, *, completing: bool, invalid: list[Any], unknown: bool) -> dict[str, Any]:
-    """The update after a turn's calls ran: step count, call log, malformed-call retries, and the
-    wrap-up turn when a limit was reached (unless a completion of this turn is still to be handled)."""
-    logged = len(state.get("tool_calls", []))
-    if (values := tool_values.get()) is not None:  # by position in the call log: ids may repeat
-        values.update((logged + k, (o.output, o.artifact)) for k, (_, o) in enumerate(ran))
+               limit: str | None, config: RunnableConfig, *, completing: bool, invalid: list[Any],
+               unknown: bool) -> dict[str, Any]:
+    """The update after a turn's calls ran: step count, call log (the Python values kept in the run's
+    `RunScope`), malformed-call retries (complete_task arguments that are not JSON told as
+    `CompletionRejected`), and the wrap-up turn when a limit was reached (unless a completion of this turn
+    is still to be handled)."""
+    RunScope.of(config).keep_tool_values(len(state.get("tool_calls", [])),
+                                         [ToolValue(o.output, o.artifact) for _, o in ran])
     if any(o.run_timed_out for _, o in ran):
         limit = "timeout"
     steps = state.get("steps", 0) + len(ran)
     update: dict[str, Any] = {"steps": steps, "tool_calls": [
         *state.get("tool_calls", []), *(_log_entry(c, o) for c, o in ran)]}
     update.update(_malformed(state, spec, invalid, unknown=unknown, completing=completing))
+    if is_unparsed(update.get("rejected_completion")):
+        tell(config, CompletionRejected(reason=next((m.text for m in messages if isinstance(m, ToolMessage) and
+                                                     m.name == spec.contract.tool), "invalid arguments")))
     if limit is None and spec.limits.max_steps and steps >= spec.limits.max_steps:
         limit = "max_steps"
     if limit and not state.get("limit") and not completing:

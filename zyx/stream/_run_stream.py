@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequen
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 from zyx._aio import borrow, drive, give_back, give_back_later, in_running_loop
-from zyx._tools import tool_values
 from zyx.errors import RunError, VerificationError
 from zyx.events import RunEvent, RunFinished
 from zyx.result import Result, RunTask
@@ -122,6 +121,7 @@ class RunStream(OriginalNames[T], Generic[T]):
         self._sync = False  # made for sync callers (`sync_stream`)
         self._loop: asyncio.AbstractEventLoop | None = None  # the sync API's borrowed loop, until the run ends
         self._reading = threading.Lock()  # held by the thread running the sync API's loop
+        self._closing_readers: set[asyncio.Task[Any]] = set()  # tasks closing an async iterator left early
 
     # -- the driver ---------------------------------------------------------------------------
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -132,7 +132,6 @@ class RunStream(OriginalNames[T], Generic[T]):
         self._driver = loop.create_task(self._drive(source))  # type: ignore[arg-type]
 
     async def _drive(self, source: EventSource) -> None:
-        tool_values.set({})  # this task's own context: the run's Python tool outputs live here
         try:
             await source.run(self._push)
         except asyncio.CancelledError:
@@ -244,7 +243,20 @@ class RunStream(OriginalNames[T], Generic[T]):
             finished = True
         finally:
             if not finished:
-                await self.aclose()
+                await self._closed_by_reader()
+
+    async def _closed_by_reader(self) -> None:
+        """An async iterator left early cancels the run. One abandoned (`break` without closing it) is closed by
+        the event loop's finalizer in a task of its own: `aclose()` waits for such tasks too."""
+        task = asyncio.current_task()
+        if task is None:  # not in a task: nothing to wait for
+            await self._cancel_run()
+            return
+        self._closing_readers.add(task)
+        try:
+            await self._cancel_run()
+        finally:
+            self._closing_readers.discard(task)
 
     def aevents(self) -> AsyncIterator[RunEvent]:
         """Typed progress events (`zyx.events`), ending with `RunFinished`; the run's error is raised here."""
@@ -297,7 +309,14 @@ class RunStream(OriginalNames[T], Generic[T]):
         return self._outcome()
 
     async def aclose(self) -> None:
-        """Cancel the run if it is still going (and wait until it is cancelled)."""
+        """Cancel the run if it is still going (and wait until it is cancelled, and until iterators left early
+        are closed: nothing of the stream is left running after it)."""
+        await self._cancel_run()
+        me = asyncio.current_task()
+        if readers := [t for t in self._closing_readers if t is not me and not t.done()]:
+            await asyncio.wait(readers)
+
+    async def _cancel_run(self) -> None:
         self._mark_closed()
         driver = self._driver
         if driver is not None and not driver.done():
