@@ -107,3 +107,25 @@ async def test_concurrent_amake_calls_keep_their_own_tool_values() -> None:
         return result.output == Person(name=f"n{i}", age=i)
 
     assert all(await asyncio.gather(*(one(i) for i in range(10))))
+
+
+def test_make_with_a_tool_that_pauses_names_tools_not_a_checkpointer_it_cannot_take() -> None:
+    """Before #24 make()'s own loop fed interrupt() back as a tool error; on the run graph it pauses the run,
+    and the error told the user to pass checkpointer=... and thread_id=..., which make() refuses."""
+
+    def ask(question: str) -> str:
+        """Ask a human."""
+        return interrupt(question)
+
+    for how in ("make", "stream", "run(None)"):
+        model = ScriptedChatModel(responses=[call("ask", question="?"), "done"])
+        with pytest.raises(ConfigurationError) as info:
+            if how == "make":
+                zyx.make(str, "x", tools=[ask], model=model)
+            elif how == "stream":
+                zyx.make(str, "x", tools=[ask], model=model, stream=True).finish()
+            else:
+                zyx.run(None, str, "x", tools=[ask], model=model)
+        assert info.value.argument == "tools" and "make() cannot pause" in str(info.value)
+        with pytest.raises(ConfigurationError):  # what the message once suggested is refused
+            zyx.make(str, "x", tools=[ask], model=model, checkpointer=InMemorySaver(), thread_id="t")  # type: ignore[call-arg]
