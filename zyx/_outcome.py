@@ -92,12 +92,17 @@ def outcome(output: Mapping[str, Any], spec: RunSpec, scope: RunScope, *, durabl
         raise error
     interrupts = output.get("__interrupt__", ())
     if interrupts and not durable:
-        raise unresumable_pause()
+        raise unresumable_pause(make=spec.make)
     return made_result(state, spec, scope) if spec.make else to_run_result(state, spec, scope, interrupts=interrupts)
 
 
-def unresumable_pause() -> ConfigurationError:
-    """The error for a run a tool paused (LangGraph's `interrupt()`) with no checkpointer to resume it from."""
+def unresumable_pause(*, make: bool = False) -> ConfigurationError:
+    """The error for a run a tool paused (LangGraph's `interrupt()`) with no checkpointer to resume it from; in
+    make(), which takes no checkpointer, it names the tools and points to run()."""
+    if make:
+        return ConfigurationError("tools", "a tool called LangGraph's interrupt() to pause, but make() cannot "
+                                  "pause: its Result has no pending calls and no thread to resume on; give a task "
+                                  "to run() (with checkpointer=... and thread_id=...) to use tools that pause")
     return ConfigurationError("checkpointer", "a tool called LangGraph's interrupt() to pause the run; pausing "
                               "needs checkpointer=... and thread_id=... so the run can be resumed")
 
