@@ -131,17 +131,49 @@ def test_make_with_a_tool_that_pauses_names_tools_not_a_checkpointer_it_cannot_t
             zyx.make(str, "x", tools=[ask], model=model, checkpointer=InMemorySaver(), thread_id="t")  # type: ignore[call-arg]
 
 
-@pytest.mark.xfail(strict=True, reason="pre-existing (also before #24): a plan step's tool that calls interrupt() is "
-                   "caught as the step's error (zyx/graph/plan.py catches Exception, GraphInterrupt included) and the "
-                   "model is sent 'GraphInterrupt: (Interrupt(...))'; the run does not pause as documented")
 def test_interrupt_in_a_plan_step_pauses_the_run() -> None:
+    asked: list[str] = []
+
     def ask(question: str) -> str:
         """Ask a human."""
+        asked.append(question)
         return interrupt(question)
 
+    saver = InMemorySaver()
     steps = [{"id": "s1", "tool": "ask", "args": {"question": "name?"}},
              {"id": "done", "tool": "complete_task", "args": {"summary": "done", "result": "$s1"}}]
     model = ScriptedChatModel(responses=[call("submit_plan", steps=steps), complete(result="x")])
-    result = zyx.run("Ask for a name.", str, tools=[ask], plan=True, model=model, checkpointer=InMemorySaver(),
+    result = zyx.run("Ask for a name.", str, tools=[ask], plan=True, model=model, checkpointer=saver,
                      thread_id="plan-pause")
     assert result.interrupted and [i.value for i in result.interrupts] == ["name?"]
+    (question,) = result.interrupts
+    resumed = zyx.run(None, str, tools=[ask], plan=True, model=model, checkpointer=saver, thread_id="plan-pause",
+                      decisions={question.id: "Ann"})
+    assert resumed.output == "Ann" and asked == ["name?", "name?"]  # asked once, answered on resume
+    assert [c.output for c in resumed.tool_calls] == ["Ann"]
+
+
+def test_a_plan_paused_by_a_step_does_not_run_its_finished_steps_again() -> None:
+    """Steps that finished before a step's interrupt() are not run again on resume (the journal serves them)."""
+    ran: list[str] = []
+
+    def charge(amount: int) -> str:
+        """Charge the card."""
+        ran.append(f"charge{amount}")
+        return f"charged {amount}"
+
+    def confirm(what: str) -> str:
+        """Ask a human to confirm."""
+        return str(interrupt(f"confirm {what}?"))
+
+    saver = InMemorySaver()
+    steps = [{"id": "c", "tool": "charge", "args": {"amount": 5}},
+             {"id": "ok", "tool": "confirm", "args": {"what": "$c"}},
+             {"id": "done", "tool": "complete_task", "args": {"summary": "done", "result": "$ok"}}]
+    model = ScriptedChatModel(responses=[call("submit_plan", steps=steps), complete(result="x")])
+    options: dict[str, Any] = {"tools": [charge, confirm], "plan": True, "model": model, "checkpointer": saver,
+                               "thread_id": "plan-journal"}
+    paused = zyx.run("Charge, then confirm.", str, **options)
+    assert paused.interrupted and [i.value for i in paused.interrupts] == ["confirm charged 5?"]
+    resumed = zyx.run(None, str, decisions={paused.interrupts[0].id: "yes"}, **options)
+    assert resumed.output == "yes" and ran == ["charge5"]  # charged once

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from langchain_core.tools import BaseTool
+from langgraph.errors import GraphBubbleUp
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import to_json
 
@@ -283,7 +284,9 @@ async def execute_plan(
 ) -> tuple[list[StepResult], dict | None]:
     """Run a plan accepted by `check_plan` as a DAG: each step starts once all steps it references succeeded.
 
-    `run_tool(step, resolved_args)` runs one tool; an exception becomes that step's error. If `tools`
+    `run_tool(step, resolved_args)` runs one tool; an exception becomes that step's error, but a pause (a
+    tool's `interrupt()`) is raised once the steps already running have finished (steps that need the paused
+    one wait for the resume, when the node runs again and finished steps come from the journal). If `tools`
     is given, args that contained references are validated against the tool's schema after substitution
     (a failure is the step's error); otherwise that is left to `run_tool`. The completion step is not
     run: its resolved args are returned, or None if it is absent or a step it references did not succeed.
@@ -292,6 +295,7 @@ async def execute_plan(
     results: dict[str, StepResult] = {}
     finished = {s.id: asyncio.Event() for s in plan.steps}
     root_cause: dict[str, str] = {}
+    paused: list[GraphBubbleUp] = []
 
     def prepare(step: PlanStep) -> dict | StepResult:
         """The resolved args, or the skipped/error result that stops the step from running."""
@@ -311,6 +315,8 @@ async def execute_plan(
         try:
             for dep in deps[step.id]:
                 await finished[dep].wait()
+            if any(dep not in results for dep in deps[step.id]):
+                return  # a step it needs paused: it runs after the resume
             start, args = time.perf_counter(), step.args
             try:
                 prepared = prepare(step)
@@ -319,6 +325,9 @@ async def execute_plan(
                     return
                 args = prepared
                 output = await run_tool(step, args)
+            except GraphBubbleUp as pause:  # a tool's interrupt(): not the step's error, the run's pause
+                paused.append(pause)
+                return
             except Exception as e:  # noqa: BLE001 - any tool failure is the step's error
                 error = str(e) if isinstance(e, StepError) else f"{type(e).__name__}: {e}"
                 results[step.id] = StepResult(step.id, step.tool, args, "error", error=error,
@@ -333,6 +342,8 @@ async def execute_plan(
         for step in plan.steps:
             if step.tool != completion_tool:
                 group.create_task(run(step))
+    if paused:
+        raise paused[0]
     completion: dict | None = None
     for step in plan.steps:
         if step.tool == completion_tool:
