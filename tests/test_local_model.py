@@ -63,12 +63,6 @@ def assert_valid_call(message: AIMessage, *, several: bool = False) -> None:
         ARG_SCHEMAS[call["name"]].model_validate(call["args"])
 
 
-def branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every call branch of an envelope schema: the items of its array of calls."""
-    assert schema["type"] == "array" and schema["minItems"] == 1
-    return list(schema["items"]["anyOf"])
-
-
 def merge(chunks: list[AIMessageChunk]) -> AIMessageChunk:
     merged = chunks[0]
     for chunk in chunks[1:]:
@@ -99,10 +93,11 @@ def test_tools_are_sent_as_a_constrained_envelope() -> None:
     assert "tools" not in sent and "tool_choice" not in sent
     fmt = sent["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
-    found = branches(fmt["json_schema"]["schema"])  # an array of calls, always
-    assert [b["properties"]["name"] for b in found] == [{"const": "get_weather"}, {"const": "complete_task"}]
-    assert found[0]["properties"]["arguments"]["required"] == ["city"]
-    assert all(b["required"] == ["name", "arguments"] for b in found)
+    one, _several = fmt["json_schema"]["schema"]["anyOf"]
+    branches = one["anyOf"]
+    assert [b["properties"]["name"] for b in branches] == [{"const": "get_weather"}, {"const": "complete_task"}]
+    assert branches[0]["properties"]["arguments"]["required"] == ["city"]
+    assert all(b["required"] == ["name", "arguments"] for b in branches)
     system, user = sent["messages"]
     assert system["role"] == "system" and system["content"].startswith("Be brief.")
     assert "- get_weather(city): Get the current weather for a city." in system["content"]
@@ -148,7 +143,7 @@ def test_tool_turns_are_rendered_in_the_answer_format() -> None:
     assert several["role"] == "assistant" and "tool_calls" not in several
     assert json.loads(several["content"]) == [{"name": "get_weather", "arguments": {"city": "Paris"}},
                                               {"name": "get_weather", "arguments": {"city": "Oslo"}}]
-    assert json.loads(one["content"]) == [{"name": "get_weather", "arguments": {"city": "Rome"}}]
+    assert json.loads(one["content"]) == {"name": "get_weather", "arguments": {"city": "Rome"}}
     assert results == {"role": "user", "content": 'Result of get_weather({"city": "Paris"}):\nsunny\n\n'
                                                   'Result of get_weather({"city": "Oslo"}):\nrain'}
     assert result == {"role": "user", "content": 'Result of get_weather({"city": "Rome"}):\nhot'}
@@ -171,37 +166,13 @@ def test_an_array_answer_is_several_tool_calls() -> None:
                                                                     ("get_weather", {"city": "Oslo"})]
     assert len({c["id"] for c in message.tool_calls}) == 2
     schema = srv.requests[0]["response_format"]["json_schema"]["schema"]
-    assert schema["type"] == "array" and schema["minItems"] == 1 and "maxItems" not in schema
-    assert [b["properties"]["name"]["const"] for b in schema["items"]["anyOf"]] == ["get_weather", "complete_task"]
-
-
-def test_a_turn_of_finishing_tools_only_holds_one_call() -> None:
-    schema = _envelope.envelope_format([complete_task_schema["function"]])["json_schema"]["schema"]
-    assert schema["type"] == "array" and schema["maxItems"] == 1
-    mixed = _envelope.envelope_format([{"name": "get_weather"}, complete_task_schema["function"]])
-    assert "maxItems" not in mixed["json_schema"]["schema"]
-
-
-def test_a_finishing_call_after_other_calls_is_dropped() -> None:
-    """Written next to calls whose results do not exist yet, `complete_task` is no finish: only the calls remain."""
-    answer = json.dumps([{"name": "get_weather", "arguments": {"city": "Paris"}},
-                         {"name": "complete_task", "arguments": {"answer": "sunny, surely"}}])
-    first = json.dumps([{"name": "complete_task", "arguments": {"answer": "done"}},
-                        {"name": "get_weather", "arguments": {"city": "Oslo"}}])
-    with OpenAIServer([reply(answer), reply(answer, fragment=3), reply(first)]) as srv:
-        model = scripted_local(srv).bind_tools(TOOLS)
-        message = model.invoke("Paris?")
-        streamed = merge(list(model.stream("Paris?")))
-        kept = model.invoke("Oslo?")
-    assert [c["name"] for c in message.tool_calls] == ["get_weather"]
-    assert message.response_metadata["envelope_dropped"] == ["complete_task"]
-    assert [(c["name"], c["args"]) for c in streamed.tool_calls] == [("get_weather", {"city": "Paris"})]
-    assert [c["name"] for c in kept.tool_calls] == ["complete_task", "get_weather"]  # a finish first is kept
+    one, many = schema["anyOf"]
+    assert many == {"type": "array", "items": one, "minItems": 1}
 
 
 @pytest.mark.asyncio
 async def test_a_streamed_array_becomes_indexed_call_chunks() -> None:
-    calls = [("get_weather", {"city": "Pa]ris}"}), ("get_weather", {"city": "x", "n": [1, {"k": 2}]})]
+    calls = [("get_weather", {"city": "Pa]ris}"}), ("complete_task", {"answer": "x", "n": [1, {"k": 2}]})]
     text = json.dumps([{"name": n, "arguments": a} for n, a in calls], indent=2)
     with OpenAIServer([reply(text, fragment=3)]) as srv:
         chunks = [c async for c in scripted_local(srv).bind_tools(TOOLS).astream("Go.")]
@@ -250,9 +221,9 @@ def test_nested_and_recursive_schemas_keep_their_defs() -> None:
     resolve(schema)
     assert schema["$defs"]["Point"] == Point.model_json_schema()
     assert schema["$defs"]["locate_Point"] == other_point
-    found = branches(schema)
-    assert found[2]["properties"]["arguments"]["properties"]["p"] == {"$ref": "#/$defs/locate_Point"}
-    assert all("$defs" not in b["properties"]["arguments"] for b in found)
+    branches = schema["anyOf"][0]["anyOf"]
+    assert branches[2]["properties"]["arguments"]["properties"]["p"] == {"$ref": "#/$defs/locate_Point"}
+    assert all("$defs" not in b["properties"]["arguments"] for b in branches)
 
 
 @pytest.mark.asyncio
@@ -421,19 +392,6 @@ def test_plan_mode_and_nested_targets_send_resolvable_schemas() -> None:
         schema = request["response_format"]["json_schema"]["schema"]
         found = refs(schema)
         assert found and all(r.removeprefix("#/$defs/") in schema["$defs"] for r in found)
-    names = {b["properties"]["name"]["const"] for b in branches(srv.requests[0]["response_format"]["json_schema"]
-                                                                 ["schema"])}
+    names = {b["properties"]["name"]["const"] for b in srv.requests[0]["response_format"]["json_schema"]["schema"]
+             ["anyOf"][0]["anyOf"]}
     assert names == {"submit_plan", "complete_task"}
-
-
-def test_optional_arguments_are_marked_in_the_listing() -> None:
-    def search(query: str, limit: int = 5) -> str:
-        """Search the catalogue."""
-        return query
-
-    with OpenAIServer([reply(envelope("search", {"query": "lamp"}))]) as srv:
-        scripted_local(srv).bind_tools([search, complete_task_schema]).invoke("Find a lamp.")
-    system = srv.requests[0]["messages"][0]["content"]
-    assert "- search(query, limit?): Search the catalogue." in system
-    assert "An argument marked ? is optional" in system
-    assert "- complete_task(answer)" in system  # a finishing tool's arguments are not marked

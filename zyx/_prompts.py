@@ -48,9 +48,7 @@ COMPLETE_TASK_DESCRIPTION = (
 LOCAL_TOOLS = """\
 You can use these tools:
 {listing}
-Answer with a JSON array of tool calls, each {{"name": <tool name>, "arguments": {{...}}}}: one call, or every call \
-the task needs that does not depend on another call's result."""
-LOCAL_OPTIONAL = "\nAn argument marked ? is optional: leave it out unless the task or a tool result gives its value."
+Answer with one JSON object {{"name": <tool name>, "arguments": {{...}}}} calling one tool, or a JSON array of such objects to call several tools at once."""
 LOCAL_TOOL_RESULT = "Result of {name}({arguments}):\n{result}"
 
 NUDGE = (
