@@ -91,10 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(about, flush=True)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
+        from benchmarks.bfcl.report import MARKERS as BFCL_MARKERS
         from benchmarks.tasks.report import kept_section
 
-        kept = kept_section(args.out)  # the task-success section is written by `python -m benchmarks.tasks`
-        args.out.write_text("\n".join([head, *blocks, tail, about, *([kept + "\n"] if kept else [])]), encoding="utf-8")
+        # the sections `python -m benchmarks.tasks` and `python -m benchmarks.bfcl` write stay as they are
+        kept = [s + "\n" for s in (kept_section(args.out), kept_section(args.out, BFCL_MARKERS)) if s]
+        args.out.write_text("\n".join([head, *blocks, tail, about, *kept]), encoding="utf-8")
         print(f"wrote {args.out}", flush=True)
     return 0
 

@@ -93,3 +93,30 @@ def test_unknown_selections_are_refused() -> None:
         select("nope")
     with pytest.raises(SystemExit, match="unknown libraries"):
         main(["--libraries", "zyx,nope", "--no-write"])
+
+
+def test_split_halves_are_fixed_disjoint_and_cover_every_category() -> None:
+    from benchmarks.tasks.suite import halves
+
+    first, again = halves(TASKS), halves(TASKS)
+    assert [t.name for t in first["tune"]] == [t.name for t in again["tune"]]
+    tune, held = {t.name for t in first["tune"]}, {t.name for t in first["held_out"]}
+    assert not tune & held and tune | held == {t.name for t in TASKS}
+    assert abs(len(tune) - len(held)) <= 1
+    for category in {t.category for t in TASKS}:
+        members = {t.name for t in TASKS if t.category == category}
+        if len(members) >= 2:
+            assert members & tune and members & held, category
+    assert select("", "held_out") == first["held_out"]
+
+
+def test_convention_tools_answer_in_their_own_conventions() -> None:
+    from benchmarks.tasks import conventions as c
+
+    assert c.find_employee("Priya Shah") == "E-104" and "nobody" in c.find_employee("Priya")
+    with pytest.raises(LookupError):
+        c.customer_id("nobody@example.com")
+    with pytest.raises(ValueError):
+        c.customer_orders("jane@example.com")
+    assert c.customer_orders("C-1207") == [] and c.search_flights("Oslo", "Cairo") == []
+    assert c.distance("Paris", "Berlin") == "1,054 km" and c.file_size("report.pdf") == "2.4 MB"

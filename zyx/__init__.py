@@ -1,6 +1,7 @@
 """zyx: an LLM agent carries out a task with tools and proves it finished, on LangGraph."""
 
 from zyx import graph
+from zyx._envelope_model import ChatEnvelope
 from zyx._options import GraphOptions, MakeOptions, RunOptions
 from zyx._process_tool import process_tool
 from zyx._version import __version__
@@ -35,6 +36,7 @@ from zyx.stream import RunStream
 from zyx.usage import Usage
 
 __all__ = [
+    "ChatEnvelope",
     "ConfigurationError",
     "ContextUse",
     "GraphOptions",

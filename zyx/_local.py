@@ -1,9 +1,8 @@
 """Embedded local chat model: a bundled GGUF served in-process by llama.cpp.
 
-Small local models cannot emit reliable native tool calls, so `ChatLocal` asks for JSON
-"envelopes" (`{"name": <tool>, "arguments": {...}}`, or an array of them) under JSON-schema
-constrained decoding (zyx/_envelope.py) and turns the answer back into ordinary LangChain
-tool calls. Where the model files come from: zyx/_local_files.py.
+Small local models cannot emit reliable native tool calls, so `ChatLocal` is a `ChatEnvelope`
+(zyx/_envelope_model.py): tool calls as JSON "envelopes" under JSON-schema constrained decoding.
+Where the model files come from: zyx/_local_files.py.
 """
 
 from __future__ import annotations
@@ -14,20 +13,12 @@ import os
 import secrets
 import threading
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk, BaseMessage
-from langchain_core.messages.tool import ToolCallChunk
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.tools import BaseTool
-from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr
 
-from zyx._envelope import EnvelopeStream, envelope_format, render_history, tool_message, with_instruction
+from zyx._envelope_model import ChatEnvelope
 from zyx._http import chat_openai_clients
 from zyx._local_files import (
     INSTALL_HINT,
@@ -100,31 +91,8 @@ class LocalServer:
             return json.load(response)["tokens"]
 
 
-def _finish_reason(info: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A completed envelope is a tool call; other reasons (e.g. "length") stay as they are."""
-    return {**info, "finish_reason": "tool_calls"} if info and info.get("finish_reason") == "stop" else info
-
-
-def _tool_chunk(chunk: ChatGenerationChunk, calls: list[ToolCallChunk]) -> ChatGenerationChunk:
-    """Replace a streamed envelope text chunk by its tool-call chunks, keeping its metadata."""
-    message = AIMessageChunk(
-        content="",
-        tool_call_chunks=calls,
-        id=chunk.message.id,
-        usage_metadata=getattr(chunk.message, "usage_metadata", None),
-        response_metadata=chunk.message.response_metadata,
-    )
-    return ChatGenerationChunk(message=message, generation_info=_finish_reason(chunk.generation_info))
-
-
-class ChatLocal(ChatOpenAI):
-    """`ChatOpenAI` on the embedded llama.cpp server, with tool calls made by constrained JSON.
-
-    Bound tools are not sent as OpenAI `tools`: each request instead carries a JSON-schema
-    `response_format` for one call envelope plus an instruction listing the tools, and
-    the answer comes back as tool calls. So every turn with tools calls one tool or several
-    (`tool_choice="none"` turns them off; a tool name restricts the turn to one call of it).
-    """
+class ChatLocal(ChatEnvelope):
+    """`ChatEnvelope` on the embedded llama.cpp server (zyx's local model), counting tokens with its tokenizer."""
 
     local_server: Any = Field(default=None, exclude=True)  # the LocalServer behind base_url
 
@@ -135,87 +103,6 @@ class ChatLocal(ChatOpenAI):
     def get_token_ids(self, text: str) -> list[int]:
         """Count with the model's own tokenizer; tiktoken would try to download encodings."""
         return self.local_server.tokenize(text)
-
-    def get_num_tokens_from_messages(
-        self,
-        messages: Sequence[BaseMessage],
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
-        *,
-        allow_fetching_images: bool = True,
-    ) -> int:
-        """`BaseChatModel`'s tokenizer-agnostic count (OpenAI's needs tiktoken); no images are fetched."""
-        return BaseChatModel.get_num_tokens_from_messages(self, list(messages), tools)
-
-    def _prepare(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> tuple[list[BaseMessage], bool]:
-        """Flatten tool turns and swap bound `tools` for the envelope (in `kwargs`); True if tools apply."""
-        tools = [t["function"] for t in kwargs.pop("tools", None) or [] if t.get("type") == "function"]
-        choice = kwargs.pop("tool_choice", None)
-        kwargs.pop("parallel_tool_calls", None)
-        messages = render_history(messages)
-        if not tools or choice == "none":
-            return messages, False
-        if "response_format" in kwargs:
-            raise ValueError("the local model cannot combine bound tools with a response_format")
-        named = isinstance(choice, dict) and "function" in choice
-        if named:
-            tools = [t for t in tools if t["name"] == choice["function"]["name"]] or tools
-        # Sent via extra_body, not response_format=, so ChatOpenAI keeps its plain create/stream
-        # path: a truncated envelope then becomes an invalid tool call instead of raising.
-        extra_body = kwargs.get("extra_body") or self.extra_body or {}
-        kwargs["extra_body"] = {**extra_body, "response_format": envelope_format(tools, several=not named)}
-        return with_instruction(messages, tools), True
-
-    @staticmethod
-    def _convert(result: ChatResult, tooled: bool) -> ChatResult:
-        for generation in result.generations if tooled else []:
-            generation.message = tool_message(generation.message)  # type: ignore[arg-type]
-            generation.generation_info = _finish_reason(generation.generation_info)
-        return result
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        messages, tooled = self._prepare(messages, kwargs)
-        return self._convert(super()._generate(messages, stop, run_manager, **kwargs), tooled)
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        messages, tooled = self._prepare(messages, kwargs)
-        return self._convert(await super()._agenerate(messages, stop, run_manager, **kwargs), tooled)
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        messages, tooled = self._prepare(messages, kwargs)
-        envelope = EnvelopeStream()
-        # With tools, raw envelope text must not reach callbacks; LangChain reports the converted chunks.
-        for chunk in super()._stream(messages, stop, None if tooled else run_manager, **kwargs):
-            yield _tool_chunk(chunk, envelope.feed(chunk.text)) if tooled else chunk
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        messages, tooled = self._prepare(messages, kwargs)
-        envelope = EnvelopeStream()
-        async for chunk in super()._astream(messages, stop, None if tooled else run_manager, **kwargs):
-            yield _tool_chunk(chunk, envelope.feed(chunk.text)) if tooled else chunk
 
 
 _chat_models: dict[Path, ChatLocal] = {}

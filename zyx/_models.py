@@ -56,7 +56,8 @@ def _callers_level() -> int:
 def resolve_model(model: str | BaseChatModel | None) -> BaseChatModel:
     """The chat model for a `model=` argument; errors name what to fix before any request is made.
 
-    A string is `"local"`, `"local:<name>"`, or `"provider:name"`: `openai` is zyx's own `ChatOpenAI`; the
+    A string is `"local"`, `"local:<name>"`, `"envelope:<model>@<base_url>"` (any OpenAI-compatible server, tools
+    by zyx's envelope protocol: `zyx.ChatEnvelope`), or `"provider:name"`: `openai` is zyx's own `ChatOpenAI`; the
     prefixes of pydantic-ai model strings (`openai-chat:`, `anthropic:`, `google-gla:`, `groq:`, ...) go to
     their LangChain integration (`zyx._providers`); anything else to `init_chat_model` as a LangChain provider.
     """
@@ -71,6 +72,10 @@ def resolve_model(model: str | BaseChatModel | None) -> BaseChatModel:
     if model == "test":
         raise ConfigurationError("model", "'test' is pydantic-ai's TestModel; in zyx, pass a scripted chat model, "
                                  "e.g. model=zyx.testing.ScriptedChatModel(responses=[...])")
+    if model.startswith("envelope:"):  # any OpenAI-compatible server, tools by constrained JSON
+        from zyx._envelope_model import envelope_model
+
+        return envelope_model(model)
     provider, sep, name = model.partition(":")
     if not sep or not provider or not name:
         raise ConfigurationError("model", f"expected 'provider:name' (e.g. 'openai:gpt-4o-mini'), got {describe(model)}")

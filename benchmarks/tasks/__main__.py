@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 
 from benchmarks.tasks.report import per_task, table, write_section
 from benchmarks.tasks.runners import RUNNERS, Measured, measure
-from benchmarks.tasks.suite import TASKS, Task
+from benchmarks.tasks.suite import SPLIT_SEED, TASKS, Task, halves
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "RESULTS.md"
 
@@ -25,6 +25,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default="local", help='a zyx model spec ("local", "local:smollm2", '
                         '"local:<path.gguf>", "openai:...")')
     parser.add_argument("--tasks", default="", help="comma-separated task names or categories (default: all)")
+    parser.add_argument("--split", choices=("all", "tune", "held_out"), default="all",
+                        help=f"half of the suite (split by category with seed {SPLIT_SEED}): tune on one, report the other")
     parser.add_argument("--libraries", default=",".join(RUNNERS), help=f"comma-separated subset of {', '.join(RUNNERS)}")
     parser.add_argument("--max-calls", type=int, default=8, help="cap of model calls per task and library")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file to update (its tasks section)")
@@ -32,10 +34,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def select(spec: str) -> list[Task]:
-    """Tasks named (or of a category named) in a comma-separated list; all tasks for ''."""
+def select(spec: str, split: str = "all") -> list[Task]:
+    """Tasks named (or of a category named) in a comma-separated list, of one half of the split; all for ''."""
     wanted = {w.strip() for w in spec.split(",") if w.strip()}
-    tasks = [t for t in TASKS if not wanted or t.name in wanted or t.category in wanted]
+    pool = TASKS if split == "all" else halves(TASKS)[split]
+    tasks = [t for t in pool if not wanted or t.name in wanted or t.category in wanted]
     if unknown := wanted - {t.name for t in TASKS} - {t.category for t in TASKS}:
         raise SystemExit(f"unknown tasks or categories: {', '.join(sorted(unknown))}")
     return tasks
@@ -64,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     libraries = [name.strip() for name in args.libraries.split(",") if name.strip()]
     if unknown := set(libraries) - set(RUNNERS):
         raise SystemExit(f"unknown libraries: {', '.join(sorted(unknown))}")
-    tasks = select(args.tasks)
+    tasks = select(args.tasks, args.split)
     started = time.perf_counter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     from zyx._models import resolve_model
@@ -74,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     end_load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     command = " ".join(["python -m benchmarks.tasks", *(argv if argv is not None else sys.argv[1:])])
-    body = (f"## Task success on a real model ({stamp})\n\n`{command}`: model `{args.model}`, {len(tasks)} tasks, "
+    body = (f"## Task success on a real model ({stamp})\n\n`{command}`: model `{args.model}`, {len(tasks)} tasks"
+            f"{'' if args.split == 'all' else f' (the {args.split} half, split seed {SPLIT_SEED})'}, "
             f"at most {args.max_calls} model calls per task; {time.perf_counter() - started:.0f} s, load average "
             f"{load:.2f} at the start and {end_load:.2f} at the end (a shared machine: wall times are noisy, "
             f"success rates are what count). Every library drives the same chat model object; "

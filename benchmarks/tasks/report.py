@@ -48,18 +48,20 @@ def per_task(runs: list[Measured], libraries: list[str]) -> str:
     return "\n".join(rows)
 
 
-def write_section(path: Path, body: str) -> None:
-    """Put `body` between this benchmark's markers in `path`, leaving every other section as it is."""
-    block = f"{START}\n{body.strip()}\n{END}"
+def write_section(path: Path, body: str, markers: tuple[str, str] = (START, END)) -> None:
+    """Put `body` between a benchmark's markers in `path`, leaving every other section as it is."""
+    start, end = markers
+    block = f"{start}\n{body.strip()}\n{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text.rstrip()}\n\n{block}\n".lstrip()
     path.write_text(text, encoding="utf-8")
 
 
-def kept_section(path: Path) -> str | None:
-    """This benchmark's section of `path`, if any (so a rewrite of the file can keep it)."""
+def kept_section(path: Path, markers: tuple[str, str] = (START, END)) -> str | None:
+    """A benchmark's section of `path`, if any (so a rewrite of the file can keep it)."""
     if not path.exists():
         return None
-    match = re.search(re.escape(START) + ".*?" + re.escape(END), path.read_text(encoding="utf-8"), re.S)
+    start, end = markers
+    match = re.search(re.escape(start) + ".*?" + re.escape(end), path.read_text(encoding="utf-8"), re.S)
     return match.group(0) if match else None

@@ -336,3 +336,30 @@ TASKS: list[Task] = [
 
 Tree.model_rebuild()
 BY_NAME = {t.name: t for t in TASKS}
+
+from benchmarks.tasks.conventions import CONVENTION_TASKS  # noqa: E402  (its tools use this module's helpers)
+
+TASKS += CONVENTION_TASKS
+BY_NAME = {t.name: t for t in TASKS}
+
+SPLIT_SEED = 25
+"""The seed of the tuning / held-out split (fixed: a result is only comparable on the same halves)."""
+
+
+def halves(tasks: list[Task], seed: int = SPLIT_SEED) -> dict[str, list[Task]]:
+    """Split tasks into "tune" and "held_out" halves, category by category (shuffled with `seed`, then dealt
+    alternately, the first card of each category to the half that has fewer so far), in suite order."""
+    import random
+
+    rng = random.Random(seed)
+    side: dict[str, str] = {}
+    counts = {"tune": 0, "held_out": 0}
+    for category in dict.fromkeys(t.category for t in tasks):
+        names = [t.name for t in tasks if t.category == category]
+        rng.shuffle(names)
+        first = min(counts, key=lambda h: (counts[h], h != "tune"))
+        order = [first, "held_out" if first == "tune" else "tune"]
+        for i, name in enumerate(names):
+            side[name] = order[i % 2]
+            counts[side[name]] += 1
+    return {half: [t for t in tasks if side[t.name] == half] for half in ("tune", "held_out")}
