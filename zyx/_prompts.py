@@ -99,6 +99,18 @@ TRY_OTHER_TOOLS = (
     "{result}\n\n(This call failed. Not tried yet: {tools}. If one of them can find the value this call needs, "
     "call it first.)"
 )
+LOOK_UNTRIED = (
+    "Not accepted yet: you gave up (status \"{status}\"), but {tools} was not tried. Call it now if it can find "
+    "what the task needs or a value another tool needs; you can give up after that."
+)
+LOOK_RESULT = (
+    "Not accepted yet: you sent a result with status \"{status}\". If that result answers the task, call "
+    "`complete_task` again with status \"success\"; if it does not, call it again with `result` null."
+)
+LOOK_NO_TOOL = (
+    "Not accepted yet: no tool was called, so this answer comes from no tool result. Call the tool that finds or "
+    "computes it now; `complete_task` comes back after that."
+)
 CHECK_FALSE = "check {name} returned False"
 CHECKS_TIMED_OUT = "Error: the run's timeout was reached while this completion was being verified."
 ACCEPTED = "Completion accepted."

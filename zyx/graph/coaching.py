@@ -9,6 +9,12 @@
   the model chose that call itself, and with `complete_task` offered it invents the answer instead.
 - After a turn that only repeated earlier calls (same results), the next turn offers the other tools
   only; after two such turns in a row, the planner gives one turn with only `complete_task`.
+- Once per run, a valid completion gets a second look (`second_look`): a give-up after tool calls with
+  tools never tried (a small model gives up when one lookup answers "not found" in plain words, where
+  another tool would have found what that lookup needed: a name -> an id -> a record), a give-up that
+  carries a result (a small model writes "failed" or "skipped" next to a right answer: zero flights),
+  or a success in a run that has tools but called none (an answer from memory). The model is told why;
+  whatever it sends next is judged as usual.
 
 Apart from that retry turn, every step leaves `complete_task` to the model.
 """
@@ -18,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 
 from zyx import _prompts
 from zyx.graph.spec import RunSpec
@@ -37,6 +43,40 @@ def forced_turn(state: RunState, spec: RunSpec) -> bool:
     """Whether the model's turn (the one planned from this state) offered tools without `complete_task`."""
     focus = state.get("focus")
     return bool(spec.coach and focus and _prompts.COMPLETE_TASK not in focus)
+
+
+def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Whether to send a valid completion back once (never in a wrap-up turn, never twice in a run): what the
+    model is told and the coaching state for its next turn; None to accept it.
+
+    - a give-up (failed / skipped) after tool calls, with tools never tried: those tools alone, and the tools
+      tried before as the ones to call again once an untried one finds something (as after failed calls);
+    - a give-up that carries a result (all tools tried): only `complete_task`, to say "success" if it answers;
+    - a success with no tool called in a run that has tools: the tools alone, once (an answer from memory).
+    """
+    if not spec.coach or spec.plan or state.get("second_look") or state.get("limit") or not spec.tools:
+        return None
+    status = completion.get("status")
+    called = [e["name"] for e in state.get("tool_calls", [])]
+    spent = spec.limits.spent_tools(called)
+    if status == "success":
+        usable = [t.name for t in spec.tools if t.name not in spent]
+        return (_prompts.LOOK_NO_TOOL, {"focus": usable}) if usable and not _tried_any(state) else None
+    untried = [t for t in spec.tools if t.name not in set(called) | spent]
+    if called and untried:
+        listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in untried)
+        again = sorted(set(called) - spent)
+        return (_prompts.LOOK_UNTRIED.format(status=status, tools=listing),
+                {"focus": [t.name for t in untried], "retry": again or None})
+    if completion.get("result") is not None:
+        return _prompts.LOOK_RESULT.format(status=status), {"focus": [_prompts.COMPLETE_TASK]}
+    return None
+
+
+def _tried_any(state: RunState) -> bool:
+    """Whether the model asked for any tool other than `complete_task` in this run (run, refused or unknown)."""
+    return any(c["name"] != _prompts.COMPLETE_TASK for m in state.get("messages", []) if isinstance(m, AIMessage)
+               for c in [*m.tool_calls, *m.invalid_tool_calls])
 
 
 def looks_failed(message: ToolMessage) -> bool:
