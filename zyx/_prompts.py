@@ -107,10 +107,6 @@ LOOK_RESULT = (
     "Not accepted yet: you sent a result with status \"{status}\". If that result answers the task, call "
     "`complete_task` again with status \"success\"; if it does not, call it again with `result` null."
 )
-LOOK_NO_TOOL = (
-    "Not accepted yet: no tool was called, so this answer comes from no tool result. Call the tool that finds or "
-    "computes it now; `complete_task` comes back after that."
-)
 CHECK_FALSE = "check {name} returned False"
 CHECKS_TIMED_OUT = "Error: the run's timeout was reached while this completion was being verified."
 ACCEPTED = "Completion accepted."
@@ -319,7 +315,6 @@ PLAN_STEP_ROOT = "step"
 """The path of a step's validation error about the step as a whole."""
 PLAN_NOT_OBJECT = 'the plan must be an object with a "steps" list'
 PLAN_EMPTY = "the plan has zero steps; add at least one step"
-PLAN_DUPLICATE_ID = "{label}: duplicate id"
 PLAN_ONE_COMPLETION = "{label}: only one {completion_tool} step is allowed"
 PLAN_COMPLETION_LAST = "{label}: the {completion_tool} step must be the last step"
 PLAN_UNKNOWN_REF = "{label}: references unknown step {ref!r} (write '$$' for a literal '$')"

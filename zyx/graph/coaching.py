@@ -12,9 +12,8 @@
 - Once per run, a valid completion gets a second look (`second_look`): a give-up after tool calls with
   tools never tried (a small model gives up when one lookup answers "not found" in plain words, where
   another tool would have found what that lookup needed: a name -> an id -> a record), a give-up that
-  carries a result (a small model writes "failed" or "skipped" next to a right answer: zero flights),
-  or a success in a run that has tools but called none (an answer from memory). The model is told why;
-  whatever it sends next is judged as usual.
+  carries a result (a small model writes "failed" or "skipped" next to a right answer: zero flights).
+  The model is told why; whatever it sends next is judged as usual. A success is never sent back.
 
 Apart from that retry turn, every step leaves `complete_task` to the model.
 """
@@ -24,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, ToolCall, ToolMessage
+from langchain_core.messages import ToolCall, ToolMessage
 
 from zyx import _prompts
 from zyx.graph.spec import RunSpec
@@ -51,17 +50,17 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
 
     - a give-up (failed / skipped) after tool calls, with tools never tried: those tools alone, and the tools
       tried before as the ones to call again once an untried one finds something (as after failed calls);
-    - a give-up that carries a result (all tools tried): only `complete_task`, to say "success" if it answers;
-    - a success with no tool called in a run that has tools: the tools alone, once (an answer from memory).
+    - a give-up that carries a result (all tools tried): only `complete_task`, to say "success" if it answers.
     """
     if not spec.coach or spec.plan or state.get("second_look") or state.get("limit") or not spec.tools:
         return None
+    if not spec.limits.steps_left(state) or spec.limits.before_model_call(state) is not None:
+        return None  # no tool could run, or the next turn would be the wrap-up: the answer stands
     status = completion.get("status")
     called = [e["name"] for e in state.get("tool_calls", [])]
     spent = spec.limits.spent_tools(called)
     if status == "success":
-        usable = [t.name for t in spec.tools if t.name not in spent]
-        return (_prompts.LOOK_NO_TOOL, {"focus": usable}) if usable and not _tried_any(state) else None
+        return None
     untried = [t for t in spec.tools if t.name not in set(called) | spent]
     if called and untried:
         listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in untried)
@@ -71,12 +70,6 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     if completion.get("result") is not None:
         return _prompts.LOOK_RESULT.format(status=status), {"focus": [_prompts.COMPLETE_TASK]}
     return None
-
-
-def _tried_any(state: RunState) -> bool:
-    """Whether the model asked for any tool other than `complete_task` in this run (run, refused or unknown)."""
-    return any(c["name"] != _prompts.COMPLETE_TASK for m in state.get("messages", []) if isinstance(m, AIMessage)
-               for c in [*m.tool_calls, *m.invalid_tool_calls])
 
 
 def looks_failed(message: ToolMessage) -> bool:

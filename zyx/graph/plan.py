@@ -263,9 +263,7 @@ def check_plan(
     parsed, problems = _parse_steps(raw_steps)
     _number_repeated_ids([s for _, s in parsed])
     by_id: dict[str, PlanStep] = {}
-    for label, s in parsed:
-        if s.id.strip() and s.id in by_id:
-            problems.append(_prompts.PLAN_DUPLICATE_ID.format(label=label))
+    for _, s in parsed:
         by_id.setdefault(s.id, s)
     by_id.pop("", None)
     completions = [i for i, (_, s) in enumerate(parsed) if s.tool == completion_tool]
