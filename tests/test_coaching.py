@@ -50,7 +50,7 @@ def test_after_a_failed_call_the_untried_tools_are_offered_then_the_failed_one_a
     assert first.content.startswith("Error: unknown city 'bob'") and "Not tried yet: get_user_city(user)" in first.content
     assert names(model) == [["get_user_city", "get_population", "complete_task"], ["get_user_city", "complete_task"],
                             ["get_population"], ["get_user_city", "get_population", "complete_task"]]
-    assert "Now call get_population again" in tool_messages(result.messages)[1].content
+    assert tool_messages(result.messages)[1].content.endswith("(Now call get_population again, with what this found: Tokyo)")
     assert result.tool_calls[0].output == "Error: unknown city 'bob'"  # the log keeps what the tool returned
     assert_valid_history(result.messages)
 
@@ -222,3 +222,14 @@ def test_a_retry_is_for_the_very_next_plain_turn_only() -> None:
         call("get_user_city", user="carol"), complete("14000000", 14_000_000)])
     zyx.run("t", int, tools=TOOLS, model=model)
     assert ["get_population"] not in names(model)
+
+
+def test_a_long_or_multi_line_finding_is_not_restated_in_the_hint() -> None:
+    def get_user_city(user: str) -> str:
+        """The home city of a user."""
+        return "Tokyo\n(home since 2019)"
+
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="bob"),
+                                         call("get_population", city="Tokyo"), complete("14000000", 14_000_000)])
+    result = zyx.run("t", int, tools=[get_user_city, get_population], model=model)
+    assert tool_messages(result.messages)[1].content.endswith("(Now call get_population again, with what this found.)")

@@ -112,8 +112,10 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
         update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
     elif (retry := [n for n in state.get("retry") or [] if n not in spent]) and isinstance(answers[-1].content, str) \
             and not {c["name"] for c in calls} & set(retry):  # an untried tool found something: the failed one now
-        answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_AGAIN.format(
-            result=answers[-1].content, tools=", ".join(retry))})
+        found = answers[-1].content.strip()
+        short = 0 < len(found) <= _prompts.FOUND_MAX_CHARS and "\n" not in found
+        answers[-1] = answers[-1].model_copy(update={"content": (_prompts.TRY_AGAIN_WITH if short else _prompts.TRY_AGAIN)
+                                             .format(result=answers[-1].content, tools=", ".join(retry), found=found)})
         # without require_completion a plain-text answer would end the run: complete_task stays offered then
         update["focus"] = retry if spec.require_completion else [*retry, _prompts.COMPLETE_TASK]
     return answers, update
