@@ -50,7 +50,8 @@ def test_after_a_failed_call_the_untried_tools_are_offered_then_the_failed_one_a
     assert first.content.startswith("Error: unknown city 'bob'") and "Not tried yet: get_user_city(user)" in first.content
     assert names(model) == [["get_user_city", "get_population", "complete_task"], ["get_user_city", "complete_task"],
                             ["get_population"], ["get_user_city", "get_population", "complete_task"]]
-    assert tool_messages(result.messages)[1].content.endswith("(Now call get_population again, with what this found: Tokyo)")
+    assert tool_messages(result.messages)[1].content.endswith(
+        '(Now call get_population again, with what this found: get_population(city="Tokyo"))')
     assert result.tool_calls[0].output == "Error: unknown city 'bob'"  # the log keeps what the tool returned
     assert_valid_history(result.messages)
 
@@ -233,3 +234,26 @@ def test_a_long_or_multi_line_finding_is_not_restated_in_the_hint() -> None:
                                          call("get_population", city="Tokyo"), complete("14000000", 14_000_000)])
     result = zyx.run("t", int, tools=[get_user_city, get_population], model=model)
     assert tool_messages(result.messages)[1].content.endswith("(Now call get_population again, with what this found.)")
+
+
+def test_the_hint_restates_a_finding_as_the_call_only_when_the_failed_call_had_one_argument() -> None:
+    def order_total(customer: int, currency: str) -> str:
+        """The total of a customer's orders."""
+        return "Error: unknown customer" if customer != 7 else "12 EUR"
+
+    def customer_number(email: str) -> str:
+        """A customer's number."""
+        return "7"
+
+    def orders(customer: int) -> str:
+        """A customer's orders, by number."""
+        return "Error: unknown customer" if customer != 7 else "R-1"
+
+    model = ScriptedChatModel(responses=[call("order_total", customer=1, currency="EUR"),
+                                         call("customer_number", email="a@b.c"), complete("12 EUR")])
+    result = zyx.run("t", tools=[order_total, customer_number], model=model)
+    assert tool_messages(result.messages)[1].content.endswith("(Now call order_total again, with what this found: 7)")
+    model = ScriptedChatModel(responses=[call("orders", customer=1), call("customer_number", email="a@b.c"),
+                                         complete("R-1")])
+    result = zyx.run("t", tools=[orders, customer_number], model=model)
+    assert tool_messages(result.messages)[1].content.endswith("with what this found: orders(customer=7))")

@@ -69,8 +69,9 @@ WRAP_UP = (
 
 TRY_AGAIN = "{result}\n\n(Now call {tools} again, with what this found.)"
 TRY_AGAIN_WITH = "{result}\n\n(Now call {tools} again, with what this found: {found})"
-"""`TRY_AGAIN` for a short one-line result, restated where the model decides (a small model otherwise
-repeats its first arguments: get_population("Egypt") again after get_capital found "Cairo")."""
+"""`TRY_AGAIN` for a short one-line result, restated where the model decides, as the call to make when the
+failed call had one argument (a small model otherwise repeats its first arguments: get_population("Egypt")
+again after get_capital found "Cairo")."""
 FOUND_MAX_CHARS = 80
 REPEATED_CALL = (
     "{result}\n\n(Note: {name} was already called with these arguments and gave this same result, which is "

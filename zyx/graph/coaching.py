@@ -20,6 +20,7 @@ Apart from that retry turn, every step leaves `complete_task` to the model.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,6 +73,29 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     return None
 
 
+def _retry_hint(state: RunState, retry: list[str], result: str) -> str:
+    """The result of the call that found something, with the note to call the failed tool again: a short
+    one-line finding is restated, as the failed call with its one argument replaced when it had one."""
+    found = result.strip()
+    if not 0 < len(found) <= _prompts.FOUND_MAX_CHARS or "\n" in found:
+        return _prompts.TRY_AGAIN.format(result=result, tools=", ".join(retry))
+    failed = next((e for e in reversed(state.get("tool_calls", [])) if e["name"] in retry), None)
+    args = failed.get("args") if failed is not None else None
+    if len(retry) == 1 and isinstance(args, dict) and len(args) == 1:
+        (name, value), = args.items()
+        new = _as_number(found) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        found = f"{retry[0]}({name}={json.dumps(found if new is None else new, ensure_ascii=False)})"
+    return _prompts.TRY_AGAIN_WITH.format(result=result, tools=", ".join(retry), found=found)
+
+
+def _as_number(text: str) -> float | int | None:
+    try:
+        number = float(text.replace(",", ""))
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else number
+
+
 def looks_failed(message: ToolMessage) -> bool:
     """A tool result that reports a failure: an error status, or text that starts with "Error:"
     (LangChain's convention for tools that return their errors; "errors: 0" is data)."""
@@ -112,10 +136,7 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
         update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
     elif (retry := [n for n in state.get("retry") or [] if n not in spent]) and isinstance(answers[-1].content, str) \
             and not {c["name"] for c in calls} & set(retry):  # an untried tool found something: the failed one now
-        found = answers[-1].content.strip()
-        short = 0 < len(found) <= _prompts.FOUND_MAX_CHARS and "\n" not in found
-        answers[-1] = answers[-1].model_copy(update={"content": (_prompts.TRY_AGAIN_WITH if short else _prompts.TRY_AGAIN)
-                                             .format(result=answers[-1].content, tools=", ".join(retry), found=found)})
+        answers[-1] = answers[-1].model_copy(update={"content": _retry_hint(state, retry, answers[-1].content)})
         # without require_completion a plain-text answer would end the run: complete_task stays offered then
         update["focus"] = retry if spec.require_completion else [*retry, _prompts.COMPLETE_TASK]
     return answers, update
