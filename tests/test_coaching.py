@@ -257,3 +257,26 @@ def test_the_hint_restates_a_finding_as_the_call_only_when_the_failed_call_had_o
                                          complete("R-1")])
     result = zyx.run("t", tools=[orders, customer_number], model=model)
     assert tool_messages(result.messages)[1].content.endswith("with what this found: orders(customer=7))")
+
+
+def test_a_record_found_is_restated_only_through_the_field_named_like_the_failed_argument() -> None:
+    def get_order(order_id: str) -> dict[str, object]:
+        """An order's record."""
+        return {"item": "lamp", "quantity": 3}
+
+    def get_price(item: str) -> int | str:
+        """The price of an item."""
+        return 20 if item == "lamp" else f"Error: unknown item {item!r}"
+
+    def get_stock(sku: str) -> int | str:
+        """Items in stock."""
+        return f"Error: unknown sku {sku!r}"
+
+    model = ScriptedChatModel(responses=[call("get_price", item="A100"), call("get_order", order_id="A100"),
+                                         call("get_price", item="lamp"), complete("20", 20)])
+    result = zyx.run("t", int, tools=[get_order, get_price], model=model)
+    assert tool_messages(result.messages)[1].content.endswith('with what this found: get_price(item="lamp"))')
+    model = ScriptedChatModel(responses=[call("get_stock", sku="A100"), call("get_order", order_id="A100"),
+                                         complete("none", status="failed")])
+    result = zyx.run("t", tools=[get_order, get_stock], model=model)
+    assert tool_messages(result.messages)[1].content.endswith("(Now call get_stock again, with what this found.)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from helpers import assert_valid_history, tool_messages
 
 import zyx
-from zyx import _prompts
 from zyx.testing import ScriptedChatModel, call, complete
 
 

@@ -74,17 +74,30 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
 
 
 def _retry_hint(state: RunState, retry: list[str], result: str) -> str:
-    """The result of the call that found something, with the note to call the failed tool again: a short
-    one-line finding is restated, as the failed call with its one argument replaced when it had one."""
+    """The result of the call that found something, with the note to call the failed tool again. A short
+    one-line finding is restated: a plain value, or a JSON object's field named like the failed call's one
+    argument, as that call with the argument replaced (`get_price(item="lamp")`)."""
     found = result.strip()
+    plain = _prompts.TRY_AGAIN.format(result=result, tools=", ".join(retry))
     if not 0 < len(found) <= _prompts.FOUND_MAX_CHARS or "\n" in found:
-        return _prompts.TRY_AGAIN.format(result=result, tools=", ".join(retry))
+        return plain
+    try:
+        parsed: Any = json.loads(found)
+    except ValueError:
+        parsed = found
     failed = next((e for e in reversed(state.get("tool_calls", [])) if e["name"] in retry), None)
     args = failed.get("args") if failed is not None else None
     if len(retry) == 1 and isinstance(args, dict) and len(args) == 1:
         (name, value), = args.items()
-        new = _as_number(found) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        found = f"{retry[0]}({name}={json.dumps(found if new is None else new, ensure_ascii=False)})"
+        if isinstance(parsed, dict):
+            parsed = parsed.get(name)
+        if parsed is None or isinstance(parsed, (bool, list, dict)):
+            return plain
+        new = _as_number(str(parsed)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        call = f"{retry[0]}({name}={json.dumps(str(parsed) if new is None else new, ensure_ascii=False)})"
+        return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=call)
+    if isinstance(parsed, (dict, list)):
+        return plain
     return _prompts.TRY_AGAIN_WITH.format(result=result, tools=", ".join(retry), found=found)
 
 
