@@ -153,3 +153,16 @@ def test_a_report_joins_logs_of_separate_runs(tmp_path: Path) -> None:
     assert cli.main(["--categories", "simple_python", "--from-log", str(old), "--from-log", str(new),
                      "--out", str(out)]) == 0
     assert "| simple_python | 1/1 (100%) | 1/1 (100%) |" in out.read_text(encoding="utf-8")
+
+
+def test_the_paired_comparison_counts_entries_only_one_library_passed() -> None:
+    from benchmarks.bfcl.report import mcnemar, paired
+    from benchmarks.bfcl.suite import Scored
+
+    def scored(entry: str, library: str, valid: bool) -> Scored:
+        return Scored(entry, "simple_python", library, valid, "", 1, None, 1, 10, 0.1)
+
+    results = [scored(f"e{i}", "zyx", i == 0) for i in range(8)] + [scored(f"e{i}", "peer", i > 0) for i in range(8)]
+    assert paired(results, ["simple_python"], ["zyx", "peer"]) == (
+        "- zyx vs peer, entries only one passed: simple_python 1 vs 7 (p=0.07)")
+    assert mcnemar(0, 0) == 1.0 and abs(mcnemar(1, 6) - 0.125) < 1e-9 and mcnemar(0, 10) < 0.01

@@ -50,7 +50,8 @@ def test_after_a_failed_call_the_untried_tools_are_offered_then_the_failed_one_a
     assert first.content.startswith("Error: unknown city 'bob'") and "Not tried yet: get_user_city(user)" in first.content
     assert names(model) == [["get_user_city", "get_population", "complete_task"], ["get_user_city", "complete_task"],
                             ["get_population"], ["get_user_city", "get_population", "complete_task"]]
-    assert "Now call get_population again" in tool_messages(result.messages)[1].content
+    assert tool_messages(result.messages)[1].content.endswith(
+        '(Now call get_population again, with what this found: get_population(city="Tokyo"))')
     assert result.tool_calls[0].output == "Error: unknown city 'bob'"  # the log keeps what the tool returned
     assert_valid_history(result.messages)
 
@@ -222,3 +223,60 @@ def test_a_retry_is_for_the_very_next_plain_turn_only() -> None:
         call("get_user_city", user="carol"), complete("14000000", 14_000_000)])
     zyx.run("t", int, tools=TOOLS, model=model)
     assert ["get_population"] not in names(model)
+
+
+def test_a_long_or_multi_line_finding_is_not_restated_in_the_hint() -> None:
+    def get_user_city(user: str) -> str:
+        """The home city of a user."""
+        return "Tokyo\n(home since 2019)"
+
+    model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_user_city", user="bob"),
+                                         call("get_population", city="Tokyo"), complete("14000000", 14_000_000)])
+    result = zyx.run("t", int, tools=[get_user_city, get_population], model=model)
+    assert tool_messages(result.messages)[1].content.endswith("(Now call get_population again, with what this found.)")
+
+
+def test_the_hint_restates_a_finding_as_the_call_only_when_the_failed_call_had_one_argument() -> None:
+    def order_total(customer: int, currency: str) -> str:
+        """The total of a customer's orders."""
+        return "Error: unknown customer" if customer != 7 else "12 EUR"
+
+    def customer_number(email: str) -> str:
+        """A customer's number."""
+        return "7"
+
+    def orders(customer: int) -> str:
+        """A customer's orders, by number."""
+        return "Error: unknown customer" if customer != 7 else "R-1"
+
+    model = ScriptedChatModel(responses=[call("order_total", customer=1, currency="EUR"),
+                                         call("customer_number", email="a@b.c"), complete("12 EUR")])
+    result = zyx.run("t", tools=[order_total, customer_number], model=model)
+    assert tool_messages(result.messages)[1].content.endswith("(Now call order_total again, with what this found: 7)")
+    model = ScriptedChatModel(responses=[call("orders", customer=1), call("customer_number", email="a@b.c"),
+                                         complete("R-1")])
+    result = zyx.run("t", tools=[orders, customer_number], model=model)
+    assert tool_messages(result.messages)[1].content.endswith("with what this found: orders(customer=7))")
+
+
+def test_a_record_found_is_restated_only_through_the_field_named_like_the_failed_argument() -> None:
+    def get_order(order_id: str) -> dict[str, object]:
+        """An order's record."""
+        return {"item": "lamp", "quantity": 3}
+
+    def get_price(item: str) -> int | str:
+        """The price of an item."""
+        return 20 if item == "lamp" else f"Error: unknown item {item!r}"
+
+    def get_stock(sku: str) -> int | str:
+        """Items in stock."""
+        return f"Error: unknown sku {sku!r}"
+
+    model = ScriptedChatModel(responses=[call("get_price", item="A100"), call("get_order", order_id="A100"),
+                                         call("get_price", item="lamp"), complete("20", 20)])
+    result = zyx.run("t", int, tools=[get_order, get_price], model=model)
+    assert tool_messages(result.messages)[1].content.endswith('with what this found: get_price(item="lamp"))')
+    model = ScriptedChatModel(responses=[call("get_stock", sku="A100"), call("get_order", order_id="A100"),
+                                         complete("none", status="failed")])
+    result = zyx.run("t", tools=[get_order, get_stock], model=model)
+    assert tool_messages(result.messages)[1].content.endswith("(Now call get_stock again, with what this found.)")

@@ -203,7 +203,6 @@ def test_template_reference_inserts_text() -> None:
 REJECTIONS = {
     "unknown tool": ([step("s1", "nope")], "unknown tool 'nope'"),
     "cycle": ([step("s1", "fetch", url="${s2}"), step("s2", "fetch", url="${s1}")], "cyclic reference"),
-    "duplicate id": ([step("s1", "fetch", url="a"), step("s1", "fetch", url="b")], "duplicate id"),
     "bad args": ([step("s1", "fetch", address="a")], "invalid arguments for 'fetch'"),
     "unknown reference": ([step("s1", "fetch", url="$s9")], "references unknown step 's9'"),
     "planning_interval": ([step(f"s{i}", "fetch", url="x") for i in range(3)],
@@ -234,7 +233,7 @@ def test_every_problem_is_listed_at_once() -> None:
     model = scripted(plan(step("s1", "nope"), step("s1", "fetch", address="x"), step("s3", "fetch", url="$zz")),
                      complete())
     text = plan_answer(run(model)).content
-    for reason in ("unknown tool 'nope'", "duplicate id", "invalid arguments", "references unknown step 'zz'"):
+    for reason in ("unknown tool 'nope'", "invalid arguments", "references unknown step 'zz'"):
         assert reason in text
 
 

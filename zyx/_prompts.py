@@ -68,6 +68,11 @@ WRAP_UP = (
 )
 
 TRY_AGAIN = "{result}\n\n(Now call {tools} again, with what this found.)"
+TRY_AGAIN_WITH = "{result}\n\n(Now call {tools} again, with what this found: {found})"
+"""`TRY_AGAIN` for a short one-line result, restated where the model decides, as the call to make when the
+failed call had one argument (a small model otherwise repeats its first arguments: get_population("Egypt")
+again after get_capital found "Cairo")."""
+FOUND_MAX_CHARS = 80
 REPEATED_CALL = (
     "{result}\n\n(Note: {name} was already called with these arguments and gave this same result, which is "
     "above. Use it: take the next step, or call `complete_task` if you have the answer.)"
@@ -98,6 +103,14 @@ LIMIT_MARKERS = ("limit of this run", "max_steps limit", "max_model_calls limit"
 TRY_OTHER_TOOLS = (
     "{result}\n\n(This call failed. Not tried yet: {tools}. If one of them can find the value this call needs, "
     "call it first.)"
+)
+LOOK_UNTRIED = (
+    "Not accepted yet: you gave up (status \"{status}\"), but {tools} was not tried. Call it now if it can find "
+    "what the task needs or a value another tool needs; you can give up after that."
+)
+LOOK_RESULT = (
+    "Not accepted yet: you sent a result with status \"{status}\". If that result answers the task, call "
+    "`complete_task` again with status \"success\"; if it does not, call it again with `result` null."
 )
 CHECK_FALSE = "check {name} returned False"
 CHECKS_TIMED_OUT = "Error: the run's timeout was reached while this completion was being verified."
@@ -307,7 +320,6 @@ PLAN_STEP_ROOT = "step"
 """The path of a step's validation error about the step as a whole."""
 PLAN_NOT_OBJECT = 'the plan must be an object with a "steps" list'
 PLAN_EMPTY = "the plan has zero steps; add at least one step"
-PLAN_DUPLICATE_ID = "{label}: duplicate id"
 PLAN_ONE_COMPLETION = "{label}: only one {completion_tool} step is allowed"
 PLAN_COMPLETION_LAST = "{label}: the {completion_tool} step must be the last step"
 PLAN_UNKNOWN_REF = "{label}: references unknown step {ref!r} (write '$$' for a literal '$')"

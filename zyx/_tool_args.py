@@ -25,6 +25,8 @@ from zyx import _prompts
 from zyx.errors import ConfigurationError, describe
 
 MAX_PROBLEMS = 10
+SCHEMA_ECHO_KEY = "properties"
+"""The JSON-schema key a small model wraps its arguments in, copying the schema it was shown."""
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -39,6 +41,11 @@ class ArgumentCheck:
     open: bool
     validator: Any = None
 
+    def repaired(self, args: Any) -> Any:
+        """`args`, or the object a small model wrapped in a copied schema key: `{"properties": {...}}` whose
+        inner keys are all declared, for a tool that declares no `properties` argument."""
+        return unwrap_schema_echo(args, self.declared)
+
     def problems(self, args: Any) -> list[str]:
         """Why `args` does not fit the schema, one line each (values described by type, never shown)."""
         if not isinstance(args, Mapping):
@@ -52,6 +59,16 @@ class ArgumentCheck:
                     continue  # reported above, by name
                 found.append(_describe(error))
         return found[:MAX_PROBLEMS]
+
+
+def unwrap_schema_echo(args: Any, declared: frozenset[str] | set[str]) -> Any:
+    """The arguments inside `{"properties": {...}}` when the model copied the JSON schema's shape (and the tool
+    declares no `properties` argument while declaring every inner key); else `args` unchanged."""
+    if isinstance(args, Mapping) and len(args) == 1 and SCHEMA_ECHO_KEY not in declared:
+        inner = args.get(SCHEMA_ECHO_KEY)
+        if isinstance(inner, Mapping) and inner and set(inner) <= declared:
+            return dict(inner)
+    return args
 
 
 def _describe(error: Any) -> str:

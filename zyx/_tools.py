@@ -230,6 +230,8 @@ async def execute_tool(
     included, is the model's feedback.
     """
     started = time.perf_counter()
+    if check is not None:
+        call = ToolCall(name=call["name"], args=check.repaired(call["args"]), id=call.get("id"), type="tool_call")
     if check is not None and (problems := check.problems(call["args"])):
         return ToolOutcome(error=INVALID_ARGUMENTS.format(problems="\n".join(f"- {p}" for p in problems)))
     values: list[Any] = []

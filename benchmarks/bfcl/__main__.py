@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.bfcl.data import CATEGORIES, INSTALL_HINT, MULTI_TURN, available, load
-from benchmarks.bfcl.report import MARKERS, errors, finishing, per_entry, table
+from benchmarks.bfcl.report import MARKERS, errors, finishing, paired, per_entry, table
 from benchmarks.bfcl.runners import LIBRARIES
 from benchmarks.bfcl.suite import Scored, score
 from benchmarks.tasks.report import write_section
@@ -89,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"multi-turn checker. Every library drives the same chat model object. {time.perf_counter() - started:.0f} s, "
             f"load average {load_start:.2f} at the start and {os.getloadavg()[0]:.2f} at the end."
             f"{' ' + args.note if args.note else ''}\n\n{summary}\n\n"
+            f"Paired, on the same entries (exact McNemar p; above 0.05 this sample shows no difference between the "
+            f"libraries):\n{paired(results, categories, libraries)}\n\n"
             f"How the first turn finished:\n{finishing(results, libraries)}\n\nBFCL error types of the failures:\n"
             f"{errors(results, libraries)}\n\n<details><summary>per entry</summary>\n\n{per_entry(results, libraries)}"
             f"\n\n</details>\n")

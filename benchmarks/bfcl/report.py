@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from benchmarks.bfcl.suite import Scored
@@ -27,6 +28,33 @@ def table(results: list[Scored], categories: list[str], libraries: list[str]) ->
                          if mine else "-")
         rows.append(f"| {category} | " + " | ".join(cells + costs) + " |")
     return "\n".join(rows)
+
+
+def mcnemar(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value of paired pass/fail outcomes: how likely a split of the discordant
+    entries at least this uneven is when neither library is better."""
+    n, k = only_a + only_b, min(only_a, only_b)
+    return min(1.0, 2 * sum(math.comb(n, j) for j in range(k + 1)) / 2 ** n) if n else 1.0
+
+
+def paired(results: list[Scored], categories: list[str], libraries: list[str], base: str = "zyx") -> str:
+    """Per category and peer: entries only `base` passed, entries only the peer passed, and McNemar's p
+    (a small sample of a 0.5B model flips answers on any prompt change: is a difference more than that?)."""
+    lines = []
+    passed = {(r.category, r.library, r.id): r.valid for r in results}
+    for peer in [lib for lib in libraries if lib != base] if base in libraries else []:
+        cells = []
+        for category in categories:
+            ids = {i for (c, lib, i) in passed if c == category and lib == base}
+            ids &= {i for (c, lib, i) in passed if c == category and lib == peer}
+            if not ids:
+                continue
+            mine = sum(passed[category, base, i] and not passed[category, peer, i] for i in ids)
+            theirs = sum(passed[category, peer, i] and not passed[category, base, i] for i in ids)
+            cells.append(f"{category} {mine} vs {theirs} (p={mcnemar(mine, theirs):.2f})")
+        if cells:
+            lines.append(f"- {base} vs {peer}, entries only one passed: " + "; ".join(cells))
+    return "\n".join(lines)
 
 
 def finishing(results: list[Scored], libraries: list[str]) -> str:

@@ -9,12 +9,18 @@
   the model chose that call itself, and with `complete_task` offered it invents the answer instead.
 - After a turn that only repeated earlier calls (same results), the next turn offers the other tools
   only; after two such turns in a row, the planner gives one turn with only `complete_task`.
+- Once per run, a valid completion gets a second look (`second_look`): a give-up after tool calls with
+  tools never tried (a small model gives up when one lookup answers "not found" in plain words, where
+  another tool would have found what that lookup needed: a name -> an id -> a record), a give-up that
+  carries a result (a small model writes "failed" or "skipped" next to a right answer: zero flights).
+  The model is told why; whatever it sends next is judged as usual. A success is never sent back.
 
 Apart from that retry turn, every step leaves `complete_task` to the model.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +43,70 @@ def forced_turn(state: RunState, spec: RunSpec) -> bool:
     """Whether the model's turn (the one planned from this state) offered tools without `complete_task`."""
     focus = state.get("focus")
     return bool(spec.coach and focus and _prompts.COMPLETE_TASK not in focus)
+
+
+def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Whether to send a valid completion back once (never in a wrap-up turn, never twice in a run): what the
+    model is told and the coaching state for its next turn; None to accept it.
+
+    - a give-up (failed / skipped) after tool calls, with tools never tried: those tools alone, and the tools
+      tried before as the ones to call again once an untried one finds something (as after failed calls);
+    - a give-up that carries a result (all tools tried): only `complete_task`, to say "success" if it answers.
+    """
+    if not spec.coach or spec.plan or state.get("second_look") or state.get("limit") or not spec.tools:
+        return None
+    if not spec.limits.steps_left(state) or spec.limits.before_model_call(state) is not None:
+        return None  # no tool could run, or the next turn would be the wrap-up: the answer stands
+    status = completion.get("status")
+    called = [e["name"] for e in state.get("tool_calls", [])]
+    spent = spec.limits.spent_tools(called)
+    if status == "success":
+        return None
+    untried = [t for t in spec.tools if t.name not in set(called) | spent]
+    if called and untried:
+        listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in untried)
+        again = sorted(set(called) - spent)
+        return (_prompts.LOOK_UNTRIED.format(status=status, tools=listing),
+                {"focus": [t.name for t in untried], "retry": again or None})
+    if completion.get("result") is not None:
+        return _prompts.LOOK_RESULT.format(status=status), {"focus": [_prompts.COMPLETE_TASK]}
+    return None
+
+
+def _retry_hint(state: RunState, retry: list[str], result: str) -> str:
+    """The result of the call that found something, with the note to call the failed tool again. A short
+    one-line finding is restated: a plain value, or a JSON object's field named like the failed call's one
+    argument, as that call with the argument replaced (`get_price(item="lamp")`)."""
+    found = result.strip()
+    plain = _prompts.TRY_AGAIN.format(result=result, tools=", ".join(retry))
+    if not 0 < len(found) <= _prompts.FOUND_MAX_CHARS or "\n" in found:
+        return plain
+    try:
+        parsed: Any = json.loads(found)
+    except ValueError:
+        parsed = found
+    failed = next((e for e in reversed(state.get("tool_calls", [])) if e["name"] in retry), None)
+    args = failed.get("args") if failed is not None else None
+    if len(retry) == 1 and isinstance(args, dict) and len(args) == 1:
+        (name, value), = args.items()
+        if isinstance(parsed, dict):
+            parsed = parsed.get(name)
+        if parsed is None or isinstance(parsed, (bool, list, dict)):
+            return plain
+        new = _as_number(str(parsed)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        call = f"{retry[0]}({name}={json.dumps(str(parsed) if new is None else new, ensure_ascii=False)})"
+        return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=call)
+    if isinstance(parsed, (dict, list)):
+        return plain
+    return _prompts.TRY_AGAIN_WITH.format(result=result, tools=", ".join(retry), found=found)
+
+
+def _as_number(text: str) -> float | int | None:
+    try:
+        number = float(text.replace(",", ""))
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else number
 
 
 def looks_failed(message: ToolMessage) -> bool:
@@ -79,8 +149,7 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
         update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
     elif (retry := [n for n in state.get("retry") or [] if n not in spent]) and isinstance(answers[-1].content, str) \
             and not {c["name"] for c in calls} & set(retry):  # an untried tool found something: the failed one now
-        answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_AGAIN.format(
-            result=answers[-1].content, tools=", ".join(retry))})
+        answers[-1] = answers[-1].model_copy(update={"content": _retry_hint(state, retry, answers[-1].content)})
         # without require_completion a plain-text answer would end the run: complete_task stays offered then
         update["focus"] = retry if spec.require_completion else [*retry, _prompts.COMPLETE_TASK]
     return answers, update

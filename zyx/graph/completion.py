@@ -13,6 +13,7 @@ from zyx._completion import check_completion
 from zyx._scope import Kept, RunScope
 from zyx.events import CompletionRejected
 from zyx.graph.answer import check_answer, failed
+from zyx.graph.coaching import second_look
 from zyx.graph.limits import rejection_end
 from zyx.graph.plan import SUBMIT_PLAN
 from zyx.graph.progress import tell
@@ -99,6 +100,13 @@ async def judge_completion(state: RunState, config: RunnableConfig, *, spec: Run
                 failed(spec.target, count) if spec.make else f"The completion was invalid {count} times.",
                 [checked.problems or checked.feedback]))
         return update
+    if not spec.make and checked.completion is not None \
+            and (look := second_look(state, spec, checked.completion)) is not None:
+        text, coached = look
+        tell(config, CompletionRejected(reason=text))
+        return {"completion": None, "second_look": True, **coached,
+                "messages": [call.answer(text, error=True), *ignored], **call.settle(state, "rejected", text),
+                **budget_spent(state, spec.limits.max_steps)}
     if checked.completion is not None:  # validated once: the same object for the checks and the `RunResult`
         RunScope.of(config).result = Kept(checked.completion["result"], checked.value)
     update = {"completion": checked.completion, "verification_error": None, "messages": ignored}

@@ -22,6 +22,7 @@ from pydantic_core import to_json
 
 from zyx import _prompts
 from zyx._prompts import COMPLETE_TASK, SUBMIT_PLAN
+from zyx._tool_args import unwrap_schema_echo
 from zyx.graph.state import StepStatus
 
 _TEMPLATE = re.compile(r"\$\$|\$\{([^{}]*)\}")
@@ -126,12 +127,52 @@ def resolve(value: Any, outputs: Mapping[str, Any]) -> Any:
     return value
 
 
+def _rename_refs(value: Any, ids: Mapping[str, str]) -> Any:
+    """`value` with its step references `$id` / `${id}` pointing at `ids[id]` (other ids untouched)."""
+    if isinstance(value, str):
+        ref = _whole_ref(value)
+        if ref is not None:
+            return f"${ids.get(ref, ref)}"
+        return _TEMPLATE.sub(lambda m: m[0] if m[1] is None else f"${{{ids.get(m[1], m[1])}}}", value)
+    if isinstance(value, Mapping):
+        return {k: _rename_refs(v, ids) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rename_refs(v, ids) for v in value]
+    return value
+
+
+def _number_repeated_ids(steps: list[PlanStep]) -> None:
+    """Give a repeated step id a number ("s", "s_2") in place, as code rebinds a name: a reference to a
+    repeated id means the latest step before it with that id (a small model writes one id per tool)."""
+    taken = {s.id for s in steps}
+    latest: dict[str, str] = {}
+    for s in steps:
+        s.args = _rename_refs(s.args, latest) if latest else s.args
+        if s.id in latest:
+            n = 2
+            while f"{s.id}_{n}" in taken:
+                n += 1
+            new = f"{s.id}_{n}"
+            taken.add(new)
+            latest[s.id], s.id = new, new
+        elif s.id.strip():
+            latest[s.id] = s.id
+
+
 def _call_schema(tool: BaseTool) -> dict[str, Any] | type[BaseModel]:
     """The tool's model-facing schema: a JSON-schema dict or a pydantic (v2) model.
 
     langchain-core also allows `pydantic.v1` models, which plan mode does not support.
     """
     return cast("dict[str, Any] | type[BaseModel]", tool.tool_call_schema)
+
+
+def _known_args(tool: BaseTool) -> frozenset[str]:
+    """The argument names a tool's schema declares."""
+    schema = _call_schema(tool)
+    if isinstance(schema, dict):
+        return frozenset(schema.get("properties") or {})
+    return frozenset(f.alias or n for n, f in schema.model_fields.items())
 
 
 def _key_problems(tool: BaseTool, args: Mapping[str, Any], *, check_required: bool) -> list[str]:
@@ -220,10 +261,9 @@ def check_plan(
     if not raw_steps:
         return [_prompts.PLAN_EMPTY]
     parsed, problems = _parse_steps(raw_steps)
+    _number_repeated_ids([s for _, s in parsed])
     by_id: dict[str, PlanStep] = {}
-    for label, s in parsed:
-        if s.id.strip() and s.id in by_id:
-            problems.append(_prompts.PLAN_DUPLICATE_ID.format(label=label))
+    for _, s in parsed:
         by_id.setdefault(s.id, s)
     by_id.pop("", None)
     completions = [i for i, (_, s) in enumerate(parsed) if s.tool == completion_tool]
@@ -234,6 +274,9 @@ def check_plan(
             problems.append(_prompts.PLAN_COMPLETION_LAST.format(label=parsed[i][0], completion_tool=completion_tool))
     completion_ids = {parsed[i][1].id for i in completions}
     graph: dict[str, set[str]] = {}
+    for _, s in parsed:
+        if s.tool in tools:
+            s.args = unwrap_schema_echo(s.args, _known_args(tools[s.tool]))
     for label, s in parsed:
         refs = references(s.args)
         problems += [_prompts.PLAN_UNKNOWN_REF.format(label=label, ref=r) for r in sorted(refs - set(by_id))]

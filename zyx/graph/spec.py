@@ -118,10 +118,13 @@ class RunSpec:
         return self.model.bind(**self.model_settings) if self.model_settings else self.model
 
     def focused_model(self, names: Sequence[str], *, reading: bool = False) -> Runnable[Any, Any]:
-        """The model with only the named tools bound (`complete_task` if named), for one coached turn; the
+        """The model with only the named tools bound (`complete_task` if named; the
+        answer tool alone if only it is named), for one coached turn; the
         usual one when none of them is a tool of this spec (a thread resumed on other tools) or no tool may run."""
         key = tuple(names)
         tools = tuple(t for t in self.tools if t.name in key)
+        if key == (self.contract.tool,) and self.completion_schema is not None:
+            return self.wrap_up_model  # the answer tool alone
         if not tools or not self.limits.max_steps:
             return self.turn_model(reading=reading)
         if (key, reading) not in self._focused:

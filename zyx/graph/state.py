@@ -157,6 +157,8 @@ class RunState(TypedDict, total=False):
     """Coaching: the tools whose calls all failed, offered alone once an untried tool has succeeded."""
     focus: list[str] | None
     """The tools (`complete_task` among them, or not) offered in the model's next turn only: set by coaching."""
+    second_look: bool
+    """Coaching: a give-up (status failed or skipped) was sent back once because tools were left untried."""
     rejections: dict[str, int]
     """Rejections by kind (`Rejection` values: "invalid", "check", "text", "malformed", "plan"), for `max_retries`."""
     limit: str | None
