@@ -73,7 +73,7 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     return None
 
 
-def _retry_hint(state: RunState, retry: list[str], result: str) -> str:
+def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -> str:
     """The result of the call that found something, with the note to call the failed tool again. A short
     one-line finding is restated: a plain value, or a JSON object's field named like the failed call's one
     argument, as that call with the argument replaced (`get_price(item="lamp")`)."""
@@ -87,6 +87,8 @@ def _retry_hint(state: RunState, retry: list[str], result: str) -> str:
         parsed = found
     failed = next((e for e in reversed(state.get("tool_calls", [])) if e["name"] in retry), None)
     args = failed.get("args") if failed is not None else None
+    if failed is not None and (check := spec.argument_checks.get(failed["name"])) is not None:
+        args = check.repaired(args)  # the arguments the tool ran with (the log keeps what the model sent)
     if len(retry) == 1 and isinstance(args, dict) and len(args) == 1:
         (name, value), = args.items()
         if isinstance(parsed, dict):
@@ -149,7 +151,7 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
         update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
     elif (retry := [n for n in state.get("retry") or [] if n not in spent]) and isinstance(answers[-1].content, str) \
             and not {c["name"] for c in calls} & set(retry):  # an untried tool found something: the failed one now
-        answers[-1] = answers[-1].model_copy(update={"content": _retry_hint(state, retry, answers[-1].content)})
+        answers[-1] = answers[-1].model_copy(update={"content": _retry_hint(state, spec, retry, answers[-1].content)})
         # without require_completion a plain-text answer would end the run: complete_task stays offered then
         update["focus"] = retry if spec.require_completion else [*retry, _prompts.COMPLETE_TASK]
     return answers, update

@@ -1,0 +1,35 @@
+"""Attacks on #25 (coaching's second look, the retry hint restating the call, schema-echo arguments unwrapped).
+
+Each test pins a defect found by attacking the change with scripted models.
+"""
+
+from __future__ import annotations
+
+from helpers import assert_valid_history, tool_messages
+
+import zyx
+from zyx.testing import ScriptedChatModel, call, complete
+
+
+def get_price(item: str) -> str:
+    """The price of an item, by its catalogue name."""
+    return {"lamp": "12", "1e3": "40"}.get(item, f"Error: no item {item!r}")
+
+
+def find_item(desc: str) -> str:
+    """An item's catalogue name, by description."""
+    return {"light": "lamp", "part": "1e3"}.get(desc, "nothing")
+
+
+def offered(model: ScriptedChatModel) -> list[list[str]]:
+    return [c.tools for c in model.calls]
+
+
+def test_the_retry_hint_restates_the_call_with_the_unwrapped_argument_name() -> None:
+    # the failed call wrapped its arguments in a copied schema key; the tool ran with them unwrapped
+    model = ScriptedChatModel(responses=[call("get_price", properties={"item": "light"}), call("find_item", desc="light"),
+                                         call("get_price", item="lamp"), complete("12", "12")])
+    result = zyx.run("What does the light cost?", tools=[get_price, find_item], model=model)
+    hint = tool_messages(result.messages)[1].text
+    assert hint.endswith('get_price(item="lamp"))') and "properties" not in hint
+    assert_valid_history(result.messages)
