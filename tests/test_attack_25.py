@@ -33,3 +33,11 @@ def test_the_retry_hint_restates_the_call_with_the_unwrapped_argument_name() -> 
     hint = tool_messages(result.messages)[1].text
     assert hint.endswith('get_price(item="lamp"))') and "properties" not in hint
     assert_valid_history(result.messages)
+
+
+def test_the_retry_hint_restates_a_number_like_finding_as_written_for_a_text_argument() -> None:
+    model = ScriptedChatModel(responses=[call("get_price", item="part"), call("find_item", desc="part"),
+                                         call("get_price", item="1e3"), complete("40", "40")])
+    result = zyx.run("What does the part cost?", tools=[get_price, find_item], model=model)
+    hint = tool_messages(result.messages)[1].text
+    assert hint.endswith('get_price(item="1e3"))'), hint  # not "1000.0": the text the tool found

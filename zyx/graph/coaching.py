@@ -91,12 +91,16 @@ def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -
         args = check.repaired(args)  # the arguments the tool ran with (the log keeps what the model sent)
     if len(retry) == 1 and isinstance(args, dict) and len(args) == 1:
         (name, value), = args.items()
+        text = found  # a plain finding as the tool wrote it ("1e3", "12.50"), not as JSON reads it
         if isinstance(parsed, dict):
             parsed = parsed.get(name)
+            text = str(parsed)
         if parsed is None or isinstance(parsed, (bool, list, dict)):
             return plain
-        new = _as_number(str(parsed)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        call = f"{retry[0]}({name}={json.dumps(str(parsed) if new is None else new, ensure_ascii=False)})"
+        if isinstance(parsed, str):
+            text = parsed
+        new = _as_number(text) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        call = f"{retry[0]}({name}={json.dumps(text if new is None else new, ensure_ascii=False)})"
         return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=call)
     if isinstance(parsed, (dict, list)):
         return plain
