@@ -41,3 +41,13 @@ def test_the_retry_hint_restates_a_number_like_finding_as_written_for_a_text_arg
     result = zyx.run("What does the part cost?", tools=[get_price, find_item], model=model)
     hint = tool_messages(result.messages)[1].text
     assert hint.endswith('get_price(item="1e3"))'), hint  # not "1000.0": the text the tool found
+
+
+def test_a_second_look_without_require_completion_keeps_complete_task_offered() -> None:
+    # without require_completion a plain-text reply ends the run: the model must be able to give up again
+    model = ScriptedChatModel(responses=[call("get_price", item="x"), complete("no such item", status="failed"),
+                                         complete("no such item", status="failed")])
+    result = zyx.run("What does x cost?", tools=[get_price, find_item], model=model, require_completion=False)
+    assert offered(model)[2] == ["find_item", "complete_task"]
+    assert result.completion is not None and result.completion.status == "failed"
+    assert result.completion.summary == "no such item"

@@ -66,8 +66,10 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     if called and untried:
         listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in untried)
         again = sorted(set(called) - spent)
+        focus = [t.name for t in untried]  # without require_completion a plain-text reply would end the run
         return (_prompts.LOOK_UNTRIED.format(status=status, tools=listing),
-                {"focus": [t.name for t in untried], "retry": again or None})
+                {"focus": focus if spec.require_completion else [*focus, _prompts.COMPLETE_TASK],
+                 "retry": again or None})
     if completion.get("result") is not None:
         return _prompts.LOOK_RESULT.format(status=status), {"focus": [_prompts.COMPLETE_TASK]}
     return None
