@@ -5,7 +5,10 @@ Each test pins a defect found by attacking the change with scripted models.
 
 from __future__ import annotations
 
+from typing import Any
+
 from helpers import assert_valid_history, tool_messages
+from langchain_core.tools import StructuredTool
 
 import zyx
 from zyx.testing import ScriptedChatModel, call, complete
@@ -51,3 +54,23 @@ def test_a_second_look_without_require_completion_keeps_complete_task_offered() 
     assert offered(model)[2] == ["find_item", "complete_task"]
     assert result.completion is not None and result.completion.status == "failed"
     assert result.completion.summary == "no such item"
+
+
+def _open_tool() -> Any:
+    return StructuredTool.from_function(
+        func=lambda **kw: repr(sorted(kw)), name="tag", description="Tag a record with any keys.",
+        args_schema={"type": "object", "properties": {"name": {"type": "string"}}, "additionalProperties": True})
+
+
+def test_a_valid_properties_key_for_an_open_tool_is_passed_as_sent() -> None:
+    model = ScriptedChatModel(responses=[call("tag", properties={"name": "a"}), complete("tagged")])
+    result = zyx.run("Tag it.", tools=[_open_tool()], model=model)
+    assert result.tool_calls[0].output == "['properties']"
+
+
+def test_a_plan_step_with_a_valid_properties_key_for_an_open_tool_is_passed_as_sent() -> None:
+    plan = {"steps": [{"id": "t", "tool": "tag", "args": {"properties": {"name": "a"}}},
+                      {"id": "done", "tool": "complete_task", "args": {"summary": "$t"}}]}
+    model = ScriptedChatModel(responses=[call("submit_plan", **plan)])
+    result = zyx.run("Tag it.", tools=[_open_tool()], model=model, plan=True)
+    assert result.tool_calls[0].output == "['properties']"
