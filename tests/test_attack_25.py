@@ -74,3 +74,16 @@ def test_a_plan_step_with_a_valid_properties_key_for_an_open_tool_is_passed_as_s
     model = ScriptedChatModel(responses=[call("submit_plan", **plan)])
     result = zyx.run("Tag it.", tools=[_open_tool()], model=model, plan=True)
     assert result.tool_calls[0].output == "['properties']"
+
+
+def test_the_retry_hint_never_restates_a_list_argument_as_a_string() -> None:
+    def get_prices(items: list[str]) -> str:
+        """The prices of items, by catalogue name."""
+        return "12" if items == ["lamp"] else f"Error: unknown items {items}"
+
+    model = ScriptedChatModel(responses=[call("get_prices", items=["light"]), call("find_item", desc="light"),
+                                         call("get_prices", items=["lamp"]), complete("12", "12")])
+    result = zyx.run("What does the light cost?", tools=[get_prices, find_item], model=model)
+    hint = tool_messages(result.messages)[1].text
+    assert 'items="lamp"' not in hint, hint  # the tool takes a list: a string there fails validation
+    assert "Now call get_prices again" in hint

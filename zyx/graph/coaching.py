@@ -91,8 +91,9 @@ def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -
     args = failed.get("args") if failed is not None else None
     if failed is not None and (check := spec.argument_checks.get(failed["name"])) is not None:
         args = check.repaired(args)  # the arguments the tool ran with (the log keeps what the model sent)
-    if len(retry) == 1 and isinstance(args, dict) and len(args) == 1:
-        (name, value), = args.items()
+    name, value = next(iter(args.items())) if isinstance(args, dict) and len(args) == 1 else ("", None)
+    if len(retry) == 1 and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        # a text or number argument: a list, object or flag is not restated (a string there would not fit)
         text = found  # a plain finding as the tool wrote it ("1e3", "12.50"), not as JSON reads it
         if isinstance(parsed, dict):
             parsed = parsed.get(name)
@@ -101,7 +102,7 @@ def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -
             return plain
         if isinstance(parsed, str):
             text = parsed
-        new = _as_number(text) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        new = _as_number(text) if not isinstance(value, str) else None
         call = f"{retry[0]}({name}={json.dumps(text if new is None else new, ensure_ascii=False)})"
         return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=call)
     if isinstance(parsed, (dict, list)):
