@@ -87,3 +87,20 @@ def test_the_retry_hint_never_restates_a_list_argument_as_a_string() -> None:
     hint = tool_messages(result.messages)[1].text
     assert 'items="lamp"' not in hint, hint  # the tool takes a list: a string there fails validation
     assert "Now call get_prices again" in hint
+
+
+def test_the_retry_hint_never_restates_a_text_finding_as_a_number_argument() -> None:
+    def get_stock(shelf: int) -> str:
+        """The stock on a shelf, by shelf number."""
+        return "3 lamps" if shelf == 7 else f"Error: no shelf {shelf}"
+
+    def find_shelf(desc: str) -> str:
+        """Where an item is kept."""
+        return "aisle seven"
+
+    model = ScriptedChatModel(responses=[call("get_stock", shelf=1), call("find_shelf", desc="lamp"),
+                                         call("get_stock", shelf=7), complete("3 lamps")])
+    result = zyx.run("How many lamps are in stock?", tools=[get_stock, find_shelf], model=model)
+    hint = tool_messages(result.messages)[1].text
+    assert 'shelf="aisle seven"' not in hint, hint  # the tool takes a number: a string there fails validation
+    assert "Now call get_stock again" in hint

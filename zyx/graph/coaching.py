@@ -103,6 +103,8 @@ def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -
         if isinstance(parsed, str):
             text = parsed
         new = _as_number(text) if not isinstance(value, str) else None
+        if new is None and not isinstance(value, str):
+            return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=text)  # no number to restate
         call = f"{retry[0]}({name}={json.dumps(text if new is None else new, ensure_ascii=False)})"
         return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=call)
     if isinstance(parsed, (dict, list)):
