@@ -43,8 +43,9 @@ class ArgumentCheck:
 
     def repaired(self, args: Any) -> Any:
         """`args`, or the object a small model wrapped in a copied schema key: `{"properties": {...}}` whose
-        inner keys are all declared, for a tool that declares no `properties` argument."""
-        return unwrap_schema_echo(args, self.declared)
+        inner keys are all declared, for a tool that declares no `properties` argument. Arguments that fit the
+        schema as sent (an open schema takes a `properties` key) are never rewritten."""
+        return unwrap_schema_echo(args, self.declared) if self.problems(args) else args
 
     def problems(self, args: Any) -> list[str]:
         """Why `args` does not fit the schema, one line each (values described by type, never shown)."""

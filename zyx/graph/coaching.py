@@ -66,14 +66,16 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     if called and untried:
         listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in untried)
         again = sorted(set(called) - spent)
+        focus = [t.name for t in untried]  # without require_completion a plain-text reply would end the run
         return (_prompts.LOOK_UNTRIED.format(status=status, tools=listing),
-                {"focus": [t.name for t in untried], "retry": again or None})
+                {"focus": focus if spec.require_completion else [*focus, _prompts.COMPLETE_TASK],
+                 "retry": again or None})
     if completion.get("result") is not None:
         return _prompts.LOOK_RESULT.format(status=status), {"focus": [_prompts.COMPLETE_TASK]}
     return None
 
 
-def _retry_hint(state: RunState, retry: list[str], result: str) -> str:
+def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -> str:
     """The result of the call that found something, with the note to call the failed tool again. A short
     one-line finding is restated: a plain value, or a JSON object's field named like the failed call's one
     argument, as that call with the argument replaced (`get_price(item="lamp")`)."""
@@ -87,14 +89,23 @@ def _retry_hint(state: RunState, retry: list[str], result: str) -> str:
         parsed = found
     failed = next((e for e in reversed(state.get("tool_calls", [])) if e["name"] in retry), None)
     args = failed.get("args") if failed is not None else None
-    if len(retry) == 1 and isinstance(args, dict) and len(args) == 1:
-        (name, value), = args.items()
+    if failed is not None and (check := spec.argument_checks.get(failed["name"])) is not None:
+        args = check.repaired(args)  # the arguments the tool ran with (the log keeps what the model sent)
+    name, value = next(iter(args.items())) if isinstance(args, dict) and len(args) == 1 else ("", None)
+    if len(retry) == 1 and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        # a text or number argument: a list, object or flag is not restated (a string there would not fit)
+        text = found  # a plain finding as the tool wrote it ("1e3", "12.50"), not as JSON reads it
         if isinstance(parsed, dict):
             parsed = parsed.get(name)
+            text = str(parsed)
         if parsed is None or isinstance(parsed, (bool, list, dict)):
             return plain
-        new = _as_number(str(parsed)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        call = f"{retry[0]}({name}={json.dumps(str(parsed) if new is None else new, ensure_ascii=False)})"
+        if isinstance(parsed, str):
+            text = parsed
+        new = _as_number(text) if not isinstance(value, str) else None
+        if new is None and not isinstance(value, str):
+            return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=text)  # no number to restate
+        call = f"{retry[0]}({name}={json.dumps(text if new is None else new, ensure_ascii=False)})"
         return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=call)
     if isinstance(parsed, (dict, list)):
         return plain
@@ -149,7 +160,7 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
         update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
     elif (retry := [n for n in state.get("retry") or [] if n not in spent]) and isinstance(answers[-1].content, str) \
             and not {c["name"] for c in calls} & set(retry):  # an untried tool found something: the failed one now
-        answers[-1] = answers[-1].model_copy(update={"content": _retry_hint(state, retry, answers[-1].content)})
+        answers[-1] = answers[-1].model_copy(update={"content": _retry_hint(state, spec, retry, answers[-1].content)})
         # without require_completion a plain-text answer would end the run: complete_task stays offered then
         update["focus"] = retry if spec.require_completion else [*retry, _prompts.COMPLETE_TASK]
     return answers, update

@@ -275,7 +275,7 @@ def check_plan(
     completion_ids = {parsed[i][1].id for i in completions}
     graph: dict[str, set[str]] = {}
     for _, s in parsed:
-        if s.tool in tools:
+        if s.tool in tools and _key_problems(tools[s.tool], s.args, check_required=True):  # never valid keys
             s.args = unwrap_schema_echo(s.args, _known_args(tools[s.tool]))
     for label, s in parsed:
         refs = references(s.args)
