@@ -45,7 +45,7 @@ def test_a_give_up_with_an_untried_tool_is_sent_back_once_then_the_tried_tool_is
     (look,) = looks(result)
     assert "status \"skipped\"" in look and "find_employee(full_name) was not tried" in look
     every = ["find_employee", "employee_record", "complete_task"]
-    assert offered(model) == [every, every, ["find_employee"], ["employee_record"], every]
+    assert offered(model) == [every, every, ["find_employee"], ["employee_record", "complete_task"], every]
     assert "Now call employee_record again" in tool_messages(result.messages)[-3].text
     assert_valid_history(result.messages)
 
@@ -114,3 +114,22 @@ def test_direct_call_arguments_wrapped_in_a_copied_properties_key_are_unwrapped(
                                          complete("E-104")])
     result = zyx.run("Priya Shah's id?", tools=TOOLS, model=model)
     assert result.tool_calls[0].output == "E-104"
+
+
+def test_after_a_second_look_a_tool_that_succeeded_is_suggested_again_never_forced() -> None:
+    sent: list[str] = []
+
+    def send_invoice(customer: str) -> str:
+        """Send a customer their invoice."""
+        sent.append(customer)
+        return "invoice sent"
+
+    def lookup(name: str) -> str:
+        """A customer's id, by name."""
+        return "C-1"
+
+    model = ScriptedChatModel(responses=[call("send_invoice", customer="bob"), complete("unsure", status="failed"),
+                                         call("lookup", name="bob"), complete("Invoice sent to bob.")])
+    result = zyx.run("Send bob his invoice.", tools=[send_invoice, lookup], model=model)
+    assert sent == ["bob"] and result.completion.status == "success"
+    assert offered(model)[3] == ["send_invoice", "complete_task"]

@@ -50,7 +50,8 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     model is told and the coaching state for its next turn; None to accept it.
 
     - a give-up (failed / skipped) after tool calls, with tools never tried: those tools alone, and the tools
-      tried before as the ones to call again once an untried one finds something (as after failed calls);
+      tried before as the ones to call again once an untried one finds something (as after failed calls, but
+      with `complete_task` still offered: a call that succeeded may have had a side effect);
     - a give-up that carries a result (all tools tried): only `complete_task`, to say "success" if it answers.
     """
     if not spec.coach or spec.plan or state.get("second_look") or state.get("limit") or not spec.tools:
@@ -161,6 +162,8 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
     elif (retry := [n for n in state.get("retry") or [] if n not in spent]) and isinstance(answers[-1].content, str) \
             and not {c["name"] for c in calls} & set(retry):  # an untried tool found something: the failed one now
         answers[-1] = answers[-1].model_copy(update={"content": _retry_hint(state, spec, retry, answers[-1].content)})
-        # without require_completion a plain-text answer would end the run: complete_task stays offered then
-        update["focus"] = retry if spec.require_completion else [*retry, _prompts.COMPLETE_TASK]
+        # complete_task stays offered without require_completion (a plain-text answer would end the run), and
+        # after a second look: its retry tools include calls that succeeded, which may have had side effects
+        forced = spec.require_completion and not state.get("second_look")
+        update["focus"] = retry if forced else [*retry, _prompts.COMPLETE_TASK]
     return answers, update
