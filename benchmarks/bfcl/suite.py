@@ -23,7 +23,7 @@ from benchmarks.bfcl.runners import (
 )
 
 
-TEXT_KEPT = 400
+TEXT_KEPT = 1500
 """Characters of a first reply's text kept in a result."""
 
 
