@@ -22,7 +22,6 @@ from benchmarks.bfcl.runners import (
     pydantic_ai_tools,
 )
 
-
 TEXT_KEPT = 1500
 """Characters of a first reply's text kept in a result."""
 
