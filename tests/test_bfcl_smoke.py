@@ -166,3 +166,54 @@ def test_the_paired_comparison_counts_entries_only_one_library_passed() -> None:
     assert paired(results, ["simple_python"], ["zyx", "peer"]) == (
         "- zyx vs peer, entries only one passed: simple_python 1 vs 7 (p=0.07)")
     assert mcnemar(0, 0) == 1.0 and abs(mcnemar(1, 6) - 0.125) < 1e-9 and mcnemar(0, 10) < 0.01
+
+
+def test_each_result_is_logged_as_it_is_scored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from benchmarks.bfcl import __main__ as cli
+    from benchmarks.bfcl import suite
+
+    picked = entries()[:2]
+    answers = {e.turns[0][-1]["content"]: e.answer for e in picked}
+    monkeypatch.setattr("zyx._models.resolve_model", lambda spec: ScriptedChatModel(policy=policy_for(answers)))
+    log = tmp_path / "run.jsonl"
+    seen: list[int] = []
+    real_score = suite.score
+
+    async def watched(*args: Any, on_result: Any = None, **kwargs: Any) -> Any:
+        def spy(result: Any) -> None:
+            on_result(result)
+            seen.append(len(log.read_text(encoding="utf-8").splitlines()))  # already on disk, not at the end
+        return await real_score(*args, on_result=spy, **kwargs)
+
+    monkeypatch.setattr(cli, "score", watched)
+    assert cli.main(["--sample", "1", "--categories", "simple_python,parallel", "--libraries", "zyx",
+                     "--max-calls", "2", "--no-write", "--log", str(log)]) == 0
+    assert seen == [1, 2]
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [r["category"] for r in records] == ["simple_python", "parallel"] and all(r["valid"] for r in records)
+
+
+def test_native_peer_is_registered_and_needs_a_local_model() -> None:
+    """`create_agent_native` serves a zyx local model's GGUF; any other model is refused with a clear error."""
+    from benchmarks.bfcl.runners import LIBRARIES, Turns
+
+    assert "create_agent_native" in LIBRARIES  # what `--libraries` accepts
+    with pytest.raises(ValueError, match="--model local"):
+        LIBRARIES["create_agent_native"](ScriptedChatModel(responses=[]), [], [], 2, Turns())
+
+
+def test_native_server_differs_from_zyx_local_server_only_by_its_template() -> None:
+    """Same context, threads, sampling and seed as zyx's local server; llama.cpp's native tool template on."""
+    pytest.importorskip("xllamacpp")
+    from benchmarks.bfcl.native import NativeToolServer
+    from zyx._local import LocalServer
+
+    def settings(params: Any) -> tuple[Any, ...]:
+        return (params.model.path, params.n_ctx, params.n_predict, params.n_parallel, params.cpuparams.n_threads,
+                params.sampling.temp, params.sampling.seed, params.sampling.penalty_repeat)
+
+    ours, native = LocalServer(Path("m.gguf")).params(), NativeToolServer(Path("m.gguf")).params()
+    assert settings(ours) == settings(native)
+    assert native.use_jinja is True

@@ -64,18 +64,24 @@ class LocalServer:
                     import xllamacpp
                 except ImportError:
                     raise LocalModelUnavailable(f"runtime 'xllamacpp' is not installed; run: {INSTALL_HINT}") from None
-                params = xllamacpp.CommonParams()
-                params.model.path = str(self.model_path)
-                params.hostnames, params.port, params.api_keys = ["127.0.0.1"], 0, [self.api_key]
-                params.ui, params.verbosity = False, 1  # no web UI; log errors only
-                params.n_ctx, params.n_parallel, params.n_predict = self.n_ctx, 1, self.max_tokens
-                params.cpuparams.n_threads = params.cpuparams_batch.n_threads = self.threads
-                params.sampling.temp, params.sampling.seed = 0.0, self.seed
-                params.sampling.penalty_repeat = 1.1  # greedy tiny models otherwise loop inside strings
-                self._server = xllamacpp.Server(params)  # blocks until the model is loaded and listening
+                self._server = xllamacpp.Server(self.params())  # blocks until the model is loaded and listening
                 self._base_url = self._server.listening_address.rstrip("/") + "/v1"
                 atexit.register(self.stop)
             return self._base_url
+
+    def params(self) -> Any:
+        """The server's `xllamacpp.CommonParams` (a subclass may adjust them, e.g. a benchmark's peer server)."""
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.model_path)
+        params.hostnames, params.port, params.api_keys = ["127.0.0.1"], 0, [self.api_key]
+        params.ui, params.verbosity = False, 1  # no web UI; log errors only
+        params.n_ctx, params.n_parallel, params.n_predict = self.n_ctx, 1, self.max_tokens
+        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = self.threads
+        params.sampling.temp, params.sampling.seed = 0.0, self.seed
+        params.sampling.penalty_repeat = 1.1  # greedy tiny models otherwise loop inside strings
+        return params
 
     def stop(self) -> None:
         """Shut the server down: the native server stops when its last handle is released."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -35,7 +36,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--multi-turn-calls", type=int, default=6, help="model calls per user turn of multi_turn_base")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file to update (its BFCL section)")
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--log", type=Path, help="also write every scored entry (with its first reply) as JSON lines")
+    parser.add_argument("--log", type=Path, help="also write every scored entry (with its first reply) as JSON lines, each as soon as it is scored")
     parser.add_argument("--from-log", type=Path, action="append", default=[],
                         help="run nothing: report the entries of these --log files (a later file wins per entry and "
                         "library), e.g. to join runs made at different times")
@@ -74,9 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         entries = [e for c in categories for e in load(c, args.sample or None, args.seed)]
         if wanted := {i.strip() for i in args.ids.split(",") if i.strip()}:
             entries = [e for e in entries if e.id in wanted]
-        results = asyncio.run(score(entries, libraries, resolve_model(args.model), args.max_calls,
-                                    args.multi_turn_calls))
-    if args.log is not None:
+        with contextlib.ExitStack() as stack:
+            log = stack.enter_context(args.log.open("w", encoding="utf-8")) if args.log is not None else None
+
+            def logged(result: Scored) -> None:  # each result as it comes: a stopped run keeps what it did
+                if log is not None:
+                    log.write(json.dumps(dataclasses.asdict(result), default=str) + "\n")
+                    log.flush()
+
+            results = asyncio.run(score(entries, libraries, resolve_model(args.model), args.max_calls,
+                                        args.multi_turn_calls, on_result=logged))
+    if args.from_log and args.log is not None:
         args.log.write_text("".join(json.dumps(dataclasses.asdict(r), default=str) + "\n" for r in results),
                             encoding="utf-8")
     summary = table(results, categories, libraries)

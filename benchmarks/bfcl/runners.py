@@ -1,6 +1,7 @@
 """Drive one BFCL entry through a library on a chat model, recording every model turn.
 
-Every library gets the same chat model object, the same tools (BFCL's function docs as OpenAI
+Every library gets the same chat model object (but `create_agent_native`, which serves that model's
+GGUF through llama.cpp's native tool calling: benchmarks/bfcl/native.py), the same tools (BFCL's function docs as OpenAI
 schemas) and one callback that records each model reply: the first reply is the turn BFCL's AST
 checker scores. The tools zyx and the peers add to finish a run (zyx's `complete_task`,
 `create_agent`'s `FinalAnswer` structured-output tool, pydantic-ai's `final_result`) are not
@@ -157,6 +158,14 @@ def create_agent_conversation(model: BaseChatModel, tools: list[BaseTool], _: li
     return Conversation(turn)
 
 
+def create_agent_native_conversation(model: BaseChatModel, tools: list[BaseTool], pydantic_tools: list[Any],
+                                     max_calls: int, turns: Turns) -> Conversation:
+    """`create_agent` as above, on the same GGUF through llama.cpp's native tool calling (benchmarks/bfcl/native.py)."""
+    from benchmarks.bfcl.native import native_model
+
+    return create_agent_conversation(native_model(model), tools, pydantic_tools, max_calls, turns)
+
+
 def pydantic_ai_conversation(model: BaseChatModel, _: list[BaseTool], tools: list[Any], max_calls: int,
                              turns: Turns) -> Conversation:
     """pydantic-ai through the `FunctionModel` bridge, the message history carried from turn to turn."""
@@ -178,6 +187,7 @@ def pydantic_ai_conversation(model: BaseChatModel, _: list[BaseTool], tools: lis
 
 
 LIBRARIES: dict[str, Starter] = {"zyx": zyx_conversation, "create_agent": create_agent_conversation,
+                                 "create_agent_native": create_agent_native_conversation,
                                  "pydantic_ai": pydantic_ai_conversation}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,9 @@ from benchmarks.bfcl.runners import (
     not_executed,
     pydantic_ai_tools,
 )
+
+TEXT_KEPT = 1500
+"""Characters of a first reply's text kept in a result."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Scored:
     seconds: float
     error: str | None = None
     first_reply: list[dict[str, Any]] | None = None  # every call of the first reply, finishing tools too
+    first_text: str | None = None  # the first reply's text (its start), e.g. calls a server's parser did not read
 
 
 async def run_ast(entry: Entry, library: str, model: BaseChatModel, max_calls: int) -> Scored:
@@ -55,7 +60,8 @@ async def run_ast(entry: Entry, library: str, model: BaseChatModel, max_calls: i
     return Scored(entry.id, entry.category, library, bool(verdict["valid"]), str(verdict.get("error_type", "")),
                   len(calls), finish_status(first) if first is not None else None, turns.calls, turns.prompt,
                   seconds, conversation.errors[0] if conversation.errors else None,
-                  [{c["name"]: c["args"]} for c in first.tool_calls] if first is not None else None)
+                  [{c["name"]: c["args"]} for c in first.tool_calls] if first is not None else None,
+                  first.text[:TEXT_KEPT] if first is not None else None)
 
 
 def live_executor(entry: Entry, library: str) -> tuple[Any, list[list[list[str]]]]:
@@ -94,12 +100,16 @@ async def run_multi_turn(entry: Entry, library: str, model: BaseChatModel, max_c
     first = turns.replies[0] if turns.replies else None
     return Scored(entry.id, entry.category, library, bool(verdict["valid"]), str(verdict.get("error_type", "")),
                   len(record[0][0]) if record and record[0] else 0, finish_status(first) if first else None,
-                  turns.calls, turns.prompt, seconds, conversation.errors[0] if conversation.errors else None)
+                  turns.calls, turns.prompt, seconds, conversation.errors[0] if conversation.errors else None,
+                  first_text=first.text[:TEXT_KEPT] if first is not None else None)
 
 
 async def score(entries: list[Entry], libraries: list[str], model: BaseChatModel, max_calls: int,
-                multi_turn_calls: int, *, echo: bool = True) -> list[Scored]:
-    """Every (entry, library) once; libraries alternate entry by entry so machine load hits them alike."""
+                multi_turn_calls: int, *, echo: bool = True,
+                on_result: Callable[[Scored], None] | None = None) -> list[Scored]:
+    """Every (entry, library) once; libraries alternate entry by entry so machine load hits them alike.
+
+    `on_result` gets each result as soon as it is scored (e.g. to log it: a stopped run keeps what it did)."""
     out: list[Scored] = []
     for entry in entries:
         for library in libraries:
@@ -109,6 +119,8 @@ async def score(entries: list[Entry], libraries: list[str], model: BaseChatModel
             else:
                 scored = await run_ast(entry, library, model, max_calls)
             out.append(scored)
+            if on_result is not None:
+                on_result(scored)
             if echo:
                 mark = "pass" if scored.valid else f"FAIL {scored.error_type}"
                 print(f"{entry.id:24} {library:13} {mark[:60]:60} first={scored.first_calls} "
