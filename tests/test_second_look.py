@@ -133,3 +133,14 @@ def test_after_a_second_look_a_tool_that_succeeded_is_suggested_again_never_forc
     result = zyx.run("Send bob his invoice.", tools=[send_invoice, lookup], model=model)
     assert sent == ["bob"] and result.completion.status == "success"
     assert offered(model)[3] == ["send_invoice", "complete_task"]
+
+
+def test_without_require_completion_a_give_up_with_a_result_is_not_asked_about() -> None:
+    def search_flights(origin: str, destination: str) -> list[str]:
+        """Direct flights between two cities."""
+        return []
+
+    model = ScriptedChatModel(responses=[call("search_flights", origin="Oslo", destination="Cairo"),
+                                         complete("no flights", 0, status="skipped")])
+    result = zyx.run("How many flights?", int, tools=[search_flights], model=model, require_completion=False)
+    assert result.completion.status == "skipped" and result.output == 0 and looks(result) == []

@@ -71,7 +71,7 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
         return (_prompts.LOOK_UNTRIED.format(status=status, tools=listing),
                 {"focus": focus if spec.require_completion else [*focus, _prompts.COMPLETE_TASK],
                  "retry": again or None})
-    if completion.get("result") is not None:
+    if completion.get("result") is not None and spec.require_completion:  # else a plain reply would lose it
         return _prompts.LOOK_RESULT.format(status=status), {"focus": [_prompts.COMPLETE_TASK]}
     return None
 
