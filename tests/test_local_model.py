@@ -111,6 +111,18 @@ def test_tool_choice_restricts_the_envelope() -> None:
     assert branch["properties"]["name"] == {"const": "complete_task"}
 
 
+def test_no_parallel_tool_calls_allows_one_call_of_any_tool() -> None:
+    """OpenAI's `parallel_tool_calls=False` is kept: one envelope of any bound tool, no array; not sent on."""
+    with OpenAIServer([reply(envelope("get_weather", {"city": "Paris"}))]) as srv:
+        message = scripted_local(srv).bind_tools(TOOLS, parallel_tool_calls=False).invoke("Paris?")
+    assert message.tool_calls[0]["args"] == {"city": "Paris"}
+    sent = srv.requests[0]
+    assert "parallel_tool_calls" not in sent
+    schema = sent["response_format"]["json_schema"]["schema"]
+    assert [b["properties"]["name"] for b in schema["anyOf"]] == [{"const": "get_weather"}, {"const": "complete_task"}]
+    assert all(b["type"] == "object" for b in schema["anyOf"])
+
+
 def test_without_tools_it_is_plain_chat() -> None:
     with OpenAIServer([reply("Hello!"), reply("Hi again.")]) as srv:
         model = scripted_local(srv)

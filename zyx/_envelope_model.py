@@ -50,7 +50,8 @@ class ChatEnvelope(ChatOpenAI):
     a JSON-schema `response_format` for one call envelope (or an array of them) plus an instruction
     listing the tools, and the answer comes back as ordinary tool calls. So every turn with tools
     calls one tool or several (`tool_choice="none"` turns them off; a tool name restricts the turn
-    to one call of it). The server must support `response_format` of type `json_schema`.
+    to one call of it; `parallel_tool_calls=False` to one call). The server must support
+    `response_format` of type `json_schema`.
     """
 
     @property
@@ -77,19 +78,20 @@ class ChatEnvelope(ChatOpenAI):
         """Flatten tool turns and swap bound `tools` for the envelope (in `kwargs`); True if tools apply."""
         tools = [t["function"] for t in kwargs.pop("tools", None) or [] if t.get("type") == "function"]
         choice = kwargs.pop("tool_choice", None)
-        kwargs.pop("parallel_tool_calls", None)
+        parallel = kwargs.pop("parallel_tool_calls", None)
         messages = render_history(messages)
         if not tools or choice == "none":
             return messages, False
         if "response_format" in kwargs:
             raise ValueError("the envelope protocol cannot combine bound tools with a response_format")
         named = isinstance(choice, dict) and "function" in choice
+        several = not named and parallel is not False  # OpenAI's parallel_tool_calls=False: one call per turn
         if named:
             tools = [t for t in tools if t["name"] == choice["function"]["name"]] or tools
         # Sent via extra_body, not response_format=, so ChatOpenAI keeps its plain create/stream
         # path: a truncated envelope then becomes an invalid tool call instead of raising.
         extra_body = kwargs.get("extra_body") or self.extra_body or {}
-        kwargs["extra_body"] = {**extra_body, "response_format": envelope_format(tools, several=not named)}
+        kwargs["extra_body"] = {**extra_body, "response_format": envelope_format(tools, several=several)}
         return with_instruction(messages, tools), True
 
     @staticmethod
