@@ -415,7 +415,7 @@ def test_listing_shows_what_constrained_decoding_hides() -> None:
     tools = [{"name": "interest", "description": "Compound interest.",
               "parameters": {"type": "object", "required": ["rate"], "properties": {
                   "rate": {"type": "number", "description": "Yearly rate as a percentage."},
-                  "state": {"type": "string", "description": "The state. Default is California."},
+                  "state": {"type": "string", "description": "The state.\n   Default is California."},
                   "years": {"type": "integer"},
                   "note": {"type": "string", "description": "Optional: a remark."},
                   "count": {"type": "integer"}}}},

@@ -127,7 +127,7 @@ def _tool_line(tool: dict[str, Any]) -> str:
         return head  # zyx's own tools: the system prompt explains their arguments
     lines = [head]
     for name, prop in props.items():
-        about = str(prop.get("description") or "").strip() if isinstance(prop, dict) else ""
+        about = " ".join(str(prop.get("description") or "").split()) if isinstance(prop, dict) else ""
         optional = name not in required and not about.lower().startswith("optional")
         if about or optional:
             line = _prompts.LOCAL_ARG_LINE.format(name=name, optional=_prompts.LOCAL_ARG_OPTIONAL if optional else "",
