@@ -407,3 +407,27 @@ def test_plan_mode_and_nested_targets_send_resolvable_schemas() -> None:
     names = {b["properties"]["name"]["const"] for b in srv.requests[0]["response_format"]["json_schema"]["schema"]
              ["anyOf"][0]["anyOf"]}
     assert names == {"submit_plan", "complete_task"}
+
+
+def test_listing_shows_what_constrained_decoding_hides() -> None:
+    """The grammar enforces argument types but never shows their descriptions or which are optional:
+    the listing does ("as a percentage", "default is California"), once per argument, for the user's tools."""
+    tools = [{"name": "interest", "description": "Compound interest.",
+              "parameters": {"type": "object", "required": ["rate"], "properties": {
+                  "rate": {"type": "number", "description": "Yearly rate as a percentage."},
+                  "state": {"type": "string", "description": "The state.\n   Default is California."},
+                  "years": {"type": "integer"},
+                  "note": {"type": "string", "description": "Optional: a remark."},
+                  "count": {"type": "integer"}}}},
+             {"name": "ping"},
+             {"name": "complete_task", "description": "Finish.", "parameters": {"type": "object", "properties": {
+                 "summary": {"type": "string", "description": "The answer."}}}}]
+    (system, human) = _envelope.with_instruction([HumanMessage(content="go")], tools)
+    lines = system.text.splitlines()
+    at = lines.index("- interest(rate, state, years, note, count): Compound interest.")
+    assert lines[at + 1:at + 6] == ["    rate: Yearly rate as a percentage.",
+                                    "    state (optional): The state. Default is California.",
+                                    "    years (optional)", "    note: Optional: a remark.", "    count (optional)"]
+    assert lines[at + 6] == "- ping()" and human.text == "go"
+    # zyx's own tools: the system prompt explains their arguments (listed, the 0.5B model filled them all)
+    assert lines[at + 7] == "- complete_task(summary): Finish." and not lines[at + 8].startswith(" ")

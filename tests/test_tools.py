@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 
 import zyx
+from zyx._tools import to_tools
 from zyx.testing import ScriptedChatModel, call, calls, complete, last_tool_results
 
 
@@ -317,7 +318,7 @@ def test_partial_tools_hide_bound_arguments_and_run() -> None:
     result = zyx.run("x", tools=[functools.partial(convert, rate=0.5), functools.partial(alookup, table={"b": 2})],
                      model=ScriptedChatModel(policy=policy))
     schemas = {f["name"]: f for f in captured}
-    assert schemas["convert"]["description"].startswith("Convert an amount of USD.")
+    assert schemas["convert"]["description"] == "Convert an amount of USD."  # its Args went to the schema
     assert set(schemas["convert"]["parameters"]["properties"]) == {"amount", "currency"}
     assert schemas["convert"]["parameters"]["properties"]["amount"]["description"] == "How many US dollars."
     assert set(schemas["alookup"]["parameters"]["properties"]) == {"key"}
@@ -325,6 +326,46 @@ def test_partial_tools_hide_bound_arguments_and_run() -> None:
     slipped, converted, looked_up = result.tool_calls
     assert slipped.error is not None and "'rate': not an argument of this tool" in slipped.error
     assert [(r.name, r.output) for r in (converted, looked_up)] == [("convert", "5.00 EUR"), ("alookup", 2)]
+
+
+def test_docstring_args_are_sent_once_in_the_schema_and_other_sections_stay() -> None:
+    """A Google-style `Args:` section becomes the arguments' descriptions and leaves the tool's
+    description (sent twice before); a `Returns:` section stays; no Args section, no change."""
+
+    def area(width: float, height: float = 1.0) -> float:
+        """Area of a rectangle.
+
+        Args:
+            width: Width in metres.
+            height (float): Height in metres.
+
+        Returns:
+            Square metres.
+        """
+        return width * height
+
+    def gap(width: float, height: float = 1.0) -> float:
+        """Area of a rectangle.
+
+        Args:
+            width: Width in metres.
+
+            height: LangChain stops parsing at the blank line, so this stays in the description.
+        """
+        return width * height
+
+    def plain(x: int) -> int:
+        """Double a number.
+
+        Args here are not a section.
+        """
+        return 2 * x
+
+    (tool, other, unparsed) = to_tools([area, plain, gap])
+    assert tool.description == "Area of a rectangle.\n\nReturns:\n    Square metres."
+    assert tool.args["height"]["description"] == "Height in metres."
+    assert "description" not in unparsed.args["height"] and "blank line" in unparsed.description
+    assert other.description == "Double a number.\n\nArgs here are not a section."
 
 
 def test_partial_of_a_nameless_callable_is_refused() -> None:

@@ -112,10 +112,28 @@ def with_instruction(messages: list[BaseMessage], tools: list[dict[str, Any]]) -
 
 
 def _tool_line(tool: dict[str, Any]) -> str:
-    """`- name(arg, arg): description` — argument names help a small model fill `arguments`."""
-    props = (tool.get("parameters") or {}).get("properties") or {}
-    return _prompts.LOCAL_TOOL_LINE.format(name=tool["name"], args=", ".join(props),
+    """`- name(arg, arg): description`, then a line per argument that has a description or is optional
+    (not for zyx's own tools, whose arguments the system prompt explains: listed, the model fills them all).
+
+    Constrained decoding enforces an argument's type but never shows the model its description ("as
+    a percentage", "default is California"), so the listing carries it.
+    """
+    params = tool.get("parameters") or {}
+    props = params.get("properties") or {}
+    required = set(params.get("required") or [])
+    head = _prompts.LOCAL_TOOL_LINE.format(name=tool["name"], args=", ".join(props),
                                            description=tool.get("description", "")).rstrip(": ")
+    if tool["name"] in _prompts.RESERVED_TOOL_NAMES:
+        return head  # zyx's own tools: the system prompt explains their arguments
+    lines = [head]
+    for name, prop in props.items():
+        about = " ".join(str(prop.get("description") or "").split()) if isinstance(prop, dict) else ""
+        optional = name not in required and not about.lower().startswith("optional")
+        if about or optional:
+            line = _prompts.LOCAL_ARG_LINE.format(name=name, optional=_prompts.LOCAL_ARG_OPTIONAL if optional else "",
+                                                  description=about)
+            lines.append(line.rstrip(": "))
+    return "\n".join(lines)
 
 
 # An envelope's head; constrained decoding emits the "name" property before "arguments".

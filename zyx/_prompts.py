@@ -338,6 +338,8 @@ PLAN_STEP_HEAD = "[{id}] {tool} {status}"
 
 # -- models without native tool calling (zyx._envelope), attachments (zyx._inputs), sub-runs (zyx.embed) -----------
 LOCAL_TOOL_LINE = "- {name}({args}): {description}"
+LOCAL_ARG_LINE = "    {name}{optional}: {description}"
+LOCAL_ARG_OPTIONAL = " (optional)"
 LOCAL_TOOL = "tool"
 """The name a tool result is shown under when neither it nor its call names the tool."""
 ENVELOPE_MALFORMED = "malformed tool-call envelope: {error}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import re
 import time
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -96,6 +97,29 @@ def _check_signature(obj: Callable[..., Any], name: str) -> None:
                                      "give it named parameters with type hints")
 
 
+_ARGS_SECTION = re.compile(r"(Args|Arguments|Parameters):\s*")
+_ARG_ENTRY = re.compile(r"\s+(\w+)\s*(\([^)]*\))?\s*:")
+
+
+def _without_args_section(doc: str, fields: Mapping[str, Any]) -> str:
+    """A (dedented) docstring minus its Google-style `Args:` section when the schema's fields already
+    carry it (LangChain parsed it into their descriptions): sent once, not twice. A section naming an
+    argument left without a description (the parse stopped early) stays."""
+    kept: list[str] = []
+    section: list[str] = []
+    skipping = False
+    for line in doc.splitlines():
+        if _ARGS_SECTION.fullmatch(line):
+            skipping = True
+        elif skipping and line and not line[0].isspace():
+            skipping = False
+        (section if skipping else kept).append(line)
+    named = [m.group(1) for line in section if (m := _ARG_ENTRY.match(line))]
+    if not named or any(name in fields and not fields[name].description for name in named):
+        return doc
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip() or doc
+
+
 @lru_cache(maxsize=512)
 def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
     """A function's (or a `functools.partial`'s) tool, built once: pydantic builds a model per
@@ -106,7 +130,7 @@ def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
     description = inspect.getdoc(obj) or name.replace("_", " ")
     is_async = inspect.iscoroutinefunction(obj)
     try:
-        return StructuredTool.from_function(
+        tool = StructuredTool.from_function(
             func=None if is_async else obj,
             coroutine=obj if is_async else None,
             name=name,
@@ -116,6 +140,8 @@ def _function_tool(obj: Callable[..., Any], name: str) -> BaseTool:
         )
     except (TypeError, ValueError, NameError) as exc:
         raise ConfigurationError("tools", f"cannot turn {name!r} into a tool: {exc}") from None
+    tool.description = _without_args_section(description, getattr(tool.args_schema, "model_fields", {}))
+    return tool
 
 
 def to_tools(tools: Sequence[Any] | None, *, report: bool = True) -> tuple[BaseTool, ...]:
