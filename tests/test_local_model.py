@@ -431,3 +431,17 @@ def test_listing_shows_what_constrained_decoding_hides() -> None:
     assert lines[at + 6] == "- ping()" and human.text == "go"
     # zyx's own tools: the system prompt explains their arguments (listed, the 0.5B model filled them all)
     assert lines[at + 7] == "- complete_task(summary): Finish." and not lines[at + 8].startswith(" ")
+
+
+def test_listing_survives_malformed_schemas_and_keeps_one_line_per_tool() -> None:
+    """Whatever a bound dict says, the listing lists what it can, one line per tool and per argument:
+    no crash, a description's own colon kept, "Optionally ..." still marked optional."""
+    tools = [{"name": "a", "parameters": {"properties": ["p", "q"]}},
+             {"name": "b", "parameters": {"properties": {"r": {}}, "required": True}},
+             {"name": "c", "parameters": {"properties": {"r": {"description": {"x": 1}}}, "required": [["r"]]}},
+             {"name": "d", "description": "Two\n\n  lines:", "parameters": {
+                 "properties": {"ratio": {"description": "Optionally a ratio, e.g. 3:"}}, "required": "ratio"}},
+             {"name": "e", "parameters": "not a schema"}]
+    lines = _envelope.with_instruction([], tools)[0].text.splitlines()
+    assert lines[1:-1] == ["- a(p, q)", "- b(r)", "    r (optional)", "- c(r)", "    r (optional)", "- d(ratio): Two lines:",
+                           "    ratio (optional): Optionally a ratio, e.g. 3:", "- e()"]

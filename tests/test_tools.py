@@ -361,7 +361,27 @@ def test_docstring_args_are_sent_once_in_the_schema_and_other_sections_stay() ->
         """
         return 2 * x
 
-    (tool, other, unparsed) = to_tools([area, plain, gap])
+    def modes(x: int, mode: str) -> str:
+        """Run in a mode.
+
+        Args:
+            x: The x.
+            mode: One of:
+
+                - "fast": LangChain never reads this list, so the section stays.
+        """
+        return mode
+
+    def numpy_style(x: int) -> int:
+        """Double x.
+
+        Parameters:
+            x: LangChain reads only `Args:`, so this stays.
+        """
+        return 2 * x
+
+    (tool, other, unparsed, listed, parameters) = to_tools([area, plain, gap, modes, numpy_style])
+    assert "never reads this list" in listed.description and "stays" in parameters.description
     assert tool.description == "Area of a rectangle.\n\nReturns:\n    Square metres."
     assert tool.args["height"]["description"] == "Height in metres."
     assert "description" not in unparsed.args["height"] and "blank line" in unparsed.description

@@ -111,29 +111,41 @@ def with_instruction(messages: list[BaseMessage], tools: list[dict[str, Any]]) -
     return [SystemMessage(content=text), *messages]
 
 
+def _one_line(text: Any) -> str:
+    return " ".join(text.split()) if isinstance(text, str) else ""
+
+
 def _tool_line(tool: dict[str, Any]) -> str:
-    """`- name(arg, arg): description`, then a line per argument that has a description or is optional
-    (not for zyx's own tools, whose arguments the system prompt explains: listed, the model fills them all).
+    """`- name(arg, arg): description` on one line, then a line per argument that has a description or
+    is optional (not for zyx's own tools, whose arguments the system prompt explains: listed, the
+    model filled them all).
 
     Constrained decoding enforces an argument's type but never shows the model its description ("as
-    a percentage", "default is California"), so the listing carries it.
+    a percentage", "default is California"), so the listing carries it. A malformed schema lists what
+    it can.
     """
-    params = tool.get("parameters") or {}
+    params = tool.get("parameters")
+    params = params if isinstance(params, dict) else {}
     props = params.get("properties") or {}
-    required = set(params.get("required") or [])
-    head = _prompts.LOCAL_TOOL_LINE.format(name=tool["name"], args=", ".join(props),
-                                           description=tool.get("description", "")).rstrip(": ")
-    if tool["name"] in _prompts.RESERVED_TOOL_NAMES:
+    names = [str(n) for n in props] if isinstance(props, (dict, list)) else []
+    head = _prompts.LOCAL_TOOL_LINE.format(name=tool["name"], args=", ".join(names))
+    about_tool = _one_line(tool.get("description"))
+    head = f"{head}: {about_tool}" if about_tool else head
+    if tool["name"] in _prompts.RESERVED_TOOL_NAMES or not isinstance(props, dict):
         return head  # zyx's own tools: the system prompt explains their arguments
+    required = params.get("required")
+    required = {r for r in required if isinstance(r, str)} if isinstance(required, list) else set()
     lines = [head]
     for name, prop in props.items():
-        about = " ".join(str(prop.get("description") or "").split()) if isinstance(prop, dict) else ""
-        optional = name not in required and not about.lower().startswith("optional")
+        about = _one_line(prop.get("description")) if isinstance(prop, dict) else ""
+        optional = name not in required and not _SAYS_OPTIONAL.match(about)
         if about or optional:
-            line = _prompts.LOCAL_ARG_LINE.format(name=name, optional=_prompts.LOCAL_ARG_OPTIONAL if optional else "",
-                                                  description=about)
-            lines.append(line.rstrip(": "))
+            line = _prompts.LOCAL_ARG_LINE.format(name=name, optional=_prompts.LOCAL_ARG_OPTIONAL if optional else "")
+            lines.append(f"{line}: {about}" if about else line)
     return "\n".join(lines)
+
+
+_SAYS_OPTIONAL = re.compile(r"optional\b", re.IGNORECASE)
 
 
 # An envelope's head; constrained decoding emits the "name" property before "arguments".

@@ -337,8 +337,10 @@ STEP_BAD_ARGS = "invalid arguments after substitution: {problems}"
 PLAN_STEP_HEAD = "[{id}] {tool} {status}"
 
 # -- models without native tool calling (zyx._envelope), attachments (zyx._inputs), sub-runs (zyx.embed) -----------
-LOCAL_TOOL_LINE = "- {name}({args}): {description}"
-LOCAL_ARG_LINE = "    {name}{optional}: {description}"
+LOCAL_TOOL_LINE = "- {name}({args})"
+"""A tool's line in the envelope listing; its description follows after ": "."""
+LOCAL_ARG_LINE = "    {name}{optional}"
+"""An argument's line under its tool; its description follows after ": "."""
 LOCAL_ARG_OPTIONAL = " (optional)"
 LOCAL_TOOL = "tool"
 """The name a tool result is shown under when neither it nor its call names the tool."""

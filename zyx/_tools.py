@@ -97,14 +97,15 @@ def _check_signature(obj: Callable[..., Any], name: str) -> None:
                                      "give it named parameters with type hints")
 
 
-_ARGS_SECTION = re.compile(r"(Args|Arguments|Parameters):\s*")
+_ARGS_SECTION = re.compile(r"Args:\s*")  # the header LangChain's parse_docstring reads
 _ARG_ENTRY = re.compile(r"\s+(\w+)\s*(\([^)]*\))?\s*:")
 
 
 def _without_args_section(doc: str, fields: Mapping[str, Any]) -> str:
     """A (dedented) docstring minus its Google-style `Args:` section when the schema's fields already
-    carry it (LangChain parsed it into their descriptions): sent once, not twice. A section naming an
-    argument left without a description (the parse stopped early) stays."""
+    carry it (LangChain parsed it into their descriptions): sent once, not twice. The docstring stays
+    whole where the parse fell short: an argument named there left without a description, or text
+    of the section past a blank line (where LangChain stops reading)."""
     kept: list[str] = []
     section: list[str] = []
     skipping = False
@@ -115,7 +116,9 @@ def _without_args_section(doc: str, fields: Mapping[str, Any]) -> str:
             skipping = False
         (section if skipping else kept).append(line)
     named = [m.group(1) for line in section if (m := _ARG_ENTRY.match(line))]
-    if not named or any(name in fields and not fields[name].description for name in named):
+    read = next((i for i, line in enumerate(section) if not line.strip()), len(section))  # LangChain stops there
+    if not named or any(line.strip() for line in section[read:]) or \
+            any(name in fields and not fields[name].description for name in named):
         return doc
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip() or doc
 
