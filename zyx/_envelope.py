@@ -111,7 +111,11 @@ def with_instruction(messages: list[BaseMessage], tools: list[dict[str, Any]]) -
     return [SystemMessage(content=text), *messages]
 
 
+_SAYS_OPTIONAL = re.compile(r"optional\b", re.IGNORECASE)
+
+
 def _one_line(text: Any) -> str:
+    """A description on one line (a listing line per tool and per argument); "" for a non-string."""
     return " ".join(text.split()) if isinstance(text, str) else ""
 
 
@@ -132,7 +136,7 @@ def _tool_line(tool: dict[str, Any]) -> str:
     about_tool = _one_line(tool.get("description"))
     head = f"{head}: {about_tool}" if about_tool else head
     if tool["name"] in _prompts.RESERVED_TOOL_NAMES or not isinstance(props, dict):
-        return head  # zyx's own tools: the system prompt explains their arguments
+        return head  # zyx's own tools (the system prompt explains their arguments), or no named properties
     required = params.get("required")
     required = {r for r in required if isinstance(r, str)} if isinstance(required, list) else set()
     lines = [head]
@@ -143,9 +147,6 @@ def _tool_line(tool: dict[str, Any]) -> str:
             line = _prompts.LOCAL_ARG_LINE.format(name=name, optional=_prompts.LOCAL_ARG_OPTIONAL if optional else "")
             lines.append(f"{line}: {about}" if about else line)
     return "\n".join(lines)
-
-
-_SAYS_OPTIONAL = re.compile(r"optional\b", re.IGNORECASE)
 
 
 # An envelope's head; constrained decoding emits the "name" property before "arguments".
