@@ -14,6 +14,9 @@
   another tool would have found what that lookup needed: a name -> an id -> a record), a give-up that
   carries a result (a small model writes "failed" or "skipped" next to a right answer: zero flights).
   The model is told why; whatever it sends next is judged as usual. A success is never sent back.
+- A give-up without the call a retry note asked for is sent back once per note, naming that call; the next turn
+  offers only that tool (unless it declares itself destructive): with `complete_task` offered, a small model
+  gives up again.
 
 Apart from that retry turn, every step leaves `complete_task` to the model.
 """
