@@ -138,6 +138,10 @@ PLAN_DIRECT_CALL = (
     "Error: in plan mode tools are not called directly. Call `submit_plan` with a step that uses {name!r} "
     "(or `complete_task` if you are done)."
 )
+PLAN_REPEATED = (
+    "(Note: every step of this plan repeated a call already made, with the same result, which is above. Use "
+    "those results: call `complete_task` if they answer the task, or submit a plan with the next steps.)"
+)
 PLAN_DUPLICATE = "Ignored: only one `submit_plan` call is handled per turn; put every step in one plan."
 PLAN_VERDICT = "{report}\n\nThe plan's complete_task step: {verdict}"
 PLAN_COMPLETION_SKIPPED = (
