@@ -277,6 +277,8 @@ def test_a_record_found_is_restated_only_through_the_field_named_like_the_failed
     result = zyx.run("t", int, tools=[get_order, get_price], model=model)
     assert tool_messages(result.messages)[1].content.endswith('with what this found: get_price(item="lamp"))')
     model = ScriptedChatModel(responses=[call("get_stock", sku="A100"), call("get_order", order_id="A100"),
-                                         complete("none", status="failed")])
+                                         complete("none", status="failed"), complete("none", status="failed")])
     result = zyx.run("t", tools=[get_order, get_stock], model=model)
     assert tool_messages(result.messages)[1].content.endswith("(Now call get_stock again, with what this found.)")
+    assert "without the call the last result asked for: call get_stock again, with what the last call found." \
+        in tool_messages(result.messages)[2].content

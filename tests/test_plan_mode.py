@@ -451,3 +451,16 @@ def test_a_new_run_on_the_same_thread_starts_without_the_old_plans() -> None:
     state = graph.invoke({"messages": [HumanMessage("two")]}, config)
     assert [p["steps"][0]["output"] for p in state["plans"]] == [2]
     assert state["completion"]["result"] == 2
+
+
+def test_a_plan_that_only_repeats_calls_is_told_so_and_two_in_a_row_get_a_turn_with_only_complete_task() -> None:
+    again = plan(step("1", "fetch", url="a"))
+    model = scripted(again, again, again, complete("page of a", "page of a"))
+    result = run(model)
+    assert result.output == "page of a" and len(model.calls) == 4
+    assert "repeated" not in plan_answer(result, 0).content
+    assert all("every step of this plan repeated a call" in plan_answer(result, i).content for i in (1, 2))
+    assert model.calls[3].tools == ["complete_task"]
+    model = scripted(again, plan(step("1", "fetch", url="b")), again, again, complete("done"))
+    run(model)  # a new call between the repeats breaks the row: the fourth turn still offers submit_plan
+    assert model.calls[4].tools == ["complete_task"] and model.calls[3].tools == ["submit_plan", "complete_task"]

@@ -1,7 +1,7 @@
 """Coaching's second look at a completion (once per run), and arguments a small model wraps in a copied schema key.
 
 A give-up after tool calls with tools never tried, and a give-up that carries a result, are sent back once,
-saying why; whatever the model sends next is judged as usual; a success is never sent back. `coach=False`
+saying why, and so is a give-up without the call a retry note asked for; whatever the model sends next is judged as usual; a success is never sent back. `coach=False`
 turns it off. Plan steps' repeated ids are tested in test_plan_logic.py.
 """
 
@@ -50,13 +50,62 @@ def test_a_give_up_with_an_untried_tool_is_sent_back_once_then_the_tried_tool_is
     assert_valid_history(result.messages)
 
 
-def test_the_same_give_up_after_the_second_look_is_accepted() -> None:
+def test_the_same_give_up_after_the_second_look_is_accepted_once_the_suggested_call_was_made() -> None:
     model = ScriptedChatModel(responses=[
         call("employee_record", employee_id="X"), complete("not found", status="failed"),
-        call("find_employee", full_name="Nobody"), complete("nobody by that name", status="failed")])
+        call("find_employee", full_name="Nobody"), call("employee_record", employee_id="Nobody"),
+        complete("nobody by that name", status="failed")])
     result = zyx.run("Which department does Nobody work in?", tools=TOOLS, model=model)
     assert result.completion.status == "failed" and result.completion.summary == "nobody by that name"
     assert len(looks(result)) == 1
+
+
+def test_a_give_up_without_the_call_the_retry_note_asked_for_is_sent_back_once_with_that_tool_alone() -> None:
+    model = ScriptedChatModel(responses=[
+        call("employee_record", employee_id="Priya Shah"), complete("not found", status="skipped"),
+        call("find_employee", full_name="Priya Shah"), complete("No employee with id E-104", status="skipped"),
+        call("employee_record", employee_id="E-104"), complete("Priya Shah works in Finance.")])
+    result = zyx.run("Which department does Priya Shah work in?", tools=TOOLS, model=model)
+    assert result.completion.status == "success" and len(model.calls) == 6
+    untried, pending = looks(result)
+    assert pending.startswith('Not accepted yet: you gave up (status "skipped") without the call the last result')
+    assert 'employee_record(employee_id="E-104")' in pending
+    assert offered(model)[4] == ["employee_record"]  # complete_task offered, the 0.5B model gave up again
+    assert_valid_history(result.messages)
+
+
+def test_the_suggested_call_is_asked_for_once_and_made_with_any_arguments_it_counts() -> None:
+    give_up = complete("nobody by that name", status="failed")
+    opening = [call("employee_record", employee_id="X"), give_up, call("find_employee", full_name="Nobody")]
+    model = ScriptedChatModel(responses=[*opening, give_up, give_up])  # asked once, then the give-up stands
+    result = zyx.run("Nobody's department?", tools=TOOLS, model=model)
+    assert result.completion.status == "failed" and len(looks(result)) == 2 and len(model.calls) == 5
+    model = ScriptedChatModel(responses=[*opening, call("employee_record", employee_id="other"), give_up])
+    result = zyx.run("Nobody's department?", tools=TOOLS, model=model)  # the tool was called again: not asked
+    assert result.completion.status == "failed" and len(looks(result)) == 1
+
+
+def test_the_asked_for_call_keeps_complete_task_offered_for_a_destructive_tool_or_without_require_completion() -> None:
+    from langchain_core.tools import StructuredTool
+
+    def delete_account(user_id: str) -> str:
+        """Delete a user's account, by user id."""
+        return f"no account {user_id}"
+
+    def find_user(name: str) -> str:
+        """A user's id, by name."""
+        return "U-7"
+
+    destructive = StructuredTool.from_function(delete_account, metadata={"annotations": {"destructiveHint": True}})
+    script = [call("delete_account", user_id="bob"), complete("no such account", status="failed"),
+              call("find_user", name="bob"), complete("gave up", status="failed"), complete("gave up", status="failed")]
+    model = ScriptedChatModel(responses=script)
+    result = zyx.run("Delete bob's account.", tools=[destructive, find_user], model=model)
+    assert result.completion.status == "failed" and offered(model)[4] == ["delete_account", "complete_task"]
+    model = ScriptedChatModel(responses=script)
+    result = zyx.run("Delete bob's account.", tools=[delete_account, find_user], model=model, require_completion=False)
+    assert result.completion.status == "failed" and offered(model)[4] == ["delete_account", "complete_task"]
+    assert "delete_account(user_id=\"U-7\")" in looks(result)[-1]
 
 
 def test_a_give_up_before_any_tool_call_or_with_every_tool_tried_is_accepted_at_once() -> None:

@@ -108,6 +108,13 @@ LOOK_UNTRIED = (
     "Not accepted yet: you gave up (status \"{status}\"), but {tools} was not tried. Call it now if it can find "
     "what the task needs or a value another tool needs; you can give up after that."
 )
+LOOK_PENDING = (
+    "Not accepted yet: you gave up (status \"{status}\") without the call the last result asked for: {call}. "
+    "Make it now; you can give up after that."
+)
+PENDING_CALL = "call {tools} again, with what the last call found"
+PENDING_FOUND = "call {tools} again, with what was found: {found}"
+"""The call a retry note asked for, as `LOOK_PENDING` restates it (a found call is restated as written)."""
 LOOK_RESULT = (
     "Not accepted yet: you sent a result with status \"{status}\". If that result answers the task, call "
     "`complete_task` again with status \"success\"; if it does not, call it again with `result` null."
@@ -130,6 +137,10 @@ PLAN_REJECTED = (
 PLAN_DIRECT_CALL = (
     "Error: in plan mode tools are not called directly. Call `submit_plan` with a step that uses {name!r} "
     "(or `complete_task` if you are done)."
+)
+PLAN_REPEATED = (
+    "(Note: every step of this plan repeated a call already made, with the same result, which is above. Use "
+    "those results: call `complete_task` if they answer the task, or submit a plan with the next steps.)"
 )
 PLAN_DUPLICATE = "Ignored: only one `submit_plan` call is handled per turn; put every step in one plan."
 PLAN_VERDICT = "{report}\n\nThe plan's complete_task step: {verdict}"

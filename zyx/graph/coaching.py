@@ -14,6 +14,9 @@
   another tool would have found what that lookup needed: a name -> an id -> a record), a give-up that
   carries a result (a small model writes "failed" or "skipped" next to a right answer: zero flights).
   The model is told why; whatever it sends next is judged as usual. A success is never sent back.
+- A give-up without the call a retry note asked for is sent back once per note, naming that call; the next turn
+  offers only that tool (unless it declares itself destructive): with `complete_task` offered, a small model
+  gives up again.
 
 Apart from that retry turn, every step leaves `complete_task` to the model.
 """
@@ -27,6 +30,7 @@ from typing import Any
 from langchain_core.messages import ToolCall, ToolMessage
 
 from zyx import _prompts
+from zyx.graph.journal import declares
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
 
@@ -54,7 +58,7 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
       with `complete_task` still offered: a call that succeeded may have had a side effect);
     - a give-up that carries a result (all tools tried): only `complete_task`, to say "success" if it answers.
     """
-    if not spec.coach or spec.plan or state.get("second_look") or state.get("limit") or not spec.tools:
+    if not spec.coach or spec.plan or state.get("limit") or not spec.tools:
         return None
     if not spec.limits.steps_left(state) or spec.limits.before_model_call(state) is not None:
         return None  # no tool could run, or the next turn would be the wrap-up: the answer stands
@@ -63,6 +67,16 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     spent = spec.limits.spent_tools(called)
     if status == "success":
         return None
+    if (pending := state.get("pending_call")) and (tools := [n for n in pending["tools"] if n not in spent]):
+        # the call the last retry note asked for was never made: a small model gives up right after the lookup
+        # that found the id ("E-104"), and gives up again if `complete_task` is offered, so that turn offers only
+        # the tool; not a tool that declares itself destructive, and not without require_completion (a
+        # plain-text reply would end the run)
+        keep = not spec.require_completion or any(declares(spec.tools_by_name[n], "destructiveHint") for n in tools)
+        return (_prompts.LOOK_PENDING.format(status=status, call=pending["call"]),
+                {"focus": [*tools, _prompts.COMPLETE_TASK] if keep else tools, "pending_call": None})
+    if state.get("second_look"):
+        return None
     untried = [t for t in spec.tools if t.name not in set(called) | spent]
     if called and untried:
         listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in untried)
@@ -70,18 +84,19 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
         focus = [t.name for t in untried]  # without require_completion a plain-text reply would end the run
         return (_prompts.LOOK_UNTRIED.format(status=status, tools=listing),
                 {"focus": focus if spec.require_completion else [*focus, _prompts.COMPLETE_TASK],
-                 "retry": again or None})
+                 "retry": again or None, "second_look": True})
     if completion.get("result") is not None and spec.require_completion:  # else a plain reply would lose it
-        return _prompts.LOOK_RESULT.format(status=status), {"focus": [_prompts.COMPLETE_TASK]}
+        return _prompts.LOOK_RESULT.format(status=status), {"focus": [_prompts.COMPLETE_TASK], "second_look": True}
     return None
 
 
-def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -> str:
-    """The result of the call that found something, with the note to call the failed tool again. A short
-    one-line finding is restated: a plain value, or a JSON object's field named like the failed call's one
-    argument, as that call with the argument replaced (`get_price(item="lamp")`)."""
+def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -> tuple[str, str]:
+    """The result of the call that found something, with the note to call the failed tool again, and the call
+    that note asks for. A short one-line finding is restated: a plain value, or a JSON object's field named
+    like the failed call's one argument, as that call with the argument replaced (`get_price(item="lamp")`)."""
     found = result.strip()
-    plain = _prompts.TRY_AGAIN.format(result=result, tools=", ".join(retry))
+    tools = ", ".join(retry)
+    plain = _prompts.TRY_AGAIN.format(result=result, tools=tools), _prompts.PENDING_CALL.format(tools=tools)
     if not 0 < len(found) <= _prompts.FOUND_MAX_CHARS or "\n" in found:
         return plain
     try:
@@ -104,13 +119,19 @@ def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -
         if isinstance(parsed, str):
             text = parsed
         new = _as_number(text) if not isinstance(value, str) else None
-        if new is None and not isinstance(value, str):
-            return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=text)  # no number to restate
+        if new is None and not isinstance(value, str):  # no number to restate
+            return _found(result, retry[0], text)
         call = f"{retry[0]}({name}={json.dumps(text if new is None else new, ensure_ascii=False)})"
-        return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=call)
+        return _prompts.TRY_AGAIN_WITH.format(result=result, tools=retry[0], found=call), call
     if isinstance(parsed, (dict, list)):
         return plain
-    return _prompts.TRY_AGAIN_WITH.format(result=result, tools=", ".join(retry), found=found)
+    return _found(result, tools, found)
+
+
+def _found(result: str, tools: str, found: str) -> tuple[str, str]:
+    """`_retry_hint` for a finding that is not restated as a call."""
+    return (_prompts.TRY_AGAIN_WITH.format(result=result, tools=tools, found=found),
+            _prompts.PENDING_FOUND.format(tools=tools, found=found))
 
 
 def _as_number(text: str) -> float | int | None:
@@ -138,6 +159,8 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
     answers = list(answers)
     repeats = plain and bool(repeated) and all(repeated)
     update: dict[str, Any] = {"retry": None} if state.get("retry") else {}  # a retry is for the next plain turn only
+    if (pending := state.get("pending_call")) and {c["name"] for c in calls} & set(pending["tools"]):
+        update["pending_call"] = None  # the model made the call it was asked for (with whatever arguments)
     if (count := state.get("repeats", 0) + 1 if repeats else 0) != state.get("repeats", 0):
         update["repeats"] = count
     if not spec.coach or not plain or not answers:
@@ -161,7 +184,9 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
         update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
     elif (retry := [n for n in state.get("retry") or [] if n not in spent]) and isinstance(answers[-1].content, str) \
             and not {c["name"] for c in calls} & set(retry):  # an untried tool found something: the failed one now
-        answers[-1] = answers[-1].model_copy(update={"content": _retry_hint(state, spec, retry, answers[-1].content)})
+        content, ask = _retry_hint(state, spec, retry, answers[-1].content)
+        answers[-1] = answers[-1].model_copy(update={"content": content})
+        update["pending_call"] = {"tools": retry, "call": ask}
         # complete_task stays offered without require_completion (a plain-text answer would end the run), and
         # after a second look: its retry tools include calls that succeeded, which may have had side effects
         forced = spec.require_completion and not state.get("second_look")

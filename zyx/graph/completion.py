@@ -104,7 +104,7 @@ async def judge_completion(state: RunState, config: RunnableConfig, *, spec: Run
             and (look := second_look(state, spec, checked.completion)) is not None:
         text, coached = look
         tell(config, CompletionRejected(reason=text))
-        return {"completion": None, "second_look": True, **coached,
+        return {"completion": None, **coached,
                 "messages": [call.answer(text, error=True), *ignored], **call.settle(state, "rejected", text),
                 **budget_spent(state, spec.limits.max_steps)}
     if checked.completion is not None:  # validated once: the same object for the checks and the `RunResult`

@@ -147,9 +147,13 @@ def is_idempotent(tool: Any, names: frozenset[str] | bool) -> bool:
     (`metadata={"idempotent": True}`, or MCP's `idempotentHint` / `readOnlyHint` annotations)."""
     if names is True or (names and tool.name in names):
         return True
+    return declares(tool, "idempotent", "idempotentHint", "readOnlyHint")
+
+
+def declares(tool: Any, *hints: str) -> bool:
+    """Whether a tool declares one of these hints true: a key of its metadata, or of the MCP annotations there."""
     metadata = getattr(tool, "metadata", None) or {}
-    hints = metadata.get("annotations") or {}
-    if hasattr(hints, "model_dump"):
-        hints = hints.model_dump()
-    return bool(metadata.get("idempotent") or metadata.get("idempotentHint") or metadata.get("readOnlyHint")
-                or (isinstance(hints, Mapping) and (hints.get("idempotentHint") or hints.get("readOnlyHint"))))
+    annotations = metadata.get("annotations") or {}
+    if hasattr(annotations, "model_dump"):
+        annotations = annotations.model_dump()
+    return any(metadata.get(h) or (isinstance(annotations, Mapping) and annotations.get(h)) for h in hints)

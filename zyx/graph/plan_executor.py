@@ -37,7 +37,7 @@ from zyx.graph.state import (
     split_calls,
     store_plan,
 )
-from zyx.graph.tool_executor import bad_arguments, close_turn, error_message
+from zyx.graph.tool_executor import bad_arguments, close_turn, error_message, repeats_earlier
 
 
 @dataclass
@@ -172,6 +172,17 @@ async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, s
     return await _execute(call, checked, state, config, spec, direct_completion=direct_completion)
 
 
+def _repeats(state: RunState, spec: RunSpec, round_: PlanRound) -> dict[str, Any]:
+    """A plan whose every step repeated an earlier call with the same output counts as a repeat turn (its report
+    says so; two in a row get a turn with only `complete_task`, as for direct calls): a small model resubmits
+    the plan it already ran, its answer in the results above."""
+    if not round_.ran or not all(repeats_earlier(c, o, state) for c, o in round_.ran):
+        return {"repeats": 0} if state.get("repeats") else {}
+    if spec.coach and round_.answer is not None and isinstance(round_.answer.content, str):
+        round_.answer.content += "\n\n" + _prompts.PLAN_REPEATED
+    return {"repeats": state.get("repeats", 0) + 1}
+
+
 def _keep_step_values(round_: PlanRound, index: int, scope: RunScope) -> None:
     """The steps' Python outputs for `plan_records`, by the plan's position (call ids may repeat)."""
     prefix = len(round_.record["call_id"]) + 1
@@ -217,6 +228,7 @@ async def run_plan_round(state: RunState, config: RunnableConfig, *, spec: RunSp
     answers = [round_.answer if i == submitted and round_ else read[i].message(c) if i in read else _other_call(c, spec)
                for i, c in enumerate(calls)]
     _tell_answered(config, calls, answers, submitted, round_, read)
+    repeated = _repeats(state, spec, round_) if round_ is not None and round_.record["status"] == "executed" else {}
     invalid, errors = bad_arguments(message)
     rejections = _rejections(state, round_)
     ran = [*(round_.ran if round_ else []), *((reads[i], read[i]) for i in read)]
@@ -228,6 +240,7 @@ async def run_plan_round(state: RunState, config: RunnableConfig, *, spec: RunSp
     update.setdefault("rejections", rejections)
     if deadline is not None:
         update["deadline"] = deadline
+    update.update(repeated)
     if round_ is not None:
         update.update(store_plan(state, round_.record, new=True))
         _keep_step_values(round_, len(state.get("plans") or []), scope)

@@ -53,16 +53,20 @@ def _answer(call: ToolCall, outcome: ToolOutcome, state: RunState) -> tuple[Tool
     gets the note, which breaks the loop small models fall into when they miss the earlier result.
     """
     message = outcome.message(call)
-    if outcome.error is not None or not isinstance(message.content, str):
+    if not isinstance(message.content, str) or not repeats_earlier(call, outcome, state):
         return message, False
-    value = to_state_value(outcome.output)
-    for entry in state.get("tool_calls", []):
-        if entry["name"] == call["name"] and entry["args"] == call["args"] and entry["error"] is None \
-                and entry["output"] == value:
-            note = _prompts.REPEATED_FAILURE if looks_failed(message) else _prompts.REPEATED_CALL
-            message.content = note.format(result=message.content, name=call["name"])
-            return message, True
-    return message, False
+    note = _prompts.REPEATED_FAILURE if looks_failed(message) else _prompts.REPEATED_CALL
+    message.content = note.format(result=message.content, name=call["name"])
+    return message, True
+
+
+def repeats_earlier(call: ToolCall, outcome: ToolOutcome, state: RunState) -> bool:
+    """Whether a call that succeeded repeats an earlier one: the same tool, arguments and output."""
+    if outcome.error is not None:
+        return False
+    value, args = to_state_value(outcome.output), to_state_value(call["args"])
+    return any(e["name"] == call["name"] and e["args"] == args and e["error"] is None and e["output"] == value
+               for e in state.get("tool_calls", []))
 
 
 def bad_arguments(message: AIMessage | None) -> tuple[list[Any], list[ToolMessage]]:
