@@ -433,6 +433,20 @@ def test_listing_shows_what_constrained_decoding_hides() -> None:
     assert lines[at + 7] == "- complete_task(summary): Finish." and not lines[at + 8].startswith(" ")
 
 
+def test_a_long_listing_leaves_out_the_argument_lines_so_many_tools_still_fit_the_window() -> None:
+    """36 tools with described arguments took about 2,800 tokens of the local model's 3,072-token prompt: past
+    `LISTING_MAX_CHARS` each tool keeps its one line (names of its arguments, its description) and nothing else."""
+    def tool(i: int) -> dict[str, Any]:
+        return {"name": f"tool_{i}", "description": f"Tool number {i}.", "parameters": {"type": "object", "properties": {
+            "path": {"type": "string", "description": "The path of the file to read, relative to the folder. " * 3}}}}
+
+    few = _envelope.with_instruction([], [tool(i) for i in range(3)])[0].text
+    assert "- tool_0(path): Tool number 0.\n    path (optional): The path" in few
+    many = _envelope.with_instruction([], [tool(i) for i in range(36)])[0].text
+    assert "    path" not in many and all(f"- tool_{i}(path): Tool number {i}." in many.splitlines() for i in range(36))
+    assert len("\n".join(_envelope._tool_line(tool(i)) for i in range(36))) > _envelope.LISTING_MAX_CHARS
+
+
 def test_listing_survives_malformed_schemas_and_keeps_one_line_per_tool() -> None:
     """Whatever a bound dict says, the listing lists what it can, one line per tool and per argument:
     no crash, a description's own colon kept, "Optionally ..." still marked optional."""

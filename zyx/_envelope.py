@@ -102,9 +102,16 @@ def envelope_format(tools: list[dict[str, Any]], *, several: bool = True) -> dic
     return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema, "strict": True}}
 
 
+LISTING_MAX_CHARS = 6_000
+"""Past this length (about 1,500 tokens) the listing leaves out the argument lines: 36 tools with them (BFCL's
+multi-turn API classes) took about 2,800 tokens, too much for the local model's 3,072-token prompt."""
+
+
 def with_instruction(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> list[BaseMessage]:
     """Prepend (or append to the leading system message) a listing of the tools and the answer format."""
     listing = "\n".join(_tool_line(t) for t in tools)
+    if len(listing) > LISTING_MAX_CHARS:
+        listing = "\n".join(_tool_line(t, arguments=False) for t in tools)
     text = _prompts.LOCAL_TOOLS.format(listing=listing)
     if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
         return [SystemMessage(content=f"{messages[0].content}\n\n{text}"), *messages[1:]]
@@ -119,10 +126,10 @@ def _one_line(text: Any) -> str:
     return " ".join(text.split()) if isinstance(text, str) else ""
 
 
-def _tool_line(tool: dict[str, Any]) -> str:
-    """`- name(arg, arg): description` on one line, then a line per argument that has a description or
-    is optional (not for zyx's own tools, whose arguments the system prompt explains: listed, the
-    model filled them all).
+def _tool_line(tool: dict[str, Any], *, arguments: bool = True) -> str:
+    """`- name(arg, arg): description` on one line, then (with `arguments`) a line per argument that has a
+    description or is optional (not for zyx's own tools, whose arguments the system prompt explains: listed,
+    the model filled them all).
 
     Constrained decoding enforces an argument's type but never shows the model its description ("as
     a percentage", "default is California"), so the listing carries it. A malformed schema lists what
@@ -135,7 +142,7 @@ def _tool_line(tool: dict[str, Any]) -> str:
     head = _prompts.LOCAL_TOOL_LINE.format(name=tool["name"], args=", ".join(names))
     about_tool = _one_line(tool.get("description"))
     head = f"{head}: {about_tool}" if about_tool else head
-    if tool["name"] in _prompts.RESERVED_TOOL_NAMES or not isinstance(props, dict):
+    if not arguments or tool["name"] in _prompts.RESERVED_TOOL_NAMES or not isinstance(props, dict):
         return head  # zyx's own tools (the system prompt explains their arguments), or no named properties
     required = params.get("required")
     required = {r for r in required if isinstance(r, str)} if isinstance(required, list) else set()
