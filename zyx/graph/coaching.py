@@ -67,11 +67,12 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     spent = spec.limits.spent_tools(called)
     if status == "success":
         return None
-    if (pending := state.get("pending_call")) and (tools := [n for n in pending["tools"] if n not in spent]):
+    if (pending := state.get("pending_call")) \
+            and (tools := [n for n in pending["tools"] if n in spec.tools_by_name and n not in spent]):
         # the call the last retry note asked for was never made: a small model gives up right after the lookup
         # that found the id ("E-104"), and gives up again if `complete_task` is offered, so that turn offers only
-        # the tool; not a tool that declares itself destructive, and not without require_completion (a
-        # plain-text reply would end the run)
+        # the tool (if this run still has it: a thread may resume on other tools); not a tool that declares itself
+        # destructive, and not without require_completion (a plain-text reply would end the run)
         keep = not spec.require_completion or any(declares(spec.tools_by_name[n], "destructiveHint") for n in tools)
         return (_prompts.LOOK_PENDING.format(status=status, call=pending["call"]),
                 {"focus": [*tools, _prompts.COMPLETE_TASK] if keep else tools, "pending_call": None})
