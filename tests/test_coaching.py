@@ -189,6 +189,17 @@ def test_no_retry_turn_for_a_tool_whose_limit_is_spent() -> None:
                             ["get_user_city", "get_population", "complete_task"]]
 
 
+def test_no_retry_turn_or_asked_for_call_for_a_failed_read_of_a_tool_output() -> None:
+    """`read_tool_output` is zyx's reader, not one of the task's tools: "call it again with Tokyo" makes no sense."""
+    give_up = complete("gave up", status="failed")
+    model = ScriptedChatModel(responses=[call("read_tool_output", tool_call_id="nope"),
+                                         call("get_user_city", user="bob"), give_up, give_up, give_up])
+    result = zyx.run("t", tools=TOOLS, model=model)
+    assert result.completion is not None and result.completion.status == "failed"
+    assert not any("read_tool_output" in m.text for m in tool_messages(result.messages)[1:])
+    assert len(model.calls) == 4  # the give-up is sent back once, for the untried get_population
+
+
 def test_no_retry_turn_when_the_failed_tool_itself_then_succeeds() -> None:
     model = ScriptedChatModel(responses=[call("get_population", city="bob"), call("get_population", city="Tokyo"),
                                          complete("14000000", 14_000_000)])

@@ -464,3 +464,18 @@ def test_a_plan_that_only_repeats_calls_is_told_so_and_two_in_a_row_get_a_turn_w
     model = scripted(again, plan(step("1", "fetch", url="b")), again, again, complete("done"))
     run(model)  # a new call between the repeats breaks the row: the fourth turn still offers submit_plan
     assert model.calls[4].tools == ["complete_task"] and model.calls[3].tools == ["submit_plan", "complete_task"]
+
+
+def test_a_rejected_plan_a_refused_step_or_a_new_read_breaks_a_row_of_repeated_plans() -> None:
+    again = plan(step("1", "fetch", url="a"))
+    model = scripted(again, again, plan(step("1", "nope")), again, complete("page of a", "page of a"))
+    run(model)  # the rejected plan between the repeats breaks the row, as a refused call does for direct calls
+    assert model.calls[4].tools == ["submit_plan", "complete_task"]
+    read = call("read_tool_output", tool_call_id="nope")
+    model = scripted(again, again, [plan(step("1", "fetch", url="a")), read], again, complete("page of a", "page of a"))
+    run(model)  # beside the repeated plan, a read that did not repeat an earlier one: not a repeat turn
+    assert [c.tools for c in model.calls[3:]] == [["submit_plan", "complete_task"]] * 2
+    model = scripted(again, plan(step("1", "fetch", url="a"), step("2", "fetch", url="b")), complete("page of a"))
+    result = run(model, tool_limits={"fetch": 2})  # step 2 was refused: the plan did not only repeat calls
+    assert "[2] fetch error" in plan_answer(result, 1).content
+    assert "repeated a call" not in plan_answer(result, 1).content

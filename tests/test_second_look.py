@@ -193,3 +193,34 @@ def test_without_require_completion_a_give_up_with_a_result_is_not_asked_about()
                                          complete("no flights", 0, status="skipped")])
     result = zyx.run("How many flights?", int, tools=[search_flights], model=model, require_completion=False)
     assert result.completion.status == "skipped" and result.output == 0 and looks(result) == []
+
+
+def test_a_thread_resumed_without_the_asked_for_tool_takes_the_give_up_as_usual() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    def notify(who: str) -> str:
+        """Tell someone."""
+        return "told"
+
+    give_up = complete("gave up", status="failed")
+    model = ScriptedChatModel(responses=[
+        call("employee_record", employee_id="Priya Shah"), complete("not found", status="skipped"),
+        call("find_employee", full_name="Priya Shah"), call("notify", who="hr"), give_up])
+    options = {"model": model, "approve": ["notify"], "checkpointer": InMemorySaver(), "thread_id": "t"}
+    paused = zyx.run("Which department does Priya Shah work in?", tools=[*TOOLS, notify], **options)
+    assert paused.interrupted and "with what this found" in tool_messages(paused.messages)[-1].text
+    result = zyx.run(tools=[find_employee, notify], decisions={paused.pending[0].id: "approve"}, **options)
+    assert result.completion.status == "failed" and len(looks(result)) == 1  # employee_record is no tool now
+
+
+def test_a_tool_whose_metadata_is_not_a_mapping_declares_nothing() -> None:
+    from langchain_core.tools import StructuredTool
+
+    record = StructuredTool.from_function(employee_record)
+    record.metadata = "internal"  # type: ignore[assignment]  # pydantic does not check an assignment
+    give_up = complete("gave up", status="failed")
+    model = ScriptedChatModel(responses=[
+        call("employee_record", employee_id="Priya Shah"), complete("not found", status="skipped"),
+        call("find_employee", full_name="Priya Shah"), give_up, give_up])
+    result = zyx.run("Which department does Priya Shah work in?", tools=[find_employee, record], model=model)
+    assert result.completion.status == "failed" and offered(model)[4] == ["employee_record"]

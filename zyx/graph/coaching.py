@@ -24,7 +24,7 @@ Apart from that retry turn, every step leaves `complete_task` to the model.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from langchain_core.messages import ToolCall, ToolMessage
@@ -67,11 +67,12 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     spent = spec.limits.spent_tools(called)
     if status == "success":
         return None
-    if (pending := state.get("pending_call")) and (tools := [n for n in pending["tools"] if n not in spent]):
+    if (pending := state.get("pending_call")) \
+            and (tools := _to_call(spec, pending["tools"], spent)):
         # the call the last retry note asked for was never made: a small model gives up right after the lookup
         # that found the id ("E-104"), and gives up again if `complete_task` is offered, so that turn offers only
-        # the tool; not a tool that declares itself destructive, and not without require_completion (a
-        # plain-text reply would end the run)
+        # the tool (if this run still has it: a thread may resume on other tools); not a tool that declares itself
+        # destructive, and not without require_completion (a plain-text reply would end the run)
         keep = not spec.require_completion or any(declares(spec.tools_by_name[n], "destructiveHint") for n in tools)
         return (_prompts.LOOK_PENDING.format(status=status, call=pending["call"]),
                 {"focus": [*tools, _prompts.COMPLETE_TASK] if keep else tools, "pending_call": None})
@@ -80,7 +81,7 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     untried = [t for t in spec.tools if t.name not in set(called) | spent]
     if called and untried:
         listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in untried)
-        again = sorted(set(called) - spent)
+        again = _to_call(spec, sorted(set(called)), spent)
         focus = [t.name for t in untried]  # without require_completion a plain-text reply would end the run
         return (_prompts.LOOK_UNTRIED.format(status=status, tools=listing),
                 {"focus": focus if spec.require_completion else [*focus, _prompts.COMPLETE_TASK],
@@ -88,6 +89,13 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
     if completion.get("result") is not None and spec.require_completion:  # else a plain reply would lose it
         return _prompts.LOOK_RESULT.format(status=status), {"focus": [_prompts.COMPLETE_TASK], "second_look": True}
     return None
+
+
+def _to_call(spec: RunSpec, names: Iterable[str], spent: set[str]) -> list[str]:
+    """The tools among `names` (in order) that coaching may ask to be called again: the task's own (not the
+    built-in `read_tool_output`, nor one a thread resumed on other tools lacks), their `tool_limits` not spent."""
+    own = {t.name for t in spec.tools}
+    return [n for n in names if n in own and n not in spent]
 
 
 def _retry_hint(state: RunState, spec: RunSpec, retry: list[str], result: str) -> tuple[str, str]:
@@ -175,14 +183,14 @@ def coach_turn(state: RunState, spec: RunSpec, calls: Sequence[ToolCall], answer
             listing = ", ".join(f"{t.name}({', '.join(t.args)})" for t in others)
             answers[-1] = answers[-1].model_copy(update={"content": _prompts.TRY_OTHER_TOOLS.format(
                 result=answers[-1].content, tools=listing)})
-            retry = sorted(set(failed) - spent)
+            retry = _to_call(spec, sorted(set(failed)), spent)
             update.update(focus=[*(t.name for t in others), _prompts.COMPLETE_TASK], retry=retry or None)
         return answers, update
     if repeats:  # offer the tools whose repeated calls did not fail
         again = {c["name"] for c, m in zip(calls, answers) if not looks_failed(m)}
         rest = [t.name for t in spec.tools if t.name not in again | spent]
         update["focus"] = [*rest, _prompts.COMPLETE_TASK] if rest else None
-    elif (retry := [n for n in state.get("retry") or [] if n not in spent]) and isinstance(answers[-1].content, str) \
+    elif (retry := _to_call(spec, state.get("retry") or [], spent)) and isinstance(answers[-1].content, str) \
             and not {c["name"] for c in calls} & set(retry):  # an untried tool found something: the failed one now
         content, ask = _retry_hint(state, spec, retry, answers[-1].content)
         answers[-1] = answers[-1].model_copy(update={"content": content})

@@ -151,8 +151,11 @@ def is_idempotent(tool: Any, names: frozenset[str] | bool) -> bool:
 
 
 def declares(tool: Any, *hints: str) -> bool:
-    """Whether a tool declares one of these hints true: a key of its metadata, or of the MCP annotations there."""
-    metadata = getattr(tool, "metadata", None) or {}
+    """Whether a tool declares one of these hints true: a key of its metadata, or of the MCP annotations there
+    (metadata that is not a mapping declares nothing)."""
+    metadata = getattr(tool, "metadata", None)
+    if not isinstance(metadata, Mapping):
+        return False
     annotations = metadata.get("annotations") or {}
     if hasattr(annotations, "model_dump"):
         annotations = annotations.model_dump()

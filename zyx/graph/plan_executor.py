@@ -172,11 +172,15 @@ async def _plan_round(call: ToolCall, state: RunState, config: RunnableConfig, s
     return await _execute(call, checked, state, config, spec, direct_completion=direct_completion)
 
 
-def _repeats(state: RunState, spec: RunSpec, round_: PlanRound) -> dict[str, Any]:
-    """A plan whose every step repeated an earlier call with the same output counts as a repeat turn (its report
-    says so; two in a row get a turn with only `complete_task`, as for direct calls): a small model resubmits
-    the plan it already ran, its answer in the results above."""
-    if not round_.ran or not all(repeats_earlier(c, o, state) for c, o in round_.ran):
+def _repeats(state: RunState, spec: RunSpec, round_: PlanRound | None,
+             ran: list[tuple[ToolCall, ToolOutcome]]) -> dict[str, Any]:
+    """A plan whose every step ran and repeated an earlier call with the same output (as did any read beside it)
+    counts as a repeat turn (its report says so; two in a row get a turn with only `complete_task`, as for direct
+    calls): a small model resubmits the plan it already ran, its answer in the results above. Any other turn
+    breaks the row, as a refused call does for direct calls: no plan run, a rejected plan, a step not run."""
+    if round_ is None or round_.record["status"] != "executed" or not round_.ran \
+            or any(s["status"] != "ok" for s in round_.record["steps"] if s["tool"] != COMPLETE_TASK) \
+            or not all(repeats_earlier(c, o, state) for c, o in ran):
         return {"repeats": 0} if state.get("repeats") else {}
     if spec.coach and round_.answer is not None and isinstance(round_.answer.content, str):
         round_.answer.content += "\n\n" + _prompts.PLAN_REPEATED
@@ -228,10 +232,10 @@ async def run_plan_round(state: RunState, config: RunnableConfig, *, spec: RunSp
     answers = [round_.answer if i == submitted and round_ else read[i].message(c) if i in read else _other_call(c, spec)
                for i, c in enumerate(calls)]
     _tell_answered(config, calls, answers, submitted, round_, read)
-    repeated = _repeats(state, spec, round_) if round_ is not None and round_.record["status"] == "executed" else {}
+    ran = [*(round_.ran if round_ else []), *((reads[i], read[i]) for i in read)]
+    repeated = _repeats(state, spec, round_, ran)
     invalid, errors = bad_arguments(message)
     rejections = _rejections(state, round_)
-    ran = [*(round_.ran if round_ else []), *((reads[i], read[i]) for i in read)]
     update = close_turn({**state, "rejections": rejections}, spec, ran,
                         [*(a for a in answers if a is not None), *errors], round_.limit if round_ else None,
                         completing=bool(completions) or any(a is None for a in answers),
