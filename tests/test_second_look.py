@@ -85,7 +85,7 @@ def test_the_suggested_call_is_asked_for_once_and_made_with_any_arguments_it_cou
     assert result.completion.status == "failed" and len(looks(result)) == 1
 
 
-def test_the_asked_for_call_keeps_complete_task_offered_for_a_destructive_tool_or_without_require_completion() -> None:
+def test_the_asked_for_call_keeps_complete_task_offered_for_a_tool_with_effects_or_without_require_completion() -> None:
     from langchain_core.tools import StructuredTool
 
     def delete_account(user_id: str) -> str:
@@ -106,6 +106,13 @@ def test_the_asked_for_call_keeps_complete_task_offered_for_a_destructive_tool_o
     result = zyx.run("Delete bob's account.", tools=[delete_account, find_user], model=model, require_completion=False)
     assert result.completion.status == "failed" and offered(model)[4] == ["delete_account", "complete_task"]
     assert "delete_account(user_id=\"U-7\")" in looks(result)[-1]
+    # an MCP tool's annotations: destructiveHint unset means true (MCP's default) unless read-only or idempotent
+    for hints, forced in (({"destructiveHint": None, "readOnlyHint": None}, False), ({"destructiveHint": False}, False),
+                          ({"readOnlyHint": True}, True), ({"idempotentHint": True, "destructiveHint": None}, True)):
+        mcp_tool = StructuredTool.from_function(delete_account, metadata={"annotations": hints})
+        model = ScriptedChatModel(responses=script)
+        zyx.run("Delete bob's account.", tools=[mcp_tool, find_user], model=model)
+        assert offered(model)[4] == (["delete_account"] if forced else ["delete_account", "complete_task"]), hints
 
 
 def test_a_give_up_before_any_tool_call_or_with_every_tool_tried_is_accepted_at_once() -> None:
@@ -165,7 +172,7 @@ def test_direct_call_arguments_wrapped_in_a_copied_properties_key_are_unwrapped(
     assert result.tool_calls[0].output == "E-104"
 
 
-def test_after_a_second_look_a_tool_that_succeeded_is_suggested_again_never_forced() -> None:
+def test_after_a_second_look_a_tool_that_succeeded_is_suggested_again_not_forced_on_that_turn() -> None:
     sent: list[str] = []
 
     def send_invoice(customer: str) -> str:

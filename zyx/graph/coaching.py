@@ -15,7 +15,7 @@
   carries a result (a small model writes "failed" or "skipped" next to a right answer: zero flights).
   The model is told why; whatever it sends next is judged as usual. A success is never sent back.
 - A give-up without the call a retry note asked for is sent back once per note, naming that call; the next turn
-  offers only that tool (unless it declares itself destructive): with `complete_task` offered, a small model
+  offers only that tool (unless it may not be forced again: destructive, or an MCP tool not read-only): with `complete_task` offered, a small model
   gives up again.
 
 Apart from that retry turn, every step leaves `complete_task` to the model.
@@ -30,7 +30,7 @@ from typing import Any
 from langchain_core.messages import ToolCall, ToolMessage
 
 from zyx import _prompts
-from zyx.graph.journal import declares
+from zyx.graph.journal import forced_again_safely
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
 
@@ -71,9 +71,10 @@ def second_look(state: RunState, spec: RunSpec, completion: dict[str, Any]) -> t
             and (tools := _to_call(spec, pending["tools"], spent)):
         # the call the last retry note asked for was never made: a small model gives up right after the lookup
         # that found the id ("E-104"), and gives up again if `complete_task` is offered, so that turn offers only
-        # the tool (if this run still has it: a thread may resume on other tools); not a tool that declares itself
-        # destructive, and not without require_completion (a plain-text reply would end the run)
-        keep = not spec.require_completion or any(declares(spec.tools_by_name[n], "destructiveHint") for n in tools)
+        # the tool (if this run still has it: a thread may resume on other tools); not a tool that may not be
+        # forced again (`forced_again_safely`), and not without require_completion (a plain-text reply would end
+        # the run)
+        keep = not spec.require_completion or not all(forced_again_safely(spec.tools_by_name[n]) for n in tools)
         return (_prompts.LOOK_PENDING.format(status=status, call=pending["call"]),
                 {"focus": [*tools, _prompts.COMPLETE_TASK] if keep else tools, "pending_call": None})
     if state.get("second_look"):

@@ -150,6 +150,16 @@ def is_idempotent(tool: Any, names: frozenset[str] | bool) -> bool:
     return declares(tool, "idempotent", "idempotentHint", "readOnlyHint")
 
 
+def forced_again_safely(tool: Any) -> bool:
+    """Whether coaching may offer a tool alone to call it again: not one declaring itself destructive, and an MCP
+    tool (one with annotations) only when read-only or idempotent, since MCP's `destructiveHint` defaults to true."""
+    if declares(tool, "destructiveHint"):
+        return False
+    metadata = getattr(tool, "metadata", None)
+    annotated = isinstance(metadata, Mapping) and metadata.get("annotations") is not None
+    return not annotated or declares(tool, "readOnlyHint", "idempotentHint")
+
+
 def declares(tool: Any, *hints: str) -> bool:
     """Whether a tool declares one of these hints true: a key of its metadata, or of the MCP annotations there
     (metadata that is not a mapping declares nothing)."""
