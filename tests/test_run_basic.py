@@ -180,6 +180,32 @@ def test_single_context_item(context: Any) -> None:
     assert result.task is not None and result.task.goal == "the task"
 
 
+def test_context_tool_turns_must_pair_up_before_any_model_call() -> None:
+    """A provider refuses an unanswered tool call or a stray tool message with a 400; zyx says which, naming the
+    argument, before the model is called (run() and make() alike, OpenAI-style dicts too)."""
+    asked = AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "c1"}])
+    answer = ToolMessage("sunny", tool_call_id="c1")
+    bad = {"unanswered": [HumanMessage("hi"), asked],
+           "answered too late": [asked, HumanMessage("and?"), answer],
+           "stray answer": [HumanMessage("hi"), ToolMessage("x", tool_call_id="zz")],
+           "dict form": [{"role": "assistant", "content": "", "tool_calls": [
+               {"id": "d1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]}
+    for name, context in bad.items():
+        model = scripted(complete())
+        with pytest.raises(zyx.ConfigurationError, match="^context: the (AI message's tool call|tool message)"):
+            zyx.run("the task", context=context, model=model)
+        assert model.calls == [], name
+        with pytest.raises(zyx.ConfigurationError, match="^context: "):
+            zyx.make(str, context=context, model=scripted(complete()))
+    with pytest.raises(zyx.ConfigurationError, match="'c1' \\(get_weather\\) has no tool message answering it"):
+        zyx.run("the task", context=bad["unanswered"], model=scripted(complete()))
+    with pytest.raises(zyx.ConfigurationError, match="^task: the AI message's tool call 'c1'"):
+        zyx.run([HumanMessage("do it"), asked], model=scripted(complete()))
+    model = scripted(complete())
+    zyx.run("the task", context=[HumanMessage("hi"), asked, answer, AIMessage("It is sunny.")], model=model)
+    assert [type(m) for m in model.calls[0].messages[1:]] == [HumanMessage, AIMessage, ToolMessage, AIMessage, HumanMessage]
+
+
 def test_task_as_list_of_strings_and_messages() -> None:
     model = scripted(complete())
     result = zyx.run(["first part", HumanMessage("second part")], model=model)

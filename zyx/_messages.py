@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
-from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage, convert_to_messages
 
 from zyx.errors import ConfigurationError, describe
 
@@ -34,7 +34,30 @@ def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str
                                          '{"role": "user" | "assistant" | "system" | "tool", "content": ...}') from None
         else:
             raise ConfigurationError(argument, f"expected strings, messages or role/content dicts, got {describe(item)}")
+    _check_tool_turns(messages, argument)
     return messages
+
+
+def _check_tool_turns(messages: Sequence[BaseMessage], argument: str) -> None:
+    """Every tool call answered by the tool messages right after its AI message, and every tool message an answer
+    to one: providers refuse anything else with a 400 (OpenAI: "tool_calls must be followed by tool messages")."""
+    waiting: dict[str, str] = {}
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            if waiting.pop(message.tool_call_id, None) is None:
+                raise ConfigurationError(argument, (
+                    f"the tool message answering {message.tool_call_id!r} follows no AI message with that tool call "
+                    "(a tool message must come right after the AI message that called it)"))
+            continue
+        if waiting:
+            break
+        if isinstance(message, AIMessage):
+            waiting = {c["id"] or "": c["name"] for c in message.tool_calls}
+    if waiting:
+        call_id, name = next(iter(waiting.items()))
+        raise ConfigurationError(argument, (
+            f"the AI message's tool call {call_id!r} ({name}) has no tool message answering it: add "
+            f"ToolMessage(content=..., tool_call_id={call_id!r}) right after that AI message, or leave the call out"))
 
 
 def task_messages(task: MessageLike | Sequence[MessageLike]) -> tuple[list[BaseMessage], str]:
