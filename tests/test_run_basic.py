@@ -201,6 +201,12 @@ def test_context_tool_turns_must_pair_up_before_any_model_call() -> None:
         zyx.run("the task", context=bad["unanswered"], model=scripted(complete()))
     with pytest.raises(zyx.ConfigurationError, match="^task: the AI message's tool call 'c1'"):
         zyx.run([HumanMessage("do it"), asked], model=scripted(complete()))
+    twice = AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": c}, "id": "r"} for c in ("A", "B")])
+    with pytest.raises(zyx.ConfigurationError, match="'r' \\(get_weather\\) has no tool message"):
+        zyx.run("the task", context=[twice, ToolMessage("a", tool_call_id="r")], model=scripted(complete()))
+    model = scripted(complete())  # a repeated id (providers repeat ids) answered once per call
+    zyx.run("the task", context=[twice, ToolMessage("a", tool_call_id="r"), ToolMessage("b", tool_call_id="r")],
+            model=model)
     model = scripted(complete())
     zyx.run("the task", context=[HumanMessage("hi"), asked, answer, AIMessage("It is sunny.")], model=model)
     assert [type(m) for m in model.calls[0].messages[1:]] == [HumanMessage, AIMessage, ToolMessage, AIMessage, HumanMessage]

@@ -40,21 +40,24 @@ def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str
 
 def _check_tool_turns(messages: Sequence[BaseMessage], argument: str) -> None:
     """Every tool call answered by the tool messages right after its AI message, and every tool message an answer
-    to one: providers refuse anything else with a 400 (OpenAI: "tool_calls must be followed by tool messages")."""
-    waiting: dict[str, str] = {}
+    to one: providers refuse anything else with a 400 (OpenAI: "tool_calls must be followed by tool messages").
+    A call id may repeat (providers repeat ids): each call then needs its own answer."""
+    waiting: list[tuple[str, str]] = []
     for message in messages:
         if isinstance(message, ToolMessage):
-            if waiting.pop(message.tool_call_id, None) is None:
+            match = next((i for i, (call_id, _) in enumerate(waiting) if call_id == message.tool_call_id), None)
+            if match is None:
                 raise ConfigurationError(argument, (
                     f"the tool message answering {message.tool_call_id!r} follows no AI message with that tool call "
                     "(a tool message must come right after the AI message that called it)"))
+            del waiting[match]
             continue
         if waiting:
             break
         if isinstance(message, AIMessage):
-            waiting = {c["id"] or "": c["name"] for c in message.tool_calls}
+            waiting = [(c["id"] or "", c["name"]) for c in message.tool_calls]
     if waiting:
-        call_id, name = next(iter(waiting.items()))
+        call_id, name = waiting[0]
         raise ConfigurationError(argument, (
             f"the AI message's tool call {call_id!r} ({name}) has no tool message answering it: add "
             f"ToolMessage(content=..., tool_call_id={call_id!r}) right after that AI message, or leave the call out"))
