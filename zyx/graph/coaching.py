@@ -15,8 +15,8 @@
   carries a result (a small model writes "failed" or "skipped" next to a right answer: zero flights).
   The model is told why; whatever it sends next is judged as usual. A success is never sent back.
 - A give-up without the call a retry note asked for is sent back once per note, naming that call; the next turn
-  offers only that tool (unless it may not be forced again: destructive, or an MCP tool not read-only): with `complete_task` offered, a small model
-  gives up again.
+  offers only that tool (with `complete_task` offered, a small model gives up again), unless it may not be forced
+  again (`forced_again_safely`: declared destructive, or an MCP tool that is not read-only or idempotent).
 
 Apart from that retry turn, every step leaves `complete_task` to the model.
 """
