@@ -18,7 +18,8 @@
   offers only that tool (with `complete_task` offered, a small model gives up again), unless it may not be forced
   again (`forced_again_safely`: declared destructive, or an MCP tool that is not read-only or idempotent).
 
-Apart from that retry turn, every step leaves `complete_task` to the model.
+Apart from these turns (the retry, the untried tools of a second look, the call a note asked for), every step
+leaves `complete_task` to the model.
 """
 
 from __future__ import annotations
