@@ -212,6 +212,24 @@ def test_context_tool_turns_must_pair_up_before_any_model_call() -> None:
     assert [type(m) for m in model.calls[0].messages[1:]] == [HumanMessage, AIMessage, ToolMessage, AIMessage, HumanMessage]
 
 
+def test_context_accepts_a_runs_history_with_unparseable_tool_calls() -> None:
+    """A run answers a call with unparseable arguments (`invalid_tool_calls`) with an error tool message: that
+    history, passed back as `context`, is valid; an unanswered unparseable call is not (OpenAI sends it as a call)."""
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    bad = AIMessage("", invalid_tool_calls=[{"name": "add", "args": "{not json", "id": "b1", "error": "bad JSON",
+                                             "type": "invalid_tool_call"}])
+    first = zyx.run("add 1 and 2", tools=[add], model=scripted(bad, complete()))
+    assert any(isinstance(m, ToolMessage) and m.tool_call_id == "b1" for m in first.messages)
+    model = scripted(complete())
+    zyx.run("and again", context=first.messages, tools=[add], model=model)
+    assert len(model.calls) == 1
+    with pytest.raises(zyx.ConfigurationError, match="^context: the AI message's tool call 'b1' \\(add\\) has no tool"):
+        zyx.run("and again", context=[HumanMessage("add"), bad], model=scripted(complete()))
+
+
 def test_task_as_list_of_strings_and_messages() -> None:
     model = scripted(complete())
     result = zyx.run(["first part", HumanMessage("second part")], model=model)

@@ -41,7 +41,8 @@ def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str
 def _check_tool_turns(messages: Sequence[BaseMessage], argument: str) -> None:
     """Every tool call answered by the tool messages right after its AI message, and every tool message an answer
     to one: providers refuse anything else with a 400 (OpenAI: "tool_calls must be followed by tool messages").
-    A call id may repeat (providers repeat ids): each call then needs its own answer."""
+    A call id may repeat (providers repeat ids): each call then needs its own answer. Calls with unparseable
+    arguments (`invalid_tool_calls`) count too: they are sent as tool calls, and a run answers them with an error."""
     waiting: list[tuple[str, str]] = []
     for message in messages:
         if isinstance(message, ToolMessage):
@@ -55,7 +56,7 @@ def _check_tool_turns(messages: Sequence[BaseMessage], argument: str) -> None:
         if waiting:
             break
         if isinstance(message, AIMessage):
-            waiting = [(c["id"] or "", c["name"]) for c in message.tool_calls]
+            waiting = [(c["id"] or "", c["name"] or "") for c in [*message.tool_calls, *message.invalid_tool_calls]]
     if waiting:
         call_id, name = waiting[0]
         raise ConfigurationError(argument, (
