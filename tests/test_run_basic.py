@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pytest
 from helpers import ai_messages, assert_valid_history, scripted, turn
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
@@ -228,6 +228,16 @@ def test_context_accepts_a_runs_history_with_unparseable_tool_calls() -> None:
     assert len(model.calls) == 1
     with pytest.raises(zyx.ConfigurationError, match="^context: the AI message's tool call 'b1' \\(add\\) has no tool"):
         zyx.run("and again", context=[HumanMessage("add"), bad], model=scripted(complete()))
+
+
+def test_remove_message_in_context_or_task_is_a_configuration_error() -> None:
+    """A RemoveMessage is a graph state update, not a message: zyx names the argument instead of LangGraph's
+    "Attempting to delete a message with an ID that doesn't exist" from inside the run."""
+    for run in (lambda: zyx.run("the task", context=[RemoveMessage(id="x")], model=scripted(complete())),
+                lambda: zyx.run([HumanMessage("do it"), RemoveMessage(id="x")], model=scripted(complete())),
+                lambda: zyx.make(str, context=[HumanMessage("hi"), RemoveMessage(id="x")], model=scripted(complete()))):
+        with pytest.raises(zyx.ConfigurationError, match="^(context|task): a RemoveMessage \\(id 'x'\\)"):
+            run()
 
 
 def test_task_as_list_of_strings_and_messages() -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage, convert_to_messages
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    ToolMessage,
+    convert_to_messages,
+)
 
 from zyx.errors import ConfigurationError, describe
 
@@ -24,6 +31,9 @@ def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str
     for item in items:
         if isinstance(item, str):
             messages.append(HumanMessage(item))
+        elif isinstance(item, RemoveMessage):
+            raise ConfigurationError(argument, (f"a RemoveMessage (id {item.id!r}) deletes a message from a graph's "
+                                                "state; it is not part of a conversation: leave it out"))
         elif isinstance(item, BaseMessage):
             messages.append(item)
         elif isinstance(item, dict):
