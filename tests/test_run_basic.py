@@ -240,6 +240,13 @@ def test_remove_message_in_context_or_task_is_a_configuration_error() -> None:
             run()
 
 
+def test_tool_dict_without_tool_call_id_says_what_is_missing() -> None:
+    """An OpenAI-style tool dict with role and content but no `tool_call_id`: the error says that key is missing
+    rather than asking for the role and content it already has."""
+    with pytest.raises(zyx.ConfigurationError, match="^context: cannot read .* \\(missing 'tool_call_id'\\): .*tool_call_id"):
+        zyx.run("the task", context=[{"role": "tool", "content": "sunny"}], model=scripted(complete()))
+
+
 def test_task_as_list_of_strings_and_messages() -> None:
     model = scripted(complete())
     result = zyx.run(["first part", HumanMessage("second part")], model=model)

@@ -39,9 +39,11 @@ def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str
         elif isinstance(item, dict):
             try:
                 messages.extend(convert_to_messages([item]))
-            except (ValueError, KeyError, NotImplementedError):
-                raise ConfigurationError(argument, f"cannot read {describe(item)} as a message: expected "
-                                         '{"role": "user" | "assistant" | "system" | "tool", "content": ...}') from None
+            except (ValueError, KeyError, NotImplementedError) as error:
+                missing = f" (missing {error.args[0]!r})" if isinstance(error, KeyError) and error.args else ""
+                raise ConfigurationError(argument, f"cannot read {describe(item)} as a message{missing}: expected "
+                                         '{"role": "user" | "assistant" | "system" | "tool", "content": ...}, '
+                                         'a "tool" one with the "tool_call_id" it answers') from None
         else:
             raise ConfigurationError(argument, f"expected strings, messages or role/content dicts, got {describe(item)}")
     _check_tool_turns(messages, argument)
