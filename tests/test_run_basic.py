@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pytest
 from helpers import ai_messages, assert_valid_history, scripted, turn
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
@@ -210,6 +210,41 @@ def test_context_tool_turns_must_pair_up_before_any_model_call() -> None:
     model = scripted(complete())
     zyx.run("the task", context=[HumanMessage("hi"), asked, answer, AIMessage("It is sunny.")], model=model)
     assert [type(m) for m in model.calls[0].messages[1:]] == [HumanMessage, AIMessage, ToolMessage, AIMessage, HumanMessage]
+
+
+def test_context_accepts_a_runs_history_with_unparseable_tool_calls() -> None:
+    """A run answers a call with unparseable arguments (`invalid_tool_calls`) with an error tool message: that
+    history, passed back as `context`, is valid; an unanswered unparseable call is not (OpenAI sends it as a call)."""
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    bad = AIMessage("", invalid_tool_calls=[{"name": "add", "args": "{not json", "id": "b1", "error": "bad JSON",
+                                             "type": "invalid_tool_call"}])
+    first = zyx.run("add 1 and 2", tools=[add], model=scripted(bad, complete()))
+    assert any(isinstance(m, ToolMessage) and m.tool_call_id == "b1" for m in first.messages)
+    model = scripted(complete())
+    zyx.run("and again", context=first.messages, tools=[add], model=model)
+    assert len(model.calls) == 1
+    with pytest.raises(zyx.ConfigurationError, match="^context: the AI message's tool call 'b1' \\(add\\) has no tool"):
+        zyx.run("and again", context=[HumanMessage("add"), bad], model=scripted(complete()))
+
+
+def test_remove_message_in_context_or_task_is_a_configuration_error() -> None:
+    """A RemoveMessage is a graph state update, not a message: zyx names the argument instead of LangGraph's
+    "Attempting to delete a message with an ID that doesn't exist" from inside the run."""
+    for run in (lambda: zyx.run("the task", context=[RemoveMessage(id="x")], model=scripted(complete())),
+                lambda: zyx.run([HumanMessage("do it"), RemoveMessage(id="x")], model=scripted(complete())),
+                lambda: zyx.make(str, context=[HumanMessage("hi"), RemoveMessage(id="x")], model=scripted(complete()))):
+        with pytest.raises(zyx.ConfigurationError, match="^(context|task): a RemoveMessage \\(id 'x'\\)"):
+            run()
+
+
+def test_tool_dict_without_tool_call_id_says_what_is_missing() -> None:
+    """An OpenAI-style tool dict with role and content but no `tool_call_id`: the error says that key is missing
+    rather than asking for the role and content it already has."""
+    with pytest.raises(zyx.ConfigurationError, match="^context: cannot read .* \\(missing 'tool_call_id'\\): .*tool_call_id"):
+        zyx.run("the task", context=[{"role": "tool", "content": "sunny"}], model=scripted(complete()))
 
 
 def test_task_as_list_of_strings_and_messages() -> None:

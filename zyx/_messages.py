@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage, convert_to_messages
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    ToolMessage,
+    convert_to_messages,
+)
 
 from zyx.errors import ConfigurationError, describe
 
@@ -24,14 +31,19 @@ def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str
     for item in items:
         if isinstance(item, str):
             messages.append(HumanMessage(item))
+        elif isinstance(item, RemoveMessage):
+            raise ConfigurationError(argument, (f"a RemoveMessage (id {item.id!r}) deletes a message from a graph's "
+                                                "state; it is not part of a conversation: leave it out"))
         elif isinstance(item, BaseMessage):
             messages.append(item)
         elif isinstance(item, dict):
             try:
                 messages.extend(convert_to_messages([item]))
-            except (ValueError, KeyError, NotImplementedError):
-                raise ConfigurationError(argument, f"cannot read {describe(item)} as a message: expected "
-                                         '{"role": "user" | "assistant" | "system" | "tool", "content": ...}') from None
+            except (ValueError, KeyError, NotImplementedError) as error:
+                missing = f" (missing {error.args[0]!r})" if isinstance(error, KeyError) and error.args else ""
+                raise ConfigurationError(argument, f"cannot read {describe(item)} as a message{missing}: expected "
+                                         '{"role": "user" | "assistant" | "system" | "tool", "content": ...}, '
+                                         'a "tool" one with the "tool_call_id" it answers') from None
         else:
             raise ConfigurationError(argument, f"expected strings, messages or role/content dicts, got {describe(item)}")
     _check_tool_turns(messages, argument)
@@ -41,7 +53,8 @@ def to_messages(value: MessageLike | Sequence[MessageLike] | None, argument: str
 def _check_tool_turns(messages: Sequence[BaseMessage], argument: str) -> None:
     """Every tool call answered by the tool messages right after its AI message, and every tool message an answer
     to one: providers refuse anything else with a 400 (OpenAI: "tool_calls must be followed by tool messages").
-    A call id may repeat (providers repeat ids): each call then needs its own answer."""
+    A call id may repeat (providers repeat ids): each call then needs its own answer. Calls with unparseable
+    arguments (`invalid_tool_calls`) count too: they are sent as tool calls, and a run answers them with an error."""
     waiting: list[tuple[str, str]] = []
     for message in messages:
         if isinstance(message, ToolMessage):
@@ -55,7 +68,7 @@ def _check_tool_turns(messages: Sequence[BaseMessage], argument: str) -> None:
         if waiting:
             break
         if isinstance(message, AIMessage):
-            waiting = [(c["id"] or "", c["name"]) for c in message.tool_calls]
+            waiting = [(c["id"] or "", c["name"] or "") for c in [*message.tool_calls, *message.invalid_tool_calls]]
     if waiting:
         call_id, name = waiting[0]
         raise ConfigurationError(argument, (
