@@ -73,7 +73,8 @@ def _check_tool_turns(messages: Sequence[BaseMessage], argument: str) -> None:
         call_id, name = waiting[0]
         raise ConfigurationError(argument, (
             f"the AI message's tool call {call_id!r} ({name}) has no tool message answering it: add "
-            f"ToolMessage(content=..., tool_call_id={call_id!r}) right after that AI message, or leave the call out"))
+            f"ToolMessage(content=..., tool_call_id={call_id!r}) right after that AI message, or leave the call out "
+            "(a run paused for approval goes on with its thread_id and decisions, not as context)"))
 
 
 def task_messages(task: MessageLike | Sequence[MessageLike]) -> tuple[list[BaseMessage], str]:
