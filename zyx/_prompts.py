@@ -115,6 +115,12 @@ LOOK_PENDING = (
 PENDING_CALL = "call {tools} again, with what the last call found"
 PENDING_FOUND = "call {tools} again, with what was found: {found}"
 """The call a retry note asked for, as `LOOK_PENDING` restates it (a found call is restated as written)."""
+INVENTED_VALUES = (
+    "Not run: none of this call's values ({values}) appear in the task or in any result so far. If {name} cannot "
+    "do what the task asks, do not call it: call `complete_task` with status \"failed\" and say what is missing. "
+    "If these values are right, make the same call again."
+)
+"""The answer to a call whose values the model invented (zyx.graph.grounding), once per run."""
 LOOK_RESULT = (
     "Not accepted yet: you sent a result with status \"{status}\". If that result answers the task, call "
     "`complete_task` again with status \"success\"; if it does not, call it again with `result` null."

@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{' ' + args.note if args.note else ''}\n\n{summary}\n\n"
             f"Paired, on the same entries (exact McNemar p; above 0.05 this sample shows no difference between the "
             f"libraries):\n{paired(results, categories, libraries)}\n\n"
-            f"How the first turn finished:\n{finishing(results, libraries)}\n\nBFCL error types of the failures:\n"
+            f"How the scored turn finished:\n{finishing(results, libraries)}\n\nBFCL error types of the failures:\n"
             f"{errors(results, libraries)}\n\n<details><summary>per entry</summary>\n\n{per_entry(results, libraries)}"
             f"\n\n</details>\n")
     print("\n" + body, flush=True)
