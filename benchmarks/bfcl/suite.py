@@ -56,17 +56,16 @@ async def run_ast(entry: Entry, library: str, model: BaseChatModel, max_calls: i
     values) is not what it acted on, and the first reply's own verdict is kept beside (`first_valid`).
     The run is stopped after `max_calls` replies; the library's own limit is set above that, so no
     library changes a scored turn because its budget is running out."""
-    turns = Turns(stop_after=max_calls)
-    acted: list[int] = []
+    turns = Turns(stop_after=max_calls, stop_once_acted=True)
 
     def execute(name: str, args: dict[str, Any]) -> str:
-        acted.append(len(turns.replies) - 1)
+        turns.ran_call()
         return not_executed(name, args)
 
     conversation = LIBRARIES[library](model, make_tools(entry, execute), pydantic_ai_tools(entry, execute),
                                       max_calls + 4, turns)
     seconds = await converse(conversation, entry.turns[0])
-    index = min(acted) if acted else max(len(turns.replies) - 1, 0)
+    index = min(turns.acted) if turns.acted else max(len(turns.replies) - 1, 0)
     scored = turns.replies[index] if turns.replies else None
     calls = bfcl_calls(scored) if scored is not None else []
     verdict = check_ast(entry, calls)
