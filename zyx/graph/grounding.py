@@ -1,11 +1,12 @@
-"""Invented arguments: a tool call whose every value appears nowhere in what the model has seen.
+"""Invented arguments: tool calls whose values appear nowhere in what the model has seen.
 
 A small model asked for something no tool can do calls the nearest tool anyway, with made-up values
 (`calculate_area(base=10, height=5)` for "find the closest Italian restaurant"). A call that fits the task
-takes its values from the task, the context or an earlier result. So, once per run (coaching), a call none of
-whose values can be found there is not run: the model is told so, and either finishes with status "failed" or
-makes the call again, which then runs. Values that say nothing about where they came from are not judged: flags,
-the schema's own choices and default, 0 and 1, text without a word or a number.
+takes its values from the task, the context, the instructions or an earlier result, or works a number out from
+them. So, once per run (the `check_invented` option), a turn whose every call has none of its values there, and a
+number among them, is not run: the model is told so, and its next turn offers only `complete_task`. A name or code
+alone is not judged (the model may know the capital of Japan), nor are flags, the schema's own choices and
+default, 0 and 1, or text without a word or a number.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall
@@ -24,22 +26,23 @@ from zyx.graph.state import RunState
 
 NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
                 "sixteen seventeen eighteen nineteen twenty").split()
-SCALES = {1e3: ("k", "thousand"), 1e6: ("m", "million", "mn"), 1e9: ("b", "bn", "billion")}
+SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s?(k|thousand|mn|million|m|bn|billion|b)\b)?")
 _TOKEN = re.compile(r"[^\W\d_]{3,}|\d+")
 _NOT_JUDGED: tuple[Any, ...] = (0, 1)
 
 
-def seen_text(state: RunState) -> str:
-    """Everything the model was given so far, lower-cased: the messages' text (not the model's own calls), the
-    source, and the full outputs of earlier calls (a prompt may show a cut version)."""
-    parts: list[str] = [str(state.get("task") or "")]
+def seen_in(state: RunState, instructions: str) -> Seen:
+    """Everything the model was given so far, lower-cased: the instructions, the messages' text (not the model's
+    own calls), the source, and the full outputs of earlier calls (a prompt may show a cut version)."""
+    parts: list[str] = [instructions, str(state.get("task") or "")]
     for message in state.get("messages", []):
         if isinstance(message, BaseMessage):
             parts.append(message.text if isinstance(message, AIMessage) else _content(message.content))
     for value in (state.get("source"), *(e.get("output") for e in state.get("tool_calls", []))):
         if value is not None:
             parts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
-    return "\n".join(parts).lower().replace(",", "")
+    return Seen.of("\n".join(parts))
 
 
 def _content(content: Any) -> str:
@@ -48,11 +51,12 @@ def _content(content: Any) -> str:
     return json.dumps(content, ensure_ascii=False, default=str)
 
 
-def invented(args: Any, properties: Mapping[str, Any] | None, seen: str) -> list[str] | None:
-    """The call's judged values, when not one of them is found in `seen` (`seen_text`); None when one is, or when
-    none can be judged."""
+def invented(args: Any, properties: Mapping[str, Any] | None, seen: Seen) -> list[str] | None:
+    """The call's judged values, when not one of them is found in what was seen and one is a number; None when one
+    is found, none is a number, or none can be judged. A name or a code may come from what the model knows (the
+    capital of Japan, the code of the pound); a quantity the task and results do not give is a guess."""
     judged = [value for value, schema in _leaves(args, {"properties": properties or {}}) if _judged(value, schema)]
-    if not judged or any(_found(value, seen) for value in judged):
+    if not any(isinstance(v, (int, float)) for v in judged) or any(_found(value, seen) for value in judged):
         return None
     return [json.dumps(v, ensure_ascii=False) for v in judged]
 
@@ -82,57 +86,79 @@ def _judged(value: Any, schema: Mapping[str, Any]) -> bool:
     return isinstance(value, str) and bool(_TOKEN.search(value.lower()))
 
 
-def _found(value: Any, seen: str) -> bool:
+def _found(value: Any, seen: Seen) -> bool:
     if isinstance(value, (int, float)):
-        return _number_found(float(value), seen)
+        return seen.has_number(float(value))
     text = value.lower().strip()
-    if text in seen:
+    if text in seen.text:
         return True
-    return any(_digits_found(t, seen) if t.isdigit() else t in seen for t in _TOKEN.findall(text))
+    return any(seen.has_number(float(t)) if t.isdigit() else t in seen.text for t in _TOKEN.findall(text))
 
 
-def _digits_found(digits: str, seen: str) -> bool:
-    """A run of digits inside a text value ("2026-12-06"): as written, or as the number it reads."""
-    return bool(re.search(rf"(?<!\d){digits}(?!\d)", seen)) or _number_found(float(digits), seen)
+@dataclass(frozen=True)
+class Seen:
+    """What the model has seen, lower-cased (`text`), and the numbers in it: as written (digits, number words,
+    "3 million"), and what one sum, difference, product or quotient of two of the first `DERIVED_FROM` of them
+    gives (a model may work out a step itself: sqrt(25) for "the root of 9 + 16")."""
+
+    text: str
+    numbers: frozenset[float]
+    derived: frozenset[float]
+
+    @classmethod
+    def of(cls, text: str) -> Seen:
+        text = text.lower().replace(",", "")
+        found: list[float] = []
+        for match in _NUMBER.finditer(text):
+            number = float(match.group(1))
+            found.append(number)
+            if match.group(2):
+                found.append(number * SCALES[match.group(2)])
+        found += [float(NUMBER_WORDS.index(w)) for w in re.findall(r"\b[a-z]+\b", text) if w in NUMBER_WORDS]
+        first = list(dict.fromkeys(found))[:DERIVED_FROM]
+        derived = {op(x, y) for x in first for y in first for op in _OPERATIONS if y or op is not _divide}
+        return cls(text, frozenset(map(_key, found)), frozenset(map(_key, derived)))
+
+    def has_number(self, value: float) -> bool:
+        """Whether a number was given or follows from given ones: as written, as a percentage (0.05 for "5%" and
+        back), or by one operation on two given numbers."""
+        value = abs(value)
+        forms = {_key(value)}
+        if value < 1:
+            forms.add(_key(value * 100))  # 0.05 for "5%"
+        elif value < 100:
+            forms.add(_key(value / 100))  # 5 for "0.05"
+        if forms & self.numbers:
+            return True
+        return _key(value) in self.derived
 
 
-def _number_found(value: float, seen: str) -> bool:
-    """A number as written (42, 42.0, 4.2e1 read as 42), as a word ("five"), as a percentage (0.05 for "5%" and
-    back), or in thousands, millions or billions ("3 million")."""
-    forms = {_plain(value)}
-    if value.is_integer() and 0 <= value < len(NUMBER_WORDS):
-        forms.add(NUMBER_WORDS[int(value)])
-    forms |= {_plain(value * 100), _plain(value / 100)}
-    if any(re.search(rf"(?<![\d.]){re.escape(f)}(?!\d|\.\d)", seen) for f in forms):
-        return True
-    for scale, words in SCALES.items():
-        if abs(value) >= scale:
-            alternatives = "|".join(words)
-            pattern = rf"(?<![\d.]){re.escape(_plain(value / scale))}\s?(?:{alternatives})\b"
-            if re.search(pattern, seen):
-                return True
-    return False
+def _divide(x: float, y: float) -> float:
+    return x / y
 
 
-def _plain(value: float) -> str:
-    """A number as people write it: 5, 0.05, 2.5 (no trailing zeros, no exponent for ordinary sizes)."""
-    if value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return f"{value:.10f}".rstrip("0").rstrip(".")
+_OPERATIONS = (lambda x, y: x + y, lambda x, y: abs(x - y), lambda x, y: x * y, _divide)
+DERIVED_FROM = 40
+"""How many of the numbers seen first (the task's, before any tool output) derived numbers are made from."""
+
+
+def _key(value: float) -> float:
+    """A number to compare by: 9 significant digits (0.1 + 0.2 is 0.3)."""
+    return float(f"{abs(value):.9g}")
 
 
 def unfounded_calls(calls: Sequence[ToolCall], state: RunState, spec: RunSpec) -> dict[int, str]:
-    """Coaching, once per run: the calls of the task's own tools (by position) none of whose values the model has
-    seen, each with the note that answers it instead of running it."""
-    if not spec.looks_for_invented or state.get("grounding_look"):
-        return {}
+    """Coaching, once per run: when every call of the turn is one of the task's own tools with made-up values
+    (`invented`), the note answering each (by position) instead of running it; else nothing."""
+    instructions = spec.instructions or ""
+    if not calls or not spec.looks_for_invented or state.get("grounding_look") or not isinstance(instructions, str):
+        return {}  # instructions made per call (functions of the run's context) may hold any value: no look
     own = {t.name: t for t in spec.tools}
-    seen: str | None = None
+    seen = seen_in(state, instructions)
     notes: dict[int, str] = {}
     for i, call in enumerate(calls):
-        if (tool := own.get(call["name"])) is None:
-            continue
-        seen = seen_text(state) if seen is None else seen
-        if (values := invented(call["args"], tool.args, seen)) is not None:
-            notes[i] = _prompts.INVENTED_VALUES.format(name=call["name"], values=", ".join(values))
+        tool = own.get(call["name"])
+        if tool is None or (values := invented(call["args"], tool.args, seen)) is None:
+            return {}  # a call that fits, or is not the task's tool to judge: the turn runs as usual
+        notes[i] = _prompts.INVENTED_VALUES.format(name=call["name"], values=", ".join(values))
     return notes

@@ -117,6 +117,8 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
         update["deadline"] = deadline
     if unfounded:  # the run's one look: a give-up after it is not sent back again (`second_look`)
         update.update(grounding_look=True, second_look=True)
+        if not update.get("limit"):  # the next turn is for the answer: the model finishes, or says it cannot
+            coached["focus"] = [_prompts.COMPLETE_TASK]
     return {**update, **coached}
 
 

@@ -1,0 +1,172 @@
+"""The look at invented values (zyx.graph.grounding, the `check_invented` option).
+
+A turn whose every call has none of its values in what the model has seen (task, context, instructions, earlier
+results, or a number worked out from them), a number among them, is answered once per run instead of run, and
+the next turn offers only complete_task; values that say nothing about their origin are not judged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.messages import ToolMessage
+from openai_server import OpenAIServer, reply
+
+import zyx
+from zyx import ConfigurationError
+from zyx.graph.grounding import Seen, invented
+from zyx.testing import ScriptedChatModel, call, complete
+
+PROPERTIES: dict[str, Any] = {
+    "unit": {"type": "string", "enum": ["cm", "m"]},
+    "precision": {"type": "integer", "default": 2},
+    "verbose": {"type": "boolean"},
+}
+
+
+@pytest.mark.parametrize(("args", "seen"), [
+    ({"base": 6, "height": 10}, "a triangle with base 6cm and height 10cm"),  # units glued to numbers
+    ({"rate": 0.05}, "a rate of 5% a year"),  # a percentage as a fraction
+    ({"rate": 5}, "a rate of 0.05"),  # and back
+    ({"count": 3}, "three apples"),  # a number word
+    ({"population": 3_000_000}, "a city of 3 million people"),
+    ({"amount": 1500}, "pay $1,500 now"),  # thousands separators
+    ({"city": "New York City", "days": 9}, "the weather in new york"),  # one word of a text value is enough
+    ({"date": "2026-12-06"}, "what happened on 6 december 2026"),  # a number inside a text value
+    ({"a": 17, "b": 99}, "add 17 to something"),  # one value found is enough
+    ({"ids": [4, 7]}, "orders 4 and 7"),  # values inside lists
+    ({"filter": {"name": "Priya", "limit": 5}}, "find priya"),  # and objects
+    ({"x": 25}, "the square root of 9 + 16"),  # a step the model worked out: one operation on given numbers
+    ({"total": 84}, "7 boxes of 12"),
+])
+def test_values_found_in_what_was_seen_are_not_invented(args: dict[str, Any], seen: str) -> None:
+    assert invented(args, PROPERTIES, Seen.of(seen)) is None
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ({"base": 10, "height": 5}, ["10", "5"]),
+    ({"restaurant": "Palermo del Monte", "guests": 9, "unit": "cm"}, ['"Palermo del Monte"', "9"]),  # not the enum
+    ({"x": 15, "y": 150}, ["15", "150"]),  # "15" is not the "1" of the task, nor "150" its "1500"
+])
+def test_a_call_whose_every_judged_value_is_missing_is_invented(args: dict[str, Any], expected: list[str]) -> None:
+    assert invented(args, PROPERTIES, Seen.of("Find the closest Italian restaurant 1 block away. 1,500")) == expected
+
+
+def test_names_and_codes_alone_are_not_judged_the_model_may_know_them() -> None:
+    seen = Seen.of("What is the weather in the capital of Japan? Convert British pounds to yen.")
+    assert invented({"city": "Tokyo"}, {}, seen) is None
+    assert invented({"source": "GBP", "target": "JPY"}, {}, seen) is None
+    assert invented({"city": "Tokyo", "days": 9}, {}, seen) == ['"Tokyo"', "9"]
+
+
+@pytest.mark.parametrize("args", [
+    {},  # nothing to judge
+    {"unit": "m", "precision": 2, "verbose": True},  # a choice the schema offers, its default, a flag
+    {"offset": 0, "limit": 1},  # 0 and 1: ubiquitous defaults and indices
+    {"path": "./", "query": "  "},  # text without a word or a number
+    {"n": None},
+])
+def test_values_that_say_nothing_of_their_origin_are_not_judged(args: dict[str, Any]) -> None:
+    assert invented({**args, "n": 9}, PROPERTIES, Seen.of("something else entirely")) == ["9"]  # only n is judged
+    assert invented(args, PROPERTIES, Seen.of("something else entirely")) is None
+
+
+def test_numbers_are_compared_as_numbers_not_as_text_fragments() -> None:
+    assert invented({"n": 7}, {}, Seen.of("it costs 15 dollars")) == ["7"]
+    assert invented({"n": 2.5}, {}, Seen.of("it costs 2.5 euros")) is None
+    assert invented({"n": 4.0}, {}, Seen.of("4 apples")) is None
+    assert invented({"n": -4}, {}, Seen.of("4 degrees below zero")) is None
+    assert invented({"n": float("inf")}, {}, Seen.of("nothing")) is None  # not a value anyone writes down
+
+
+calls_made: list[dict[str, Any]] = []
+
+
+def book_table(restaurant: str, guests: int) -> str:
+    """Book a table at a restaurant."""
+    calls_made.append({"restaurant": restaurant, "guests": guests})
+    return f"Booked {restaurant} for {guests}."
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    calls_made.clear()
+
+
+def test_an_invented_call_is_not_run_and_the_next_turn_offers_only_complete_task() -> None:
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Palermo del Monte", guests=4),
+                                         complete("No tool I have can do this: the weather.", status="failed")])
+    result = zyx.run("What is the weather in Oslo?", tools=[book_table], model=model, check_invented=True)
+    assert calls_made == [] and result.tool_calls == []
+    note = next(m for m in result.messages if isinstance(m, ToolMessage))
+    assert note.status == "error" and '"Palermo del Monte", 4' in note.text and "book_table" in note.text
+    assert model.calls[1].tools == ["complete_task"]
+    assert result.completion is not None and result.completion.status == "failed"
+
+
+def test_a_call_with_a_value_from_the_task_runs() -> None:
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Palermo del Monte", guests=4),
+                                         complete("Booked.")])
+    result = zyx.run("Book Palermo for four people.", tools=[book_table], model=model, check_invented=True)
+    assert calls_made == [{"restaurant": "Palermo del Monte", "guests": 4}]
+    assert result.completion is not None and result.completion.status == "success"
+
+
+def test_values_from_an_earlier_result_the_context_or_the_instructions_count_as_seen() -> None:
+    def find_restaurant(cuisine: str) -> str:
+        """Find a restaurant by cuisine."""
+        return json.dumps({"name": "Palermo del Monte"})
+
+    model = ScriptedChatModel(responses=[call("find_restaurant", cuisine="italian"),
+                                         call("book_table", restaurant="Palermo del Monte", guests=7),
+                                         complete("Booked.")])
+    result = zyx.run("Book an Italian place.", tools=[find_restaurant, book_table], model=model, check_invented=True,
+                     context=[{"role": "user", "content": "We are 7."}])
+    assert calls_made == [{"restaurant": "Palermo del Monte", "guests": 7}]
+    assert result.completion is not None and result.completion.status == "success"
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Palermo del Monte", guests=7),
+                                         complete("Booked.")])
+    zyx.run("Book it.", tools=[book_table], model=model, check_invented=True,
+            instructions="Our usual place is Palermo del Monte.")
+    assert len(calls_made) == 2
+
+
+def test_the_look_happens_once_per_run() -> None:
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Palermo del Monte", guests=4),
+                                         call("book_table", restaurant="Palermo del Monte", guests=4),
+                                         complete("Booked.")])
+    result = zyx.run("Book something nice.", tools=[book_table], model=model, check_invented=True,
+                     require_completion=True)
+    # a model that calls the tool anyway in the turn that offered only complete_task: the look is spent, it runs
+    assert calls_made == [{"restaurant": "Palermo del Monte", "guests": 4}]
+    assert result.completion is not None
+
+
+def test_off_by_default_for_models_with_native_tool_calls_and_on_for_envelope_models() -> None:
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Palermo del Monte", guests=4),
+                                         complete("Booked.")])
+    zyx.run("t", tools=[book_table], model=model)
+    assert len(calls_made) == 1
+
+    def envelope(name: str, arguments: dict[str, Any]) -> str:
+        return json.dumps({"name": name, "arguments": arguments})
+
+    script = [reply(envelope("book_table", {"restaurant": "Palermo del Monte", "guests": 4})),
+              reply(envelope("complete_task", {"result": None, "summary": "No tool can do this.", "status": "failed"}))]
+    with OpenAIServer(script) as srv:
+        result = zyx.run("Weather in Oslo?", tools=[book_table], model=f"envelope:m@{srv.base_url}")
+    assert len(calls_made) == 1 and result.completion is not None and result.completion.status == "failed"
+    second = srv.requests[1]["response_format"]["json_schema"]["schema"]
+    assert "book_table" not in json.dumps(second)  # the turn after the look offers complete_task only
+    with OpenAIServer(script) as srv:
+        zyx.run("Weather in Oslo?", tools=[book_table], model=f"envelope:m@{srv.base_url}", coach=False)
+    assert len(calls_made) == 2  # coach=False: no look (check_invented=None follows coach)
+
+
+def test_check_invented_must_be_a_flag_or_none() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        zyx.run("t", tools=[book_table], model=ScriptedChatModel(responses=[complete("x")]),
+                check_invented="yes")  # type: ignore[arg-type]
+    assert info.value.argument == "check_invented" and "True, False or None" in str(info.value)
