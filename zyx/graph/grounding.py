@@ -24,8 +24,8 @@ from zyx import _prompts
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
 
-NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                "sixteen seventeen eighteen nineteen twenty").split()
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
 SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s?(k|thousand|mn|million|m|bn|billion|b)\b)?")
 _TOKEN = re.compile(r"[^\W\d_]{3,}|\d+")
