@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import HumanMessage, ToolMessage
 from openai_server import OpenAIServer, reply
 
 import zyx
@@ -170,3 +170,26 @@ def test_check_invented_must_be_a_flag_or_none() -> None:
         zyx.run("t", tools=[book_table], model=ScriptedChatModel(responses=[complete("x")]),
                 check_invented="yes")  # type: ignore[arg-type]
     assert info.value.argument == "check_invented" and "True, False or None" in str(info.value)
+
+
+# -- found by review: what an ordinary user gives, in the forms it comes in ------------------------------------
+
+def test_a_number_at_the_start_of_a_line_of_structured_content_is_found() -> None:
+    """Content blocks, a dict source and dict outputs are read as their text, not as escaped JSON ("\\n42")."""
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Zorba", guests=42), complete("Booked.")])
+    zyx.run("Book for the party in the attached list.", tools=[book_table], model=model, check_invented=True,
+            attachments=[b"party list\n42 guests\n"])
+    assert calls_made == [{"restaurant": "Zorba", "guests": 42}]
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Zorba", guests=42), complete("Booked.")])
+    zyx.run("Book for the party.", tools=[book_table], model=model, check_invented=True,
+            source={"notes": "party list\n42 guests"})
+    assert len(calls_made) == 2
+    assert invented({"guests": 42}, {}, Seen.of(json.dumps({"notes": "party list\n42 guests"}))) is None  # JSON text
+
+
+def test_the_data_of_an_image_is_not_read_as_text() -> None:
+    from zyx.graph.grounding import seen_in
+    block = {"type": "image", "base64": "QUJDRDEyMzQ1Njc4OTA=" * 50, "mime_type": "image/png"}
+    seen = seen_in({"messages": [HumanMessage(content=[{"type": "text", "text": "hi"}, block])],
+                    "task": "hi"}, "")
+    assert "qujd" not in seen.text

@@ -27,9 +27,10 @@ from zyx.graph.state import RunState
 NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
                 "sixteen seventeen eighteen nineteen twenty").split()
 SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
-_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s?(k|thousand|mn|million|m|bn|billion|b)\b)?")
+_NUMBER = re.compile(r"(?:(?<![\w.])|(?<=\\[nrt]))(\d+(?:\.\d+)?)(?:\s?(k|thousand|mn|million|m|bn|billion|b)\b)?")
 _TOKEN = re.compile(r"[^\W\d_]{3,}|\d+")
 _NOT_JUDGED: tuple[Any, ...] = (0, 1)
+_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+[^,]{0,100};base64,")
 
 
 def seen_in(state: RunState, instructions: str) -> Seen:
@@ -38,17 +39,36 @@ def seen_in(state: RunState, instructions: str) -> Seen:
     parts: list[str] = [instructions, str(state.get("task") or "")]
     for message in state.get("messages", []):
         if isinstance(message, BaseMessage):
-            parts.append(message.text if isinstance(message, AIMessage) else _content(message.content))
+            parts.extend([message.text] if isinstance(message, AIMessage) else _texts(message.content))
     for value in (state.get("source"), *(e.get("output") for e in state.get("tool_calls", []))):
-        if value is not None:
-            parts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
+        parts.extend(_texts(value))
     return Seen.of("\n".join(parts))
 
 
-def _content(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return json.dumps(content, ensure_ascii=False, default=str)
+def _texts(value: Any) -> Iterator[str]:
+    """The strings and numbers inside a message's content or a JSON value, keys included, as the model reads them
+    (not JSON-escaped: "\\n42" would hide the 42); not the data of an image or file."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not _DATA_URI.match(item):
+                yield item
+        elif isinstance(item, Mapping):
+            for key, child in reversed(list(item.items())):
+                if not _encoded(item, key, child):
+                    stack.extend((child, key))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            yield str(item)
+
+
+def _encoded(block: Mapping[Any, Any], key: Any, value: Any) -> bool:
+    """Whether a content block's entry holds a file's or image's encoded bytes: LangChain's `base64`, or `data`
+    beside the block's format (LangChain's older blocks, OpenAI's audio)."""
+    return key == "base64" or (key == "data" and isinstance(value, str) and not {"mime_type", "source_type",
+                                                                                  "format"}.isdisjoint(block))
 
 
 def invented(args: Any, properties: Mapping[str, Any] | None, seen: Seen) -> list[str] | None:
