@@ -174,6 +174,19 @@ def test_check_invented_must_be_a_flag_or_none() -> None:
 
 # -- found by review: what an ordinary user gives, in the forms it comes in ------------------------------------
 
+@pytest.mark.parametrize(("args", "seen"), [
+    ({"ids": [4, 7]}, "orders 4,7"),  # a list without spaces (CSV, compact JSON): not one number 47
+    ({"lat": 52.52}, "[52.52,13.405]"),
+    ({"n": 10.5}, "kosten 10,5 euro"),  # a decimal comma
+    ({"n": 1000}, "about 1e3 items"),  # scientific notation, as json.dumps writes small and large floats
+    ({"n": 0.00001}, json.dumps({"rate": 1e-05})),
+    ({"hour": 15}, "wake me at 3pm"),  # a 12-hour time given as a 24-hour one
+    ({"hour": 19}, "dinner at 7:30 p.m."),
+])
+def test_numbers_written_in_other_forms_are_found(args: dict[str, Any], seen: str) -> None:
+    assert invented(args, PROPERTIES, Seen.of(seen)) is None
+
+
 def test_a_number_at_the_start_of_a_line_of_structured_content_is_found() -> None:
     """Content blocks, a dict source and dict outputs are read as their text, not as escaped JSON ("\\n42")."""
     model = ScriptedChatModel(responses=[call("book_table", restaurant="Zorba", guests=42), complete("Booked.")])

@@ -27,7 +27,14 @@ from zyx.graph.state import RunState
 NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
                 "sixteen seventeen eighteen nineteen twenty").split()
 SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
-_NUMBER = re.compile(r"(?:(?<![\w.])|(?<=\\[nrt]))(\d+(?:\.\d+)?)(?:\s?(k|thousand|mn|million|m|bn|billion|b)\b)?")
+_START = r"(?=\d)(?:(?<![\w.,])|(?<=\\[nrt]))"  # not inside a word or another number; after a JSON escape ("\\n42")
+_SCALE = r"(?:\s?(k|thousand|mn|million|m|bn|billion|b)\b)?"
+_NUMBER = re.compile(_START.replace(",", "") + r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?)" + _SCALE)
+"""A number as written: 4 and 7 in "4,7"; 1e-05 as json.dumps writes it; with its scale ("3 million")."""
+_COMMA_NUMBER = re.compile(_START + r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?![\d,]))" + _SCALE)
+"""A number with commas: grouped thousands ("1,500"), or a decimal comma ("10,5")."""
+_PM = re.compile(r"(?=\d)(?<![\w.:])(\d{1,2})(?::\d\d)?\s?p\.?m\b")
+"""A 12-hour afternoon time ("3pm", "7:30 p.m."), which a tool may take as its 24-hour hour."""
 _TOKEN = re.compile(r"[^\W\d_]{3,}|\d+")
 _NOT_JUDGED: tuple[Any, ...] = (0, 1)
 _DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+[^,]{0,100};base64,")
@@ -127,17 +134,18 @@ class Seen:
 
     @classmethod
     def of(cls, text: str) -> Seen:
-        text = text.lower().replace(",", "")
+        text = text.lower()
+        written = [(m.start(), float(m.group(1)), m.group(2)) for m in _NUMBER.finditer(text)]
+        written += [(m.start(), _number(m.group(1)), m.group(2)) for m in _COMMA_NUMBER.finditer(text)]
+        written += [(m.start(), float(m.group(1)) + 12, None) for m in _PM.finditer(text) if 0 < int(m.group(1)) < 12]
+        written.sort(key=lambda item: item[0])  # three runs in order: merged in linear time
         found: list[float] = []
-        for match in _NUMBER.finditer(text):
-            number = float(match.group(1))
-            found.append(number)
-            if match.group(2):
-                found.append(number * SCALES[match.group(2)])
+        for _, number, scale in written:
+            found += (number, number * SCALES[scale]) if scale else (number,)
         found += [float(NUMBER_WORDS.index(w)) for w in re.findall(r"\b[a-z]+\b", text) if w in NUMBER_WORDS]
         first = list(dict.fromkeys(found))[:DERIVED_FROM]
         derived = {op(x, y) for x in first for y in first for op in _OPERATIONS if y or op is not _divide}
-        return cls(text, frozenset(map(_key, found)), frozenset(map(_key, derived)))
+        return cls(text, frozenset(map(_key, set(found))), frozenset(map(_key, derived)))
 
     def has_number(self, value: float) -> bool:
         """Whether a number was given or follows from given ones: as written, as a percentage (0.05 for "5%" and
@@ -151,6 +159,14 @@ class Seen:
         if forms & self.numbers:
             return True
         return _key(value) in self.derived
+
+
+def _number(written: str) -> float:
+    """A number as written, its commas read as thousands separators ("1,500") or, before one or two digits, as a
+    decimal point ("10,5")."""
+    if re.fullmatch(r"\d+,\d{1,2}", written):
+        return float(written.replace(",", "."))
+    return float(written.replace(",", ""))
 
 
 def _divide(x: float, y: float) -> float:
