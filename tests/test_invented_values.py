@@ -206,3 +206,12 @@ def test_the_data_of_an_image_is_not_read_as_text() -> None:
     seen = seen_in({"messages": [HumanMessage(content=[{"type": "text", "text": "hi"}, block])],
                     "task": "hi"}, "")
     assert "qujd" not in seen.text
+
+
+def test_a_value_beyond_any_float_or_deeply_nested_does_not_break_the_run() -> None:
+    assert invented({"n": 10 ** 400}, {}, Seen.of("nothing")) is None  # not a value anyone writes down
+    deep: Any = 9
+    for _ in range(5000):
+        deep = [deep]
+    assert invented({"n": deep}, {}, Seen.of("nothing")) == ["9"]
+    assert invented({"n": 9}, {"n": {"enum": "not a list"}}, Seen.of("nothing")) == ["9"]  # a malformed schema

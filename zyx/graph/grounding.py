@@ -88,29 +88,41 @@ def invented(args: Any, properties: Mapping[str, Any] | None, seen: Seen) -> lis
     return [json.dumps(v, ensure_ascii=False) for v in judged]
 
 
-def _leaves(value: Any, schema: Any) -> Iterator[tuple[Any, Any]]:
-    """The scalar values inside an argument object, each with the schema that describes it (or None)."""
-    schema = schema if isinstance(schema, Mapping) else {}
-    if isinstance(value, Mapping):
-        properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
-        for key, item in value.items():
-            yield from _leaves(item, properties.get(key))
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _leaves(item, schema.get("items"))
-    else:
-        yield value, schema
+def _leaves(value: Any, schema: Any) -> Iterator[tuple[Any, Mapping[str, Any]]]:
+    """The scalar values inside an argument object, each with the schema that describes it (or {}); without
+    recursion, so arguments nested however deep cannot overflow the stack."""
+    stack = [(value, schema)]
+    while stack:
+        item, described = stack.pop()
+        described = described if isinstance(described, Mapping) else {}
+        if isinstance(item, Mapping):
+            properties = described.get("properties")
+            properties = properties if isinstance(properties, Mapping) else {}
+            stack.extend((child, properties.get(key)) for key, child in reversed(list(item.items())))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, described.get("items")) for child in reversed(item))
+        else:
+            yield item, described
 
 
 def _judged(value: Any, schema: Mapping[str, Any]) -> bool:
     """Whether a value tells where it came from: not a flag, not a choice the schema offers, not its default."""
     if value is None or isinstance(value, bool):
         return False
-    if value in (schema.get("enum") or ()) or ("default" in schema and schema["default"] == value):
+    choices = schema.get("enum")
+    if (isinstance(choices, (list, tuple)) and value in choices) or ("default" in schema and schema["default"] == value):
         return False
     if isinstance(value, (int, float)):
-        return math.isfinite(value) and value not in _NOT_JUDGED
+        return _finite(value) and value not in _NOT_JUDGED
     return isinstance(value, str) and bool(_TOKEN.search(value.lower()))
+
+
+def _finite(value: float) -> bool:
+    """Whether a number is one anyone writes down: not inf or NaN, nor an integer beyond any float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _found(value: Any, seen: Seen) -> bool:
