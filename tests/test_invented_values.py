@@ -215,3 +215,9 @@ def test_a_value_beyond_any_float_or_deeply_nested_does_not_break_the_run() -> N
         deep = [deep]
     assert invented({"n": deep}, {}, Seen.of("nothing")) == ["9"]
     assert invented({"n": 9}, {"n": {"enum": "not a list"}}, Seen.of("nothing")) == ["9"]  # a malformed schema
+
+
+def test_a_choice_of_an_optional_parameter_is_not_judged() -> None:
+    properties = {"page_size": {"anyOf": [{"enum": [10, 20, 50], "type": "integer"}, {"type": "null"}],
+                                "default": None}}
+    assert invented({"page_size": 20}, properties, Seen.of("list my orders")) is None

@@ -109,12 +109,23 @@ def _judged(value: Any, schema: Mapping[str, Any]) -> bool:
     """Whether a value tells where it came from: not a flag, not a choice the schema offers, not its default."""
     if value is None or isinstance(value, bool):
         return False
-    choices = schema.get("enum")
-    if (isinstance(choices, (list, tuple)) and value in choices) or ("default" in schema and schema["default"] == value):
+    if value in _choices(schema) or ("default" in schema and schema["default"] == value):
         return False
     if isinstance(value, (int, float)):
         return _finite(value) and value not in _NOT_JUDGED
     return isinstance(value, str) and bool(_TOKEN.search(value.lower()))
+
+
+def _choices(schema: Mapping[str, Any]) -> list[Any]:
+    """The values a schema offers: its `enum` or `const`, and those of its `anyOf` / `oneOf` branches (an optional
+    parameter's choices: `Literal[10, 20] | None`)."""
+    choices: list[Any] = []
+    for option in (schema, *(b for key in ("anyOf", "oneOf") if isinstance(schema.get(key), list)
+                             for b in schema[key] if isinstance(b, Mapping))):
+        enum = option.get("enum")
+        choices += enum if isinstance(enum, list) else []
+        choices += [option["const"]] if "const" in option else []
+    return choices
 
 
 def _finite(value: float) -> bool:
