@@ -221,3 +221,10 @@ def test_a_choice_of_an_optional_parameter_is_not_judged() -> None:
     properties = {"page_size": {"anyOf": [{"enum": [10, 20, 50], "type": "integer"}, {"type": "null"}],
                                 "default": None}}
     assert invented({"page_size": 20}, properties, Seen.of("list my orders")) is None
+
+
+def test_check_invented_true_without_coaching_still_offers_only_complete_task_next() -> None:
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Zorba", guests=9),
+                                         complete("No tool I have can do this.", status="failed")])
+    zyx.run("What is the weather in Oslo?", tools=[book_table], model=model, check_invented=True, coach=False)
+    assert calls_made == [] and model.calls[1].tools == ["complete_task"]
