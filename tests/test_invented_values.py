@@ -228,3 +228,14 @@ def test_check_invented_true_without_coaching_still_offers_only_complete_task_ne
                                          complete("No tool I have can do this.", status="failed")])
     zyx.run("What is the weather in Oslo?", tools=[book_table], model=model, check_invented=True, coach=False)
     assert calls_made == [] and model.calls[1].tools == ["complete_task"]
+
+
+def test_the_values_a_refusal_note_echoes_do_not_count_as_seen_in_a_later_run_on_the_thread() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver()
+    for question in ("What is the weather in Oslo?", "And in Bergen?"):  # a small model repeats its guess
+        model = ScriptedChatModel(responses=[call("book_table", restaurant="Palermo del Monte", guests=4),
+                                             complete("No tool I have can do this.", status="failed")])
+        zyx.run(question, tools=[book_table], model=model, check_invented=True, checkpointer=saver, thread_id="t")
+        assert calls_made == [] and model.calls[1].tools == ["complete_task"]

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, ToolCall
+from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
 
 from zyx import _prompts
 from zyx.graph.spec import RunSpec
@@ -45,11 +45,20 @@ def seen_in(state: RunState, instructions: str) -> Seen:
     own calls), the source, and the full outputs of earlier calls (a prompt may show a cut version)."""
     parts: list[str] = [instructions, str(state.get("task") or "")]
     for message in state.get("messages", []):
-        if isinstance(message, BaseMessage):
+        if isinstance(message, BaseMessage) and not _is_note(message):
             parts.extend([message.text] if isinstance(message, AIMessage) else _texts(message.content))
     for value in (state.get("source"), *(e.get("output") for e in state.get("tool_calls", []))):
         parts.extend(_texts(value))
     return Seen.of("\n".join(parts))
+
+
+_NOTE_START = _prompts.INVENTED_VALUES.split("{", 1)[0]
+
+
+def _is_note(message: BaseMessage) -> bool:
+    """Whether a message is this look's own answer to a refused call (of an earlier run on the thread): the values
+    it names are the model's guesses, not something it was given."""
+    return isinstance(message, ToolMessage) and message.status == "error" and message.text.startswith(_NOTE_START)
 
 
 def _texts(value: Any) -> Iterator[str]:
