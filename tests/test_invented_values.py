@@ -239,3 +239,17 @@ def test_the_values_a_refusal_note_echoes_do_not_count_as_seen_in_a_later_run_on
                                              complete("No tool I have can do this.", status="failed")])
         zyx.run(question, tools=[book_table], model=model, check_invented=True, checkpointer=saver, thread_id="t")
         assert calls_made == [] and model.calls[1].tools == ["complete_task"]
+
+
+def test_a_call_a_human_was_asked_about_runs_as_decided_whatever_the_look_would_say_now() -> None:
+    """A paused turn was asked about; resumed (here with the look turned on), the human's edit is what runs."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Palermo del Monte", guests=4), complete("Ok.")])
+    options: dict[str, Any] = {"model": model, "tools": [book_table], "approve": True, "checkpointer": InMemorySaver(),
+                               "thread_id": "t"}
+    paused = zyx.run("What is the weather in Oslo?", check_invented=False, **options)
+    assert paused.interrupted and calls_made == []
+    done = zyx.run(check_invented=True, decisions={"call_1": {"edit": {"restaurant": "Zorba", "guests": 6}}},
+                   **options)
+    assert calls_made == [{"restaurant": "Zorba", "guests": 6}] and not done.interrupted
