@@ -253,3 +253,21 @@ def test_a_call_a_human_was_asked_about_runs_as_decided_whatever_the_look_would_
     done = zyx.run(check_invented=True, decisions={"call_1": {"edit": {"restaurant": "Zorba", "guests": 6}}},
                    **options)
     assert calls_made == [{"restaurant": "Zorba", "guests": 6}] and not done.interrupted
+
+
+def test_what_was_seen_is_read_only_when_every_call_has_a_number_to_judge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a long history costs time on every turn: a turn with a call the look cannot refuse does not pay it."""
+    from zyx.graph import grounding
+
+    def search(query: str) -> str:
+        """Search."""
+        return "found"
+
+    def unread(*args: Any) -> Any:
+        raise AssertionError("what was seen was read")
+
+    monkeypatch.setattr(grounding, "seen_in", unread)
+    model = ScriptedChatModel(responses=[[call("search", query="cheap flights"), call("book_table", restaurant="Zorba",
+                                                                                      guests=9)], complete("Done.")])
+    zyx.run("Find flights.", tools=[search, book_table], model=model, check_invented=True)
+    assert calls_made == [{"restaurant": "Zorba", "guests": 9}]

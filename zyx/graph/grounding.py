@@ -11,6 +11,7 @@ default, 0 and 1, or text without a word or a number.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -24,8 +25,9 @@ from zyx import _prompts
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState
 
-NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                "sixteen seventeen eighteen nineteen twenty").split()
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b")
 SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 _START = r"(?=\d)(?:(?<![\w.,])|(?<=\\[nrt]))"  # not inside a word or another number; after a JSON escape ("\\n42")
 _SCALE = r"(?:\s?(k|thousand|mn|million|m|bn|billion|b)\b)?"
@@ -44,10 +46,15 @@ def seen_in(state: RunState, instructions: str) -> Seen:
     """Everything the model was given so far, lower-cased: the instructions, the messages' text (not the model's
     own calls), the source, and the full outputs of earlier calls (a prompt may show a cut version)."""
     parts: list[str] = [instructions, str(state.get("task") or "")]
+    logged = state.get("tool_calls", [])
+    texts = {(e.get("id"), e["output"]) for e in logged if isinstance(e.get("output"), str)}
     for message in state.get("messages", []):
-        if isinstance(message, BaseMessage) and not _is_note(message):
-            parts.extend([message.text] if isinstance(message, AIMessage) else _texts(message.content))
-    for value in (state.get("source"), *(e.get("output") for e in state.get("tool_calls", []))):
+        if not isinstance(message, BaseMessage) or _is_note(message):
+            continue
+        if isinstance(message, ToolMessage) and (message.tool_call_id, message.content) in texts:
+            continue  # this run's output, read from the call log below: once
+        parts.extend([message.text] if isinstance(message, AIMessage) else _texts(message.content))
+    for value in (state.get("source"), *(e.get("output") for e in logged)):
         parts.extend(_texts(value))
     return Seen.of("\n".join(parts))
 
@@ -91,10 +98,16 @@ def invented(args: Any, properties: Mapping[str, Any] | None, seen: Seen) -> lis
     """The call's judged values, when not one of them is found in what was seen and one is a number; None when one
     is found, none is a number, or none can be judged. A name or a code may come from what the model knows (the
     capital of Japan, the code of the pound); a quantity the task and results do not give is a guess."""
-    judged = [value for value, schema in _leaves(args, {"properties": properties or {}}) if _judged(value, schema)]
-    if not any(isinstance(v, (int, float)) for v in judged) or any(_found(value, seen) for value in judged):
+    judged = judged_values(args, properties)
+    if not judged or any(_found(value, seen) for value in judged):
         return None
     return [json.dumps(v, ensure_ascii=False) for v in judged]
+
+
+def judged_values(args: Any, properties: Mapping[str, Any] | None) -> list[Any]:
+    """The values of a call that say where they came from, when one of them is a number; else none."""
+    judged = [value for value, schema in _leaves(args, {"properties": properties or {}}) if _judged(value, schema)]
+    return judged if any(isinstance(v, (int, float)) for v in judged) else []
 
 
 def _leaves(value: Any, schema: Any) -> Iterator[tuple[Any, Mapping[str, Any]]]:
@@ -167,17 +180,20 @@ class Seen:
     @classmethod
     def of(cls, text: str) -> Seen:
         text = text.lower()
-        written = [(m.start(), float(m.group(1)), m.group(2)) for m in _NUMBER.finditer(text)]
-        written += [(m.start(), _number(m.group(1)), m.group(2)) for m in _COMMA_NUMBER.finditer(text)]
-        written += [(m.start(), float(m.group(1)) + 12, None) for m in _PM.finditer(text) if 0 < int(m.group(1)) < 12]
-        written.sort(key=lambda item: item[0])  # three runs in order: merged in linear time
-        found: list[float] = []
-        for _, number, scale in written:
-            found += (number, number * SCALES[scale]) if scale else (number,)
-        found += [float(NUMBER_WORDS.index(w)) for w in re.findall(r"\b[a-z]+\b", text) if w in NUMBER_WORDS]
-        first = list(dict.fromkeys(found))[:DERIVED_FROM]
+        written = _NUMBER.findall(text)
+        numbers = {float(n) for n, _ in written}
+        numbers |= {float(n) * SCALES[scale] for n, scale in written if scale}  # "3 million": 3 and 3000000
+        numbers |= {_number(n) * SCALES.get(scale, 1) for n, scale in _COMMA_NUMBER.findall(text)}
+        numbers |= {float(hour) + 12 for hour in _PM.findall(text) if 0 < int(hour) < 12}
+        numbers |= {float(NUMBER_WORDS.index(word)) for word in _NUMBER_WORD.findall(text)}
+        first: list[float] = []
+        for number in _in_order(text[:DERIVED_WITHIN]):
+            if number not in first:
+                first.append(number)
+            if len(first) == DERIVED_FROM:
+                break
         derived = {op(x, y) for x in first for y in first for op in _OPERATIONS if y or op is not _divide}
-        return cls(text, frozenset(map(_key, set(found))), frozenset(map(_key, derived)))
+        return cls(text, frozenset(map(_key, numbers)), frozenset(map(_key, derived)))
 
     def has_number(self, value: float) -> bool:
         """Whether a number was given or follows from given ones: as written, as a percentage (0.05 for "5%" and
@@ -191,6 +207,18 @@ class Seen:
         if forms & self.numbers:
             return True
         return _key(value) in self.derived
+
+
+def _in_order(text: str) -> Iterator[float]:
+    """The numbers of `Seen.of`, in the order they are written, read only as far as they are asked for."""
+    streams = (((m.start(), float(m[1]), m[2]) for m in _NUMBER.finditer(text)),
+               ((m.start(), _number(m[1]), m[2]) for m in _COMMA_NUMBER.finditer(text)),
+               ((m.start(), float(m[1]) + 12, None) for m in _PM.finditer(text) if 0 < int(m[1]) < 12),
+               ((m.start(), float(NUMBER_WORDS.index(m[1])), None) for m in _NUMBER_WORD.finditer(text)))
+    for _, number, scale in heapq.merge(*streams, key=lambda item: item[0]):
+        yield number
+        if scale:
+            yield number * SCALES[scale]
 
 
 def _number(written: str) -> float:
@@ -208,6 +236,8 @@ def _divide(x: float, y: float) -> float:
 _OPERATIONS = (lambda x, y: x + y, lambda x, y: abs(x - y), lambda x, y: x * y, _divide)
 DERIVED_FROM = 40
 """How many of the numbers seen first (the task's, before any tool output) derived numbers are made from."""
+DERIVED_WITHIN = 20_000
+"""How far into what was seen (characters) those first numbers are looked for."""
 
 
 def _key(value: float) -> float:
@@ -222,11 +252,11 @@ def unfounded_calls(calls: Sequence[ToolCall], state: RunState, spec: RunSpec) -
     if not calls or not spec.looks_for_invented or state.get("grounding_look") or not isinstance(instructions, str):
         return {}  # instructions made per call (functions of the run's context) may hold any value: no look
     own = {t.name: t for t in spec.tools}
+    judged = [judged_values(c["args"], own[c["name"]].args) if c["name"] in own else [] for c in calls]
+    if not all(judged):
+        return {}  # a call with no number to judge, or not the task's tool: the turn runs (and nothing is read)
     seen = seen_in(state, instructions)
-    notes: dict[int, str] = {}
-    for i, call in enumerate(calls):
-        tool = own.get(call["name"])
-        if tool is None or (values := invented(call["args"], tool.args, seen)) is None:
-            return {}  # a call that fits, or is not the task's tool to judge: the turn runs as usual
-        notes[i] = _prompts.INVENTED_VALUES.format(name=call["name"], values=", ".join(values))
-    return notes
+    if any(_found(value, seen) for values in judged for value in values):
+        return {}  # a call that fits: the turn runs as usual
+    return {i: _prompts.INVENTED_VALUES.format(name=call["name"], values=", ".join(
+        json.dumps(v, ensure_ascii=False) for v in values)) for i, (call, values) in enumerate(zip(calls, judged))}
