@@ -271,3 +271,12 @@ def test_what_was_seen_is_read_only_when_every_call_has_a_number_to_judge(monkey
                                                                                       guests=9)], complete("Done.")])
     zyx.run("Find flights.", tools=[search, book_table], model=model, check_invented=True)
     assert calls_made == [{"restaurant": "Zorba", "guests": 9}]
+
+
+def test_studio_offers_check_invented_beside_coach() -> None:
+    import typing
+
+    from graphs._studio import StudioSettings
+
+    hints = typing.get_type_hints(StudioSettings, include_extras=True)
+    assert "coach" in hints and hints["check_invented"].__origin__ is bool
