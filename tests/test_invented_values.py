@@ -280,3 +280,13 @@ def test_studio_offers_check_invented_beside_coach() -> None:
 
     hints = typing.get_type_hints(StudioSettings, include_extras=True)
     assert "coach" in hints and hints["check_invented"].__origin__ is bool
+
+
+def test_a_long_text_value_is_judged_by_its_words_without_a_search_of_everything_seen_per_word() -> None:
+    """Each word searched inside longer words reads all that was seen: a long text value (a small model's garbage,
+    a generated file) against a long history would take minutes; beyond the first words only whole words count."""
+    seen = Seen.of("the order of wilhelmina arrived " + "filler text " * 1000)
+    garbage = " ".join(f"zq{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676)}" for i in range(5000))
+    assert invented({"text": garbage + " wilhelmina", "n": 9}, {}, seen) is None  # a whole word, however far in
+    assert invented({"text": "helmina", "n": 9}, {}, seen) is None  # inside a word, among the first words
+    assert invented({"text": garbage + " helmina", "n": 9}, {}, seen) is not None  # not searched for that far in

@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
@@ -164,7 +165,15 @@ def _found(value: Any, seen: Seen) -> bool:
     text = value.lower().strip()
     if text in seen.text:
         return True
-    return any(seen.has_number(float(t)) if t.isdigit() else t in seen.text for t in _TOKEN.findall(text))
+    tokens = list(dict.fromkeys(_TOKEN.findall(text)))
+    if any(seen.has_number(float(t)) if t.isdigit() else t in seen.words for t in tokens):
+        return True  # a word or number as written
+    return any(t in seen.text for t in tokens[:SEARCHED_TOKENS] if not t.isdigit())  # or inside a longer word
+
+
+SEARCHED_TOKENS = 20
+"""How many words of a text value are also looked for inside longer words of what was seen ("york" in "newyork"):
+each such search reads all of it, so a long text is judged by its whole words beyond these."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,11 @@ class Seen:
                 break
         derived = {op(x, y) for x in first for y in first for op in _OPERATIONS if y or op is not _divide}
         return cls(text, frozenset(map(_key, numbers)), frozenset(map(_key, derived)))
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """The words (three letters or more) of what was seen, read once when a text value asks."""
+        return frozenset(t for t in _TOKEN.findall(self.text) if not t[0].isdigit())
 
     def has_number(self, value: float) -> bool:
         """Whether a number was given or follows from given ones: as written, as a percentage (0.05 for "5%" and
