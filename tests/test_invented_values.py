@@ -290,3 +290,17 @@ def test_a_long_text_value_is_judged_by_its_words_without_a_search_of_everything
     assert invented({"text": garbage + " wilhelmina", "n": 9}, {}, seen) is None  # a whole word, however far in
     assert invented({"text": "helmina", "n": 9}, {}, seen) is None  # inside a word, among the first words
     assert invented({"text": garbage + " helmina", "n": 9}, {}, seen) is not None  # not searched for that far in
+
+
+def test_the_note_quotes_each_value_shortly() -> None:
+    """A refused call's note names its values; a long one (a whole generated text) is not fed back whole."""
+    def write_file(path: str, content: str, line: int) -> str:
+        """Write a file."""
+        return "written"
+
+    text = "lorem ipsum dolor " * 2000
+    model = ScriptedChatModel(responses=[call("write_file", path="zzz.md", content=text, line=37),
+                                         complete("No tool I have can do this.", status="failed")])
+    result = zyx.run("What is the weather in Oslo?", tools=[write_file], model=model, check_invented=True)
+    note = next(m for m in result.messages if isinstance(m, ToolMessage))
+    assert note.status == "error" and "37" in note.text and len(note.text) < 1000

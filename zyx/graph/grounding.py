@@ -102,7 +102,17 @@ def invented(args: Any, properties: Mapping[str, Any] | None, seen: Seen) -> lis
     judged = judged_values(args, properties)
     if not judged or any(_found(value, seen) for value in judged):
         return None
-    return [json.dumps(v, ensure_ascii=False) for v in judged]
+    return [_quoted(v) for v in judged]
+
+
+def _quoted(value: Any) -> str:
+    """A value as the note names it: JSON, a long text cut (the note is not the place to read it back)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= QUOTED else text[:QUOTED - 4] + '..."'
+
+
+QUOTED = 60
+"""The most characters of a value the note quotes."""
 
 
 def judged_values(args: Any, properties: Mapping[str, Any] | None) -> list[Any]:
@@ -272,5 +282,5 @@ def unfounded_calls(calls: Sequence[ToolCall], state: RunState, spec: RunSpec) -
     seen = seen_in(state, instructions)
     if any(_found(value, seen) for values in judged for value in values):
         return {}  # a call that fits: the turn runs as usual
-    return {i: _prompts.INVENTED_VALUES.format(name=call["name"], values=", ".join(
-        json.dumps(v, ensure_ascii=False) for v in values)) for i, (call, values) in enumerate(zip(calls, judged))}
+    return {i: _prompts.INVENTED_VALUES.format(name=call["name"], values=", ".join(map(_quoted, values)))
+            for i, (call, values) in enumerate(zip(calls, judged))}
