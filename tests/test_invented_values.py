@@ -304,3 +304,14 @@ def test_the_note_quotes_each_value_shortly() -> None:
     result = zyx.run("What is the weather in Oslo?", tools=[write_file], model=model, check_invented=True)
     note = next(m for m in result.messages if isinstance(m, ToolMessage))
     assert note.status == "error" and "37" in note.text and len(note.text) < 1000
+
+
+def test_the_text_beside_the_calls_being_judged_is_not_something_the_model_was_given() -> None:
+    """A model with native tool calls (check_invented=True) may write its guess out before making the call."""
+    from langchain_core.messages import AIMessage
+
+    guess = AIMessage("I will book Palermo del Monte for 4.", tool_calls=[
+        {"name": "book_table", "args": {"restaurant": "Palermo del Monte", "guests": 4}, "id": "c1"}])
+    model = ScriptedChatModel(responses=[guess, complete("No tool I have can do this.", status="failed")])
+    zyx.run("What is the weather in Oslo?", tools=[book_table], model=model, check_invented=True)
+    assert calls_made == [] and model.calls[1].tools == ["complete_task"]

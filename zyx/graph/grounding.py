@@ -24,7 +24,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessag
 
 from zyx import _prompts
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState
+from zyx.graph.state import RunState, last_ai_message
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
                 "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
@@ -45,13 +45,15 @@ _DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+[^,]{0,100};base64,")
 
 def seen_in(state: RunState, instructions: str) -> Seen:
     """Everything the model was given so far, lower-cased: the instructions, the messages' text (not the model's
-    own calls), the source, and the full outputs of earlier calls (a prompt may show a cut version)."""
+    own calls, nor the text of the turn being judged), the source, and the full outputs of earlier calls (a prompt
+    may show a cut version)."""
     parts: list[str] = [instructions, str(state.get("task") or "")]
     logged = state.get("tool_calls", [])
     texts = {(e.get("id"), e["output"]) for e in logged if isinstance(e.get("output"), str)}
+    judged = last_ai_message(state.get("messages", []))
     for message in state.get("messages", []):
-        if not isinstance(message, BaseMessage) or _is_note(message):
-            continue
+        if not isinstance(message, BaseMessage) or _is_note(message) or message is judged:
+            continue  # the turn being judged: its text may spell out the very guess
         if isinstance(message, ToolMessage) and (message.tool_call_id, message.content) in texts:
             continue  # this run's output, read from the call log below: once
         parts.extend([message.text] if isinstance(message, AIMessage) else _texts(message.content))
