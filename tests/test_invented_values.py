@@ -182,6 +182,11 @@ def test_check_invented_must_be_a_flag_or_none() -> None:
     ({"n": 0.00001}, json.dumps({"rate": 1e-05})),
     ({"hour": 15}, "wake me at 3pm"),  # a 12-hour time given as a 24-hour one
     ({"hour": 19}, "dinner at 7:30 p.m."),
+    ({"quantity": 12}, "a dozen eggs"),  # number words past twenty
+    ({"amount": 100}, "a hundred dollars"),
+    ({"age": 25}, "she is twenty-five"),  # worked out: 20 + 5
+    ({"count": 300}, "three hundred people"),  # 3 * 100
+    ({"share": 0.5}, "half of it"),
 ])
 def test_numbers_written_in_other_forms_are_found(args: dict[str, Any], seen: str) -> None:
     assert invented(args, PROPERTIES, Seen.of(seen)) is None

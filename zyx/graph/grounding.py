@@ -26,8 +26,12 @@ from zyx import _prompts
 from zyx.graph.spec import RunSpec
 from zyx.graph.state import RunState, last_ai_message
 
-NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-                "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+NUMBER_WORDS: dict[str, float] = {word: float(n) for n, word in enumerate([
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
+    "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
+NUMBER_WORDS.update(thirty=30, forty=40, fifty=50, sixty=60, seventy=70, eighty=80, ninety=90, hundred=100,
+                    thousand=1e3, dozen=12, half=0.5)
+"""Numbers written as words; "twenty-five" and "three hundred" are worked out from theirs (see `Seen`)."""
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b")
 SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 _START = r"(?=\d)(?:(?<![\w.,])|(?<=\\[nrt]))"  # not inside a word or another number; after a JSON escape ("\\n42")
@@ -206,7 +210,7 @@ class Seen:
         numbers |= {float(n) * SCALES[scale] for n, scale in written if scale}  # "3 million": 3 and 3000000
         numbers |= {_number(n) * SCALES.get(scale, 1) for n, scale in _COMMA_NUMBER.findall(text)}
         numbers |= {float(hour) + 12 for hour in _PM.findall(text) if 0 < int(hour) < 12}
-        numbers |= {float(NUMBER_WORDS.index(word)) for word in _NUMBER_WORD.findall(text)}
+        numbers |= {NUMBER_WORDS[word] for word in _NUMBER_WORD.findall(text)}
         first: list[float] = []
         for number in _in_order(text[:DERIVED_WITHIN]):
             if number not in first:
@@ -240,7 +244,7 @@ def _in_order(text: str) -> Iterator[float]:
     streams = (((m.start(), float(m[1]), m[2]) for m in _NUMBER.finditer(text)),
                ((m.start(), _number(m[1]), m[2]) for m in _COMMA_NUMBER.finditer(text)),
                ((m.start(), float(m[1]) + 12, None) for m in _PM.finditer(text) if 0 < int(m[1]) < 12),
-               ((m.start(), float(NUMBER_WORDS.index(m[1])), None) for m in _NUMBER_WORD.finditer(text)))
+               ((m.start(), NUMBER_WORDS[m[1]], None) for m in _NUMBER_WORD.finditer(text)))
     for _, number, scale in heapq.merge(*streams, key=lambda item: item[0]):
         yield number
         if scale:
