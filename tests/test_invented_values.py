@@ -320,3 +320,12 @@ def test_the_text_beside_the_calls_being_judged_is_not_something_the_model_was_g
     model = ScriptedChatModel(responses=[guess, complete("No tool I have can do this.", status="failed")])
     zyx.run("What is the weather in Oslo?", tools=[book_table], model=model, check_invented=True)
     assert calls_made == [] and model.calls[1].tools == ["complete_task"]
+
+
+def test_an_output_given_as_content_blocks_is_read() -> None:
+    from zyx.graph.grounding import seen_in
+
+    blocks = [{"type": "text", "text": "party of\n42"}]
+    state: Any = {"task": "book", "messages": [HumanMessage("book"), ToolMessage(blocks, tool_call_id="c1")],
+                  "tool_calls": [{"id": "c1", "name": "party", "args": {}, "output": "party of 42", "error": None}]}
+    assert seen_in(state, "").has_number(42)

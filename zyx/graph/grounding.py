@@ -58,7 +58,8 @@ def seen_in(state: RunState, instructions: str) -> Seen:
     for message in state.get("messages", []):
         if not isinstance(message, BaseMessage) or _is_note(message) or message is judged:
             continue  # the turn being judged: its text may spell out the very guess
-        if isinstance(message, ToolMessage) and (message.tool_call_id, message.content) in texts:
+        if isinstance(message, ToolMessage) and isinstance(message.content, str) \
+                and (message.tool_call_id, message.content) in texts:
             continue  # this run's output, read from the call log below: once
         parts.extend([message.text] if isinstance(message, AIMessage) else _texts(message.content))
     for value in (state.get("source"), *(e.get("output") for e in logged)):
