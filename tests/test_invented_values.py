@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import HumanMessage, ToolMessage
 from openai_server import OpenAIServer, reply
 
 import zyx
@@ -170,3 +170,162 @@ def test_check_invented_must_be_a_flag_or_none() -> None:
         zyx.run("t", tools=[book_table], model=ScriptedChatModel(responses=[complete("x")]),
                 check_invented="yes")  # type: ignore[arg-type]
     assert info.value.argument == "check_invented" and "True, False or None" in str(info.value)
+
+
+# -- found by review: what an ordinary user gives, in the forms it comes in ------------------------------------
+
+@pytest.mark.parametrize(("args", "seen"), [
+    ({"ids": [4, 7]}, "orders 4,7"),  # a list without spaces (CSV, compact JSON): not one number 47
+    ({"lat": 52.52}, "[52.52,13.405]"),
+    ({"n": 10.5}, "kosten 10,5 euro"),  # a decimal comma
+    ({"n": 1000}, "about 1e3 items"),  # scientific notation, as json.dumps writes small and large floats
+    ({"n": 0.00001}, json.dumps({"rate": 1e-05})),
+    ({"hour": 15}, "wake me at 3pm"),  # a 12-hour time given as a 24-hour one
+    ({"hour": 19}, "dinner at 7:30 p.m."),
+    ({"quantity": 12}, "a dozen eggs"),  # number words past twenty
+    ({"amount": 100}, "a hundred dollars"),
+    ({"age": 25}, "she is twenty-five"),  # worked out: 20 + 5
+    ({"count": 300}, "three hundred people"),  # 3 * 100
+    ({"share": 0.5}, "half of it"),
+])
+def test_numbers_written_in_other_forms_are_found(args: dict[str, Any], seen: str) -> None:
+    assert invented(args, PROPERTIES, Seen.of(seen)) is None
+
+
+def test_a_number_at_the_start_of_a_line_of_structured_content_is_found() -> None:
+    """Content blocks, a dict source and dict outputs are read as their text, not as escaped JSON ("\\n42")."""
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Zorba", guests=42), complete("Booked.")])
+    zyx.run("Book for the party in the attached list.", tools=[book_table], model=model, check_invented=True,
+            attachments=[b"party list\n42 guests\n"])
+    assert calls_made == [{"restaurant": "Zorba", "guests": 42}]
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Zorba", guests=42), complete("Booked.")])
+    zyx.run("Book for the party.", tools=[book_table], model=model, check_invented=True,
+            source={"notes": "party list\n42 guests"})
+    assert len(calls_made) == 2
+    assert invented({"guests": 42}, {}, Seen.of(json.dumps({"notes": "party list\n42 guests"}))) is None  # JSON text
+
+
+def test_the_data_of_an_image_is_not_read_as_text() -> None:
+    from zyx.graph.grounding import seen_in
+    block = {"type": "image", "base64": "QUJDRDEyMzQ1Njc4OTA=" * 50, "mime_type": "image/png"}
+    seen = seen_in({"messages": [HumanMessage(content=[{"type": "text", "text": "hi"}, block])],
+                    "task": "hi"}, "")
+    assert "qujd" not in seen.text
+
+
+def test_a_value_beyond_any_float_or_deeply_nested_does_not_break_the_run() -> None:
+    assert invented({"n": 10 ** 400}, {}, Seen.of("nothing")) is None  # not a value anyone writes down
+    deep: Any = 9
+    for _ in range(5000):
+        deep = [deep]
+    assert invented({"n": deep}, {}, Seen.of("nothing")) == ["9"]
+    assert invented({"n": 9}, {"n": {"enum": "not a list"}}, Seen.of("nothing")) == ["9"]  # a malformed schema
+
+
+def test_a_choice_of_an_optional_parameter_is_not_judged() -> None:
+    properties = {"page_size": {"anyOf": [{"enum": [10, 20, 50], "type": "integer"}, {"type": "null"}],
+                                "default": None}}
+    assert invented({"page_size": 20}, properties, Seen.of("list my orders")) is None
+
+
+def test_check_invented_true_without_coaching_still_offers_only_complete_task_next() -> None:
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Zorba", guests=9),
+                                         complete("No tool I have can do this.", status="failed")])
+    zyx.run("What is the weather in Oslo?", tools=[book_table], model=model, check_invented=True, coach=False)
+    assert calls_made == [] and model.calls[1].tools == ["complete_task"]
+
+
+def test_the_values_a_refusal_note_echoes_do_not_count_as_seen_in_a_later_run_on_the_thread() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver()
+    for question in ("What is the weather in Oslo?", "And in Bergen?"):  # a small model repeats its guess
+        model = ScriptedChatModel(responses=[call("book_table", restaurant="Palermo del Monte", guests=4),
+                                             complete("No tool I have can do this.", status="failed")])
+        zyx.run(question, tools=[book_table], model=model, check_invented=True, checkpointer=saver, thread_id="t")
+        assert calls_made == [] and model.calls[1].tools == ["complete_task"]
+
+
+def test_a_call_a_human_was_asked_about_runs_as_decided_whatever_the_look_would_say_now() -> None:
+    """A paused turn was asked about; resumed (here with the look turned on), the human's edit is what runs."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    model = ScriptedChatModel(responses=[call("book_table", restaurant="Palermo del Monte", guests=4), complete("Ok.")])
+    options: dict[str, Any] = {"model": model, "tools": [book_table], "approve": True, "checkpointer": InMemorySaver(),
+                               "thread_id": "t"}
+    paused = zyx.run("What is the weather in Oslo?", check_invented=False, **options)
+    assert paused.interrupted and calls_made == []
+    done = zyx.run(check_invented=True, decisions={"call_1": {"edit": {"restaurant": "Zorba", "guests": 6}}},
+                   **options)
+    assert calls_made == [{"restaurant": "Zorba", "guests": 6}] and not done.interrupted
+
+
+def test_what_was_seen_is_read_only_when_every_call_has_a_number_to_judge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a long history costs time on every turn: a turn with a call the look cannot refuse does not pay it."""
+    from zyx.graph import grounding
+
+    def search(query: str) -> str:
+        """Search."""
+        return "found"
+
+    def unread(*args: Any) -> Any:
+        raise AssertionError("what was seen was read")
+
+    monkeypatch.setattr(grounding, "seen_in", unread)
+    model = ScriptedChatModel(responses=[[call("search", query="cheap flights"), call("book_table", restaurant="Zorba",
+                                                                                      guests=9)], complete("Done.")])
+    zyx.run("Find flights.", tools=[search, book_table], model=model, check_invented=True)
+    assert calls_made == [{"restaurant": "Zorba", "guests": 9}]
+
+
+def test_studio_offers_check_invented_beside_coach() -> None:
+    import typing
+
+    from graphs._studio import StudioSettings
+
+    hints = typing.get_type_hints(StudioSettings, include_extras=True)
+    assert "coach" in hints and hints["check_invented"].__origin__ is bool
+
+
+def test_a_long_text_value_is_judged_by_its_words_without_a_search_of_everything_seen_per_word() -> None:
+    """Each word searched inside longer words reads all that was seen: a long text value (a small model's garbage,
+    a generated file) against a long history would take minutes; beyond the first words only whole words count."""
+    seen = Seen.of("the order of wilhelmina arrived " + "filler text " * 1000)
+    garbage = " ".join(f"zq{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676)}" for i in range(5000))
+    assert invented({"text": garbage + " wilhelmina", "n": 9}, {}, seen) is None  # a whole word, however far in
+    assert invented({"text": "helmina", "n": 9}, {}, seen) is None  # inside a word, among the first words
+    assert invented({"text": garbage + " helmina", "n": 9}, {}, seen) is not None  # not searched for that far in
+
+
+def test_the_note_quotes_each_value_shortly() -> None:
+    """A refused call's note names its values; a long one (a whole generated text) is not fed back whole."""
+    def write_file(path: str, content: str, line: int) -> str:
+        """Write a file."""
+        return "written"
+
+    text = "lorem ipsum dolor " * 2000
+    model = ScriptedChatModel(responses=[call("write_file", path="zzz.md", content=text, line=37),
+                                         complete("No tool I have can do this.", status="failed")])
+    result = zyx.run("What is the weather in Oslo?", tools=[write_file], model=model, check_invented=True)
+    note = next(m for m in result.messages if isinstance(m, ToolMessage))
+    assert note.status == "error" and "37" in note.text and len(note.text) < 1000
+
+
+def test_the_text_beside_the_calls_being_judged_is_not_something_the_model_was_given() -> None:
+    """A model with native tool calls (check_invented=True) may write its guess out before making the call."""
+    from langchain_core.messages import AIMessage
+
+    guess = AIMessage("I will book Palermo del Monte for 4.", tool_calls=[
+        {"name": "book_table", "args": {"restaurant": "Palermo del Monte", "guests": 4}, "id": "c1"}])
+    model = ScriptedChatModel(responses=[guess, complete("No tool I have can do this.", status="failed")])
+    zyx.run("What is the weather in Oslo?", tools=[book_table], model=model, check_invented=True)
+    assert calls_made == [] and model.calls[1].tools == ["complete_task"]
+
+
+def test_an_output_given_as_content_blocks_is_read() -> None:
+    from zyx.graph.grounding import seen_in
+
+    blocks = [{"type": "text", "text": "party of\n42"}]
+    state: Any = {"task": "book", "messages": [HumanMessage("book"), ToolMessage(blocks, tool_call_id="c1")],
+                  "tool_calls": [{"id": "c1", "name": "party", "args": {}, "output": "party of 42", "error": None}]}
+    assert seen_in(state, "").has_number(42)

@@ -134,7 +134,7 @@ class GraphOptions(ModelOptions, LoopOptions, total=False):
         None, "Once per run, a tool call none of whose values appear in the task, context or earlier results is "
         "not run: the model is told so, and gives up or makes the call again (which then runs). None: on for "
         "models zyx drives through its envelope protocol (ChatLocal, ChatEnvelope) unless coach=False. See "
-        "docs/run.md#coaching.", checks.flag_or_auto)]
+        "docs/run.md#coaching.", checks.flag_or_auto, studio=True)]
     plan: Annotated[bool, Option(
         False, "Plan mode: the model submits whole plans of tool calls (submit_plan) that run without it.", checks.flag)]
     planning_interval: Annotated[int | None, Option(

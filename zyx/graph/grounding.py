@@ -11,79 +11,169 @@ default, 0 and 1, or text without a word or a number.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, ToolCall
+from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
 
 from zyx import _prompts
 from zyx.graph.spec import RunSpec
-from zyx.graph.state import RunState
+from zyx.graph.state import RunState, last_ai_message
 
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-                "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+NUMBER_WORDS: dict[str, float] = {word: float(n) for n, word in enumerate([
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
+    "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
+NUMBER_WORDS.update(thirty=30, forty=40, fifty=50, sixty=60, seventy=70, eighty=80, ninety=90, hundred=100,
+                    thousand=1e3, dozen=12, half=0.5)
+"""Numbers written as words; "twenty-five" and "three hundred" are worked out from theirs (see `Seen`)."""
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b")
 SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
-_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s?(k|thousand|mn|million|m|bn|billion|b)\b)?")
+_START = r"(?=\d)(?:(?<![\w.,])|(?<=\\[nrt]))"  # not inside a word or another number; after a JSON escape ("\\n42")
+_SCALE = r"(?:\s?(k|thousand|mn|million|m|bn|billion|b)\b)?"
+_NUMBER = re.compile(_START.replace(",", "") + r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?)" + _SCALE)
+"""A number as written: 4 and 7 in "4,7"; 1e-05 as json.dumps writes it; with its scale ("3 million")."""
+_COMMA_NUMBER = re.compile(_START + r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?![\d,]))" + _SCALE)
+"""A number with commas: grouped thousands ("1,500"), or a decimal comma ("10,5")."""
+_PM = re.compile(r"(?=\d)(?<![\w.:])(\d{1,2})(?::\d\d)?\s?p\.?m\b")
+"""A 12-hour afternoon time ("3pm", "7:30 p.m."), which a tool may take as its 24-hour hour."""
 _TOKEN = re.compile(r"[^\W\d_]{3,}|\d+")
 _NOT_JUDGED: tuple[Any, ...] = (0, 1)
+_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+[^,]{0,100};base64,")
 
 
 def seen_in(state: RunState, instructions: str) -> Seen:
     """Everything the model was given so far, lower-cased: the instructions, the messages' text (not the model's
-    own calls), the source, and the full outputs of earlier calls (a prompt may show a cut version)."""
+    own calls, nor the text of the turn being judged), the source, and the full outputs of earlier calls (a prompt
+    may show a cut version)."""
     parts: list[str] = [instructions, str(state.get("task") or "")]
+    logged = state.get("tool_calls", [])
+    texts = {(e.get("id"), e["output"]) for e in logged if isinstance(e.get("output"), str)}
+    judged = last_ai_message(state.get("messages", []))
     for message in state.get("messages", []):
-        if isinstance(message, BaseMessage):
-            parts.append(message.text if isinstance(message, AIMessage) else _content(message.content))
-    for value in (state.get("source"), *(e.get("output") for e in state.get("tool_calls", []))):
-        if value is not None:
-            parts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
+        if not isinstance(message, BaseMessage) or _is_note(message) or message is judged:
+            continue  # the turn being judged: its text may spell out the very guess
+        if isinstance(message, ToolMessage) and isinstance(message.content, str) \
+                and (message.tool_call_id, message.content) in texts:
+            continue  # this run's output, read from the call log below: once
+        parts.extend([message.text] if isinstance(message, AIMessage) else _texts(message.content))
+    for value in (state.get("source"), *(e.get("output") for e in logged)):
+        parts.extend(_texts(value))
     return Seen.of("\n".join(parts))
 
 
-def _content(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return json.dumps(content, ensure_ascii=False, default=str)
+_NOTE_START = _prompts.INVENTED_VALUES.split("{", 1)[0]
+
+
+def _is_note(message: BaseMessage) -> bool:
+    """Whether a message is this look's own answer to a refused call (of an earlier run on the thread): the values
+    it names are the model's guesses, not something it was given."""
+    return isinstance(message, ToolMessage) and message.status == "error" and message.text.startswith(_NOTE_START)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """The strings and numbers inside a message's content or a JSON value, keys included, as the model reads them
+    (not JSON-escaped: "\\n42" would hide the 42); not the data of an image or file."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not _DATA_URI.match(item):
+                yield item
+        elif isinstance(item, Mapping):
+            for key, child in reversed(list(item.items())):
+                if not _encoded(item, key, child):
+                    stack.extend((child, key))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            yield str(item)
+
+
+def _encoded(block: Mapping[Any, Any], key: Any, value: Any) -> bool:
+    """Whether a content block's entry holds a file's or image's encoded bytes: LangChain's `base64`, or `data`
+    beside the block's format (LangChain's older blocks, OpenAI's audio)."""
+    return key == "base64" or (key == "data" and isinstance(value, str) and not {"mime_type", "source_type",
+                                                                                  "format"}.isdisjoint(block))
 
 
 def invented(args: Any, properties: Mapping[str, Any] | None, seen: Seen) -> list[str] | None:
     """The call's judged values, when not one of them is found in what was seen and one is a number; None when one
     is found, none is a number, or none can be judged. A name or a code may come from what the model knows (the
     capital of Japan, the code of the pound); a quantity the task and results do not give is a guess."""
-    judged = [value for value, schema in _leaves(args, {"properties": properties or {}}) if _judged(value, schema)]
-    if not any(isinstance(v, (int, float)) for v in judged) or any(_found(value, seen) for value in judged):
+    judged = judged_values(args, properties)
+    if not judged or any(_found(value, seen) for value in judged):
         return None
-    return [json.dumps(v, ensure_ascii=False) for v in judged]
+    return [_quoted(v) for v in judged]
 
 
-def _leaves(value: Any, schema: Any) -> Iterator[tuple[Any, Any]]:
-    """The scalar values inside an argument object, each with the schema that describes it (or None)."""
-    schema = schema if isinstance(schema, Mapping) else {}
-    if isinstance(value, Mapping):
-        properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
-        for key, item in value.items():
-            yield from _leaves(item, properties.get(key))
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _leaves(item, schema.get("items"))
-    else:
-        yield value, schema
+def _quoted(value: Any) -> str:
+    """A value as the note names it: JSON, a long text cut (the note is not the place to read it back)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= QUOTED else text[:QUOTED - 4] + '..."'
+
+
+QUOTED = 60
+"""The most characters of a value the note quotes."""
+
+
+def judged_values(args: Any, properties: Mapping[str, Any] | None) -> list[Any]:
+    """The values of a call that say where they came from, when one of them is a number; else none."""
+    judged = [value for value, schema in _leaves(args, {"properties": properties or {}}) if _judged(value, schema)]
+    return judged if any(isinstance(v, (int, float)) for v in judged) else []
+
+
+def _leaves(value: Any, schema: Any) -> Iterator[tuple[Any, Mapping[str, Any]]]:
+    """The scalar values inside an argument object, each with the schema that describes it (or {}); without
+    recursion, so arguments nested however deep cannot overflow the stack."""
+    stack = [(value, schema)]
+    while stack:
+        item, described = stack.pop()
+        described = described if isinstance(described, Mapping) else {}
+        if isinstance(item, Mapping):
+            properties = described.get("properties")
+            properties = properties if isinstance(properties, Mapping) else {}
+            stack.extend((child, properties.get(key)) for key, child in reversed(list(item.items())))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, described.get("items")) for child in reversed(item))
+        else:
+            yield item, described
 
 
 def _judged(value: Any, schema: Mapping[str, Any]) -> bool:
     """Whether a value tells where it came from: not a flag, not a choice the schema offers, not its default."""
     if value is None or isinstance(value, bool):
         return False
-    if value in (schema.get("enum") or ()) or ("default" in schema and schema["default"] == value):
+    if value in _choices(schema) or ("default" in schema and schema["default"] == value):
         return False
     if isinstance(value, (int, float)):
-        return math.isfinite(value) and value not in _NOT_JUDGED
+        return _finite(value) and value not in _NOT_JUDGED
     return isinstance(value, str) and bool(_TOKEN.search(value.lower()))
+
+
+def _choices(schema: Mapping[str, Any]) -> list[Any]:
+    """The values a schema offers: its `enum` or `const`, and those of its `anyOf` / `oneOf` branches (an optional
+    parameter's choices: `Literal[10, 20] | None`)."""
+    choices: list[Any] = []
+    for option in (schema, *(b for key in ("anyOf", "oneOf") if isinstance(schema.get(key), list)
+                             for b in schema[key] if isinstance(b, Mapping))):
+        enum = option.get("enum")
+        choices += enum if isinstance(enum, list) else []
+        choices += [option["const"]] if "const" in option else []
+    return choices
+
+
+def _finite(value: float) -> bool:
+    """Whether a number is one anyone writes down: not inf or NaN, nor an integer beyond any float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _found(value: Any, seen: Seen) -> bool:
@@ -92,7 +182,15 @@ def _found(value: Any, seen: Seen) -> bool:
     text = value.lower().strip()
     if text in seen.text:
         return True
-    return any(seen.has_number(float(t)) if t.isdigit() else t in seen.text for t in _TOKEN.findall(text))
+    tokens = list(dict.fromkeys(_TOKEN.findall(text)))
+    if any(seen.has_number(float(t)) if t.isdigit() else t in seen.words for t in tokens):
+        return True  # a word or number as written
+    return any(t in seen.text for t in tokens[:SEARCHED_TOKENS] if not t.isdigit())  # or inside a longer word
+
+
+SEARCHED_TOKENS = 20
+"""How many words of a text value are also looked for inside longer words of what was seen ("york" in "newyork"):
+each such search reads all of it, so a long text is judged by its whole words beyond these."""
 
 
 @dataclass(frozen=True)
@@ -107,17 +205,26 @@ class Seen:
 
     @classmethod
     def of(cls, text: str) -> Seen:
-        text = text.lower().replace(",", "")
-        found: list[float] = []
-        for match in _NUMBER.finditer(text):
-            number = float(match.group(1))
-            found.append(number)
-            if match.group(2):
-                found.append(number * SCALES[match.group(2)])
-        found += [float(NUMBER_WORDS.index(w)) for w in re.findall(r"\b[a-z]+\b", text) if w in NUMBER_WORDS]
-        first = list(dict.fromkeys(found))[:DERIVED_FROM]
+        text = text.lower()
+        written = _NUMBER.findall(text)
+        numbers = {float(n) for n, _ in written}
+        numbers |= {float(n) * SCALES[scale] for n, scale in written if scale}  # "3 million": 3 and 3000000
+        numbers |= {_number(n) * SCALES.get(scale, 1) for n, scale in _COMMA_NUMBER.findall(text)}
+        numbers |= {float(hour) + 12 for hour in _PM.findall(text) if 0 < int(hour) < 12}
+        numbers |= {NUMBER_WORDS[word] for word in _NUMBER_WORD.findall(text)}
+        first: list[float] = []
+        for number in _in_order(text[:DERIVED_WITHIN]):
+            if number not in first:
+                first.append(number)
+            if len(first) == DERIVED_FROM:
+                break
         derived = {op(x, y) for x in first for y in first for op in _OPERATIONS if y or op is not _divide}
-        return cls(text, frozenset(map(_key, found)), frozenset(map(_key, derived)))
+        return cls(text, frozenset(map(_key, numbers)), frozenset(map(_key, derived)))
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """The words (three letters or more) of what was seen, read once when a text value asks."""
+        return frozenset(t for t in _TOKEN.findall(self.text) if not t[0].isdigit())
 
     def has_number(self, value: float) -> bool:
         """Whether a number was given or follows from given ones: as written, as a percentage (0.05 for "5%" and
@@ -133,6 +240,26 @@ class Seen:
         return _key(value) in self.derived
 
 
+def _in_order(text: str) -> Iterator[float]:
+    """The numbers of `Seen.of`, in the order they are written, read only as far as they are asked for."""
+    streams = (((m.start(), float(m[1]), m[2]) for m in _NUMBER.finditer(text)),
+               ((m.start(), _number(m[1]), m[2]) for m in _COMMA_NUMBER.finditer(text)),
+               ((m.start(), float(m[1]) + 12, None) for m in _PM.finditer(text) if 0 < int(m[1]) < 12),
+               ((m.start(), NUMBER_WORDS[m[1]], None) for m in _NUMBER_WORD.finditer(text)))
+    for _, number, scale in heapq.merge(*streams, key=lambda item: item[0]):
+        yield number
+        if scale:
+            yield number * SCALES[scale]
+
+
+def _number(written: str) -> float:
+    """A number as written, its commas read as thousands separators ("1,500") or, before one or two digits, as a
+    decimal point ("10,5")."""
+    if re.fullmatch(r"\d+,\d{1,2}", written):
+        return float(written.replace(",", "."))
+    return float(written.replace(",", ""))
+
+
 def _divide(x: float, y: float) -> float:
     return x / y
 
@@ -140,6 +267,8 @@ def _divide(x: float, y: float) -> float:
 _OPERATIONS = (lambda x, y: x + y, lambda x, y: abs(x - y), lambda x, y: x * y, _divide)
 DERIVED_FROM = 40
 """How many of the numbers seen first (the task's, before any tool output) derived numbers are made from."""
+DERIVED_WITHIN = 20_000
+"""How far into what was seen (characters) those first numbers are looked for."""
 
 
 def _key(value: float) -> float:
@@ -154,11 +283,11 @@ def unfounded_calls(calls: Sequence[ToolCall], state: RunState, spec: RunSpec) -
     if not calls or not spec.looks_for_invented or state.get("grounding_look") or not isinstance(instructions, str):
         return {}  # instructions made per call (functions of the run's context) may hold any value: no look
     own = {t.name: t for t in spec.tools}
+    judged = [judged_values(c["args"], own[c["name"]].args) if c["name"] in own else [] for c in calls]
+    if not all(judged):
+        return {}  # a call with no number to judge, or not the task's tool: the turn runs (and nothing is read)
     seen = seen_in(state, instructions)
-    notes: dict[int, str] = {}
-    for i, call in enumerate(calls):
-        tool = own.get(call["name"])
-        if tool is None or (values := invented(call["args"], tool.args, seen)) is None:
-            return {}  # a call that fits, or is not the task's tool to judge: the turn runs as usual
-        notes[i] = _prompts.INVENTED_VALUES.format(name=call["name"], values=", ".join(values))
-    return notes
+    if any(_found(value, seen) for values in judged for value in values):
+        return {}  # a call that fits: the turn runs as usual
+    return {i: _prompts.INVENTED_VALUES.format(name=call["name"], values=", ".join(map(_quoted, values)))
+            for i, (call, values) in enumerate(zip(calls, judged))}

@@ -84,7 +84,8 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
     if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:
         state = {**state, "deadline": deadline}  # type: ignore[typeddict-item]
     calls, completions = split_calls(message, spec.contract.tool)
-    unfounded = unfounded_calls(calls, state, spec)
+    resuming = asked_keys(config, message.id if message is not None else None) is not None
+    unfounded = {} if resuming else unfounded_calls(calls, state, spec)  # a human's decision stands, as given
     to_run, reasons, limit = _decide(calls, state, config, spec, message, unfounded)
     journal = await Journal.open(config)
     tell(config, *(started(c) for i, c in enumerate(calls) if journal is None or not journal.has_record(str(i))))
