@@ -16,7 +16,8 @@ from openai_server import OpenAIServer, reply
 
 import zyx
 from zyx import ConfigurationError
-from zyx.graph.grounding import Seen, invented
+from zyx.graph.grounding import invented
+from zyx.graph.seen import Seen
 from zyx.testing import ScriptedChatModel, call, complete
 
 PROPERTIES: dict[str, Any] = {
