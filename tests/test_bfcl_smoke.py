@@ -40,6 +40,17 @@ def first_values(answer: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def wrong_value(value: Any) -> Any:
+    """A wrong value of the same type, so the call still runs (a value of the wrong type is refused before)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1000
+    if isinstance(value, list):
+        return [wrong_value(v) for v in value]
+    return "wrong"
+
+
 def policy_for(answers: dict[str, list[dict[str, Any]]], *, wrong: bool = False) -> Any:
     def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
         bound = [t["function"]["name"] for t in tools]
@@ -49,7 +60,7 @@ def policy_for(answers: dict[str, list[dict[str, Any]]], *, wrong: bool = False)
             made = first_values(answer)
             if wrong:
                 made = made[:1]  # one call where BFCL wants all of them (or a wrong count)
-                made[0]["args"] = {k: "wrong" for k in made[0]["args"]}
+                made[0]["args"] = {k: wrong_value(v) for k, v in made[0]["args"].items()}
             return calls(*made)
         if "complete_task" in bound:
             return complete("No tool fits this request.", status="failed") if not answer else complete("Done.")
@@ -80,6 +91,32 @@ def test_wrong_calls_fail_bfcls_checker() -> None:
                                 echo=False))
     assert [r.valid for r in results] == [False, False]
     assert results[1].error_type.endswith("wrong_count")
+    assert [r.scored_reply for r in results] == [0, 0]  # the calls ran: the first reply is the one acted on
+
+
+def test_a_reply_whose_calls_did_not_run_is_not_the_scored_one() -> None:
+    """A call refused before it ran (here one without its required arguments, which zyx's argument check refuses;
+    `create_agent` runs it, as its tools take BFCL's JSON schemas unchecked) is not what the library acted on: the
+    next reply is scored, and the first reply's verdict is kept beside."""
+    from benchmarks.bfcl.suite import score
+
+    picked = entries()[:1]
+    (answer,) = [e.answer for e in picked]
+    right = first_values(answer)
+
+    def policy(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        answered = [m for m in messages if isinstance(m, ToolMessage)]
+        if not answered:
+            return calls({**right[0], "args": {}})  # its required arguments left out
+        if len(answered) == 1:
+            return calls(*right)
+        bound = [t["function"]["name"] for t in tools]
+        finisher = next(n for n in bound if n in ("complete_task", "FinalAnswer", "final_result"))
+        return complete("Done.") if finisher == "complete_task" else call(finisher, answer="done")
+
+    zyx, peer = asyncio.run(score(picked, ["zyx", "create_agent"], ScriptedChatModel(policy=policy), 4, 4, echo=False))
+    assert (zyx.valid, zyx.scored_reply, zyx.first_valid) == (True, 1, False), zyx
+    assert (peer.valid, peer.scored_reply, peer.first_valid) == (False, 0, None), peer
 
 
 def test_section_is_written_and_other_sections_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -57,6 +57,12 @@ def flag(name: str, value: Any) -> bool:
     return value
 
 
+def flag_or_auto(name: str, value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ConfigurationError(name, f"expected True, False or None (zyx decides), got {describe(value)}")
+    return value
+
+
 def text(name: str, value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ConfigurationError(name, f"expected a string or None, got {describe(value)}")

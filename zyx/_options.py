@@ -130,6 +130,11 @@ class GraphOptions(ModelOptions, LoopOptions, total=False):
         "tools, then the failed one again; after repeated calls, the other tools (twice in a row: only "
         "complete_task); plan mode's first turn: only submit_plan. See docs/run.md#coaching.", checks.flag,
         studio=True)]
+    check_invented: Annotated[bool | None, Option(
+        None, "Once per run, a tool call none of whose values appear in the task, context or earlier results is "
+        "not run: the model is told so, and gives up or makes the call again (which then runs). None: on for "
+        "models zyx drives through its envelope protocol (ChatLocal, ChatEnvelope) unless coach=False. See "
+        "docs/run.md#coaching.", checks.flag_or_auto, studio=True)]
     plan: Annotated[bool, Option(
         False, "Plan mode: the model submits whole plans of tool calls (submit_plan) that run without it.", checks.flag)]
     planning_interval: Annotated[int | None, Option(

@@ -115,6 +115,12 @@ LOOK_PENDING = (
 PENDING_CALL = "call {tools} again, with what the last call found"
 PENDING_FOUND = "call {tools} again, with what was found: {found}"
 """The call a retry note asked for, as `LOOK_PENDING` restates it (a found call is restated as written)."""
+INVENTED_VALUES = (
+    "Not run: none of this call's values ({values}) appear in the task or in any result so far, so {name} does not "
+    "fit the task. Call `complete_task` now. If no tool you have can do what the task asks, use status \"failed\" "
+    "and a summary like \"No tool I have can do this: ...\", naming what is missing."
+)
+"""The answer to a turn of calls whose numbers the model made up (zyx.graph.grounding), once per run."""
 LOOK_RESULT = (
     "Not accepted yet: you sent a result with status \"{status}\". If that result answers the task, call "
     "`complete_task` again with status \"success\"; if it does not, call it again with `result` null."

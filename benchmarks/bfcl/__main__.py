@@ -31,8 +31,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
     parser.add_argument("--categories", default=",".join(CATEGORIES), help=f"subset of {', '.join(CATEGORIES)}")
     parser.add_argument("--libraries", default="zyx,create_agent", help=f"subset of {', '.join(LIBRARIES)}")
-    parser.add_argument("--max-calls", type=int, default=1,
-                        help="model replies per AST entry before the run is stopped (BFCL scores the first; more only costs time)")
+    parser.add_argument("--max-calls", type=int, default=3,
+                        help="model replies per AST entry before the run is stopped (BFCL scores the first reply "
+                             "acted on; the run stops once a reply's calls ran)")
     parser.add_argument("--multi-turn-calls", type=int, default=6, help="model calls per user turn of multi_turn_base")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file to update (its BFCL section)")
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -92,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(["python -m benchmarks.bfcl", *(argv if argv is not None else sys.argv[1:])])
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (f"## BFCL on a real model ({stamp})\n\n`{command}`: model `{args.model}`, {args.sample or 'all'} entries "
-            f"per category drawn with seed {args.seed}; the AST categories score the first model turn with BFCL's AST "
+            f"per category drawn with seed {args.seed}; the AST categories score the first model turn acted on (whose calls ran, else the last) with BFCL's AST "
             f"checker (at most {args.max_calls} model call(s) per entry); {MULTI_TURN} runs every user turn on one "
             f"thread with BFCL's API classes as tools (at most {args.multi_turn_calls} calls per turn) and BFCL's "
             f"multi-turn checker. Every library drives the same chat model object. {time.perf_counter() - started:.0f} s, "
@@ -100,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{' ' + args.note if args.note else ''}\n\n{summary}\n\n"
             f"Paired, on the same entries (exact McNemar p; above 0.05 this sample shows no difference between the "
             f"libraries):\n{paired(results, categories, libraries)}\n\n"
-            f"How the first turn finished:\n{finishing(results, libraries)}\n\nBFCL error types of the failures:\n"
+            f"How the scored turn finished:\n{finishing(results, libraries)}\n\nBFCL error types of the failures:\n"
             f"{errors(results, libraries)}\n\n<details><summary>per entry</summary>\n\n{per_entry(results, libraries)}"
             f"\n\n</details>\n")
     print("\n" + body, flush=True)

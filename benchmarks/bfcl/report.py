@@ -58,15 +58,20 @@ def paired(results: list[Scored], categories: list[str], libraries: list[str], b
 
 
 def finishing(results: list[Scored], libraries: list[str]) -> str:
-    """How the first turn ended, per library: irrelevance passes that declined vs. invented an answer, and
+    """How the scored turn ended, per library: irrelevance passes that declined vs. invented an answer, and
     parallel entries finished in the same turn after fewer calls than asked for."""
     lines = []
     for library in libraries:
         irrelevant = [r for r in results if r.library == library and r.category == "irrelevance"]
         if irrelevant:
             kinds = Counter(r.first_finish for r in irrelevant if r.valid)
-            lines.append(f"- {library}, irrelevance passes by the first turn's finish: "
+            lines.append(f"- {library}, irrelevance passes by the scored turn's finish: "
                          + (", ".join(f"{k}: {v}" for k, v in sorted(kinds.items(), key=str)) or "none"))
+        later = [r for r in results if r.library == library and r.scored_reply > 0 and r.first_valid is not None]
+        if later:
+            lines.append(f"- {library}: {len(later)} entries scored on a later reply, the first not acted on "
+                         f"(validation error, zyx's look at invented values); {sum(r.valid for r in later)} of them "
+                         f"pass, {sum(bool(r.first_valid) for r in later)} would pass on the first reply")
         parallel = [r for r in results if r.library == library and r.category.startswith("parallel")]
         if parallel:
             early = sum(1 for r in parallel if not r.valid and r.first_finish is not None and r.first_calls > 0)

@@ -35,16 +35,27 @@ class Turns(Usage):
     """Counts calls and tokens like the task benchmark, and keeps every model reply in order.
 
     With `stop_after`, the run is ended (by raising `Enough` from the callback, which every library
-    propagates) once that many replies are in: the AST categories need only the first, and a
-    library's own call limit would change that turn (zyx turns its last allowed call into a wrap-up).
+    propagates) once that many replies are in: a library's own call limit would change the scored turn
+    (zyx turns its last allowed call into a wrap-up). With `stop_once_acted`, it is ended before the model
+    call that follows a reply whose calls ran (`acted`, told by the tools): that reply is the one scored.
     """
 
     raise_error = True  # LangChain re-raises a callback's exception only for handlers that ask for it
 
-    def __init__(self, stop_after: int | None = None) -> None:
+    def __init__(self, stop_after: int | None = None, *, stop_once_acted: bool = False) -> None:
         super().__init__()
         self.replies: list[AIMessage] = []
         self.stop_after = stop_after
+        self.stop_once_acted = stop_once_acted
+        self.acted: list[int] = []  # per executed call, the index of the reply that made it
+
+    def ran_call(self) -> None:
+        """Told by a tool as it runs: the latest reply's calls are being acted on."""
+        self.acted.append(len(self.replies) - 1)
+
+    async def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kwargs: Any) -> None:
+        if self.stop_once_acted and self.acted:
+            raise Enough
 
     async def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         await super().on_llm_end(response, **kwargs)

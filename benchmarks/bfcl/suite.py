@@ -35,33 +35,48 @@ class Scored:
     library: str
     valid: bool
     error_type: str
-    first_calls: int  # BFCL function calls in the first model turn
-    first_finish: str | None  # the first turn's finishing call: complete_task's status, "answer" for a peer's tool
+    first_calls: int  # BFCL function calls in the scored turn (the first reply acted on, see `run_ast`)
+    first_finish: str | None  # the scored turn's finishing call: complete_task's status, "answer" for a peer's tool
     model_calls: int
     prompt_tokens: int
     seconds: float
     error: str | None = None
-    first_reply: list[dict[str, Any]] | None = None  # every call of the first reply, finishing tools too
-    first_text: str | None = None  # the first reply's text (its start), e.g. calls a server's parser did not read
+    first_reply: list[dict[str, Any]] | None = None  # every call of the scored reply, finishing tools too
+    first_text: str | None = None  # the scored reply's text (its start), e.g. calls a server's parser did not read
+    scored_reply: int = 0  # which reply was scored (0: the first); see `run_ast`
+    first_valid: bool | None = None  # BFCL's verdict on the first reply, where a later one was scored
 
 
 async def run_ast(entry: Entry, library: str, model: BaseChatModel, max_calls: int) -> Scored:
-    """The entry's one user turn; BFCL's AST checker scores the first model reply's calls.
+    """The entry's one user turn; BFCL's AST checker scores the first reply the library acted on.
 
+    That is the first reply whose calls of BFCL functions ran; if none ran, the last reply (how the run ended:
+    a finishing call or a plain answer). For a library that runs every parseable call it is the first reply;
+    a reply a library answered without running its calls (a peer's validation error, zyx's look at invented
+    values) is not what it acted on, and the first reply's own verdict is kept beside (`first_valid`).
     The run is stopped after `max_calls` replies; the library's own limit is set above that, so no
     library changes a scored turn because its budget is running out."""
-    turns = Turns(stop_after=max_calls)
-    conversation = LIBRARIES[library](model, make_tools(entry, not_executed), pydantic_ai_tools(entry, not_executed),
+    turns = Turns(stop_after=max_calls, stop_once_acted=True)
+
+    def execute(name: str, args: dict[str, Any]) -> str:
+        turns.ran_call()
+        return not_executed(name, args)
+
+    conversation = LIBRARIES[library](model, make_tools(entry, execute), pydantic_ai_tools(entry, execute),
                                       max_calls + 4, turns)
     seconds = await converse(conversation, entry.turns[0])
-    first = turns.replies[0] if turns.replies else None
-    calls = bfcl_calls(first) if first is not None else []
+    index = min(turns.acted) if turns.acted else max(len(turns.replies) - 1, 0)
+    scored = turns.replies[index] if turns.replies else None
+    calls = bfcl_calls(scored) if scored is not None else []
     verdict = check_ast(entry, calls)
+    first_valid = None
+    if index > 0:
+        first_valid = bool(check_ast(entry, bfcl_calls(turns.replies[0]))["valid"])
     return Scored(entry.id, entry.category, library, bool(verdict["valid"]), str(verdict.get("error_type", "")),
-                  len(calls), finish_status(first) if first is not None else None, turns.calls, turns.prompt,
+                  len(calls), finish_status(scored) if scored is not None else None, turns.calls, turns.prompt,
                   seconds, conversation.errors[0] if conversation.errors else None,
-                  [{c["name"]: c["args"]} for c in first.tool_calls] if first is not None else None,
-                  first.text[:TEXT_KEPT] if first is not None else None)
+                  [{c["name"]: c["args"]} for c in scored.tool_calls] if scored is not None else None,
+                  scored.text[:TEXT_KEPT] if scored is not None else None, index, first_valid)
 
 
 def live_executor(entry: Entry, library: str) -> tuple[Any, list[list[list[str]]]]:
@@ -124,6 +139,6 @@ async def score(entries: list[Entry], libraries: list[str], model: BaseChatModel
             if echo:
                 mark = "pass" if scored.valid else f"FAIL {scored.error_type}"
                 print(f"{entry.id:24} {library:13} {mark[:60]:60} first={scored.first_calls} "
-                      f"finish={scored.first_finish} calls={scored.model_calls} prompt={scored.prompt_tokens} "
+                      f"finish={scored.first_finish} scored={scored.scored_reply} calls={scored.model_calls} prompt={scored.prompt_tokens} "
                       f"{time.perf_counter() - started:.1f}s {scored.error or ''}"[:240], flush=True)
     return out

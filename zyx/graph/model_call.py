@@ -103,7 +103,7 @@ def _turn_model(state: RunState, spec: RunSpec, limit: str | None, *, complete_o
         return spec.wrap_up_model
     if first_plan(state, spec):
         return spec.planning_model(reading=reading)
-    focus = state.get("focus") if spec.coach else None
+    focus = state.get("focus") if spec.coach or spec.looks_for_invented else None  # set by coaching or the look
     return spec.focused_model(focus, reading=reading) if focus else spec.turn_model(reading=reading)
 
 

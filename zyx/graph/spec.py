@@ -13,6 +13,7 @@ from langchain_core.tools import BaseTool
 from zyx import _prompts
 from zyx._checks import CheckFn, prepare_check
 from zyx._completion import completion_tool
+from zyx._envelope_model import ChatEnvelope
 from zyx._models import bind, model_name, resolve_model
 from zyx._option_rules import check_graph
 from zyx._options import GraphOptions, Instructions, checked, declared
@@ -53,6 +54,8 @@ class RunSpec:
     require_completion: bool
     coach: bool
     """See the `coach` option and zyx.graph.coaching."""
+    check_invented: bool | None
+    """See the `check_invented` option and zyx.graph.grounding (`looks_for_invented` says whether it applies)."""
     plan: bool
     planning_interval: int | None
     max_retries: int
@@ -106,6 +109,15 @@ class RunSpec:
         set_(self, "wrap_up_model", wrap_up)
         set_(self, "fitter", Fitter(resolve_window(self.context_window, self.model, self.model_settings), counter,
                                     [*self.turn_tools(), *self._reader(True), *self._answer()]))
+
+    @property
+    def looks_for_invented(self) -> bool:
+        """Whether calls with invented values get their look (the `check_invented` option; None: under `coach`, for
+        models driven through the envelope protocol, whose constrained decoding makes a model with no fitting tool
+        fill one in)."""
+        if self.check_invented is not None:
+            return self.check_invented
+        return self.coach and isinstance(self.model, ChatEnvelope)
 
     def _answer(self) -> list[dict[str, Any]]:
         return [self.completion_schema] if self.completion_schema is not None else []
@@ -186,6 +198,6 @@ def spec_from(values: Mapping[str, Any], *, target: Target | None, model: BaseCh
         model=model if model is not None else resolve_model(values["model"]), tools=values["tools"], target=target,
         instructions=values["instructions"], model_settings=values["model_settings"],
         context_window=values["context_window"], checks=checks, require_completion=values["require_completion"],
-        coach=values["coach"], plan=values["plan"], planning_interval=values["planning_interval"], max_retries=values["max_retries"],
+        coach=values["coach"], check_invented=values["check_invented"], plan=values["plan"], planning_interval=values["planning_interval"], max_retries=values["max_retries"],
         limits=RunLimits.from_options(values), approval=values["approval"], approve_plan=values["approve_plan"],
         idempotent=values["idempotent"], make=make)

@@ -159,6 +159,8 @@ class RunState(TypedDict, total=False):
     """The tools (`complete_task` among them, or not) offered in the model's next turn only: set by coaching."""
     second_look: bool
     """Coaching: a give-up (status failed or skipped) was sent back once because tools were left untried."""
+    grounding_look: bool
+    """Coaching: calls whose values appear nowhere in what the model has seen were answered once, not run."""
     pending_call: dict[str, Any] | None
     """Coaching: the call the last retry note asked for ({"tools", "call"}) while it is not made: a give-up then
     is sent back once, naming it."""

@@ -15,6 +15,7 @@ from zyx.events import CompletionRejected
 from zyx.graph.approval import asked_keys, call_keys, resumed_deadline, review
 from zyx.graph.calls import run_calls
 from zyx.graph.coaching import coach_turn, looks_failed
+from zyx.graph.grounding import unfounded_calls
 from zyx.graph.journal import Journal
 from zyx.graph.limits import wrap_up_message
 from zyx.graph.progress import finished, started, tell
@@ -83,7 +84,9 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
     if (deadline := resumed_deadline(state, config, message.id if message is not None else None)) is not None:
         state = {**state, "deadline": deadline}  # type: ignore[typeddict-item]
     calls, completions = split_calls(message, spec.contract.tool)
-    to_run, reasons, limit = _decide(calls, state, config, spec, message)
+    resuming = asked_keys(config, message.id if message is not None else None) is not None
+    unfounded = {} if resuming else unfounded_calls(calls, state, spec)  # a human's decision stands, as given
+    to_run, reasons, limit = _decide(calls, state, config, spec, message, unfounded)
     journal = await Journal.open(config)
     tell(config, *(started(c) for i, c in enumerate(calls) if journal is None or not journal.has_record(str(i))))
     outcomes = await run_calls(to_run, spec, config, spec.limits.time_left(state), state, journal)
@@ -113,16 +116,21 @@ async def execute_tools(state: RunState, config: RunnableConfig, *, spec: RunSpe
         coached.pop("focus", None)
     if deadline is not None:
         update["deadline"] = deadline
+    if unfounded:  # the run's one look: a give-up after it is not sent back again (`second_look`)
+        update.update(grounding_look=True, second_look=True)
+        if not update.get("limit"):  # the next turn is for the answer: the model finishes, or says it cannot
+            coached["focus"] = [_prompts.COMPLETE_TASK]
     return {**update, **coached}
 
 
 def _decide(calls: list[ToolCall], state: RunState, config: RunnableConfig, spec: RunSpec,
-            message: AIMessage | None) -> tuple[dict[int, ToolCall], dict[int, str], str | None]:
+            message: AIMessage | None, unfounded: dict[int, str]) -> tuple[dict[int, ToolCall], dict[int, str], str | None]:
     """The turn's calls to run (by position; args as a human edited them), why each other known tool's call
-    must not (over a limit, refused by a human or the approval rule), and the limit reached."""
-    known = [i for i, c in enumerate(calls) if c["name"] in spec.tools_by_name]
+    must not (its values invented: `unfounded`; over a limit, refused by a human or the approval rule), and the
+    limit reached."""
+    known = [i for i, c in enumerate(calls) if c["name"] in spec.tools_by_name and i not in unfounded]
     admitted, refused, limit = spec.limits.admit([calls[i] for i in known], state)
-    reasons = {known[i]: text for i, text in refused.items()}
+    reasons = {**unfounded, **{known[i]: text for i, text in refused.items()}}
     keys = call_keys(calls)  # decision keys: ids repeated within the turn are told apart
     reviewed = review([calls[known[i]] for i in admitted], [keys[known[i]] for i in admitted], spec.approval,
                       asked_keys(config, message.id if message is not None else None))
